@@ -1,0 +1,54 @@
+import { Command, CommanderError, Option } from 'commander';
+import { InputError } from '../errors.ts';
+import { DEFAULT_PLATFORM, PLATFORMS } from '../platforms/registry.ts';
+import { nonNegativeInteger, positiveInteger, positiveNumber } from './options.ts';
+import { EXIT_RUN_FAILED, runCommand, type RunFlags } from './run-command.ts';
+import { TOOL_VERSION } from './version.ts';
+
+const EXIT_BAD_INPUT = 2;
+
+function buildProgram(setExitCode: (code: number) => void): Command {
+  const program = new Command('vm-monitoring')
+    .description('Run scripted live-migration experiments and record what really happened.')
+    .version(TOOL_VERSION)
+    .exitOverride()
+    .configureOutput({ outputError: (message, write) => write(message.trim().split('\n')[0] + '\n') });
+
+  program
+    .command('run')
+    .description('run a script (the seed\'s format) and write CSV to stdout and a run directory')
+    .argument('<script>', 'the experiment script')
+    .addOption(new Option('--platform <name>', 'where to run it').choices(Object.keys(PLATFORMS)).default(DEFAULT_PLATFORM))
+    .option('--config <file>', 'platform config (YAML or JSON)')
+    .option('--out <dir>', 'run directory (default: runs/<timestamp>)')
+    .option('--interval <seconds>', 'sampling interval (default: the platform\'s refresh rate; sim: 20 s)', positiveNumber)
+    .option('--seed <n>', 'random seed of the simulated platform', nonNegativeInteger, 1)
+    .option('--max-migrations-per-host <n>', 'concurrent migrations a host may take part in', positiveInteger, 4)
+    .showHelpAfterError(false)
+    .exitOverride()
+    .action(async (script: string, flags: RunFlags) => setExitCode(await runCommand(script, flags)));
+  return program;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  const program = buildProgram((code) => (exitCode = code));
+  try {
+    await program.parseAsync(argv);
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? 0 : EXIT_BAD_INPUT;
+    }
+    if (error instanceof InputError) {
+      process.stderr.write(`vm-monitoring: ${error.toOneLine()}\n`);
+      return EXIT_BAD_INPUT;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`vm-monitoring: error: ${message}\n`);
+    if (process.env.VM_MONITORING_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+    return EXIT_RUN_FAILED;
+  }
+}
+
+process.exitCode = await main(process.argv);

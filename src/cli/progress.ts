@@ -1,0 +1,47 @@
+import type { MigrationRecord, RecordSink, RequestRecord } from '../record/records.ts';
+
+/** A one-line status on stderr, redrawn about once a second, only when stderr is a terminal. */
+export class Progress implements RecordSink {
+  private migrations = 0;
+  private failedMigrations = 0;
+  private requests = 0;
+  private lastTimeS = 0;
+  private readonly timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly expectedMigrations: number) {
+    if (process.stderr.isTTY) this.timer = setInterval(() => this.draw(), 1000).unref();
+  }
+
+  sample(record: { time_s: number }): void {
+    this.lastTimeS = record.time_s;
+  }
+
+  action(record: { fired_s: number }): void {
+    this.lastTimeS = record.fired_s;
+  }
+
+  migration(record: MigrationRecord): void {
+    if (record.kind !== 'script') return;
+    this.migrations++;
+    if (record.status !== 'succeeded') this.failedMigrations++;
+  }
+
+  request(_record: RequestRecord): void {
+    this.requests++;
+  }
+
+  get summary(): string {
+    const failed = this.failedMigrations > 0 ? ` (${this.failedMigrations} failed)` : '';
+    return `${this.migrations} migrations${failed}, ${this.requests} requests`;
+  }
+
+  stop(): void {
+    if (!this.timer) return;
+    clearInterval(this.timer);
+    process.stderr.write('\r\x1b[K');
+  }
+
+  private draw(): void {
+    process.stderr.write(`\r\x1b[Kt=${Math.round(this.lastTimeS)} s  migrations ${this.migrations}/${this.expectedMigrations}  requests ${this.requests}`);
+  }
+}

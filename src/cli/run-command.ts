@@ -1,0 +1,115 @@
+import { readFileSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import { InputError } from '../errors.ts';
+import { DEFAULT_PLATFORM, PLATFORMS } from '../platforms/registry.ts';
+import { fanOut } from '../record/fan-out.ts';
+import { RunDirectory } from '../record/run-directory.ts';
+import { StdoutCsv } from '../record/stdout-csv.ts';
+import { runExperiment } from '../run/runner.ts';
+import { parseScript } from '../script/parse.ts';
+import { checkAgainstInventory, placementVms } from '../script/validate.ts';
+import { Progress } from './progress.ts';
+import { TOOL_VERSION } from './version.ts';
+
+export interface RunFlags {
+  platform: string;
+  config?: string;
+  out?: string;
+  interval?: number;
+  seed: number;
+  maxMigrationsPerHost: number;
+}
+
+export const EXIT_OK = 0;
+export const EXIT_RUN_FAILED = 1;
+export const EXIT_INTERRUPTED = 130;
+
+function readScript(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new InputError(`cannot read script: ${(error as Error).message}`);
+  }
+}
+
+function defaultRunDirectory(): string {
+  return path.join('runs', new Date().toISOString().replace(/\.\d+Z$/, 'Z').replaceAll(':', '-'));
+}
+
+/** `vm-monitoring run`: returns the exit code; bad input throws InputError. */
+export async function runCommand(scriptPath: string, flags: RunFlags): Promise<number> {
+  const experiment = parseScript(readScript(scriptPath), scriptPath);
+  const openPlatform = PLATFORMS[flags.platform];
+  if (!openPlatform) {
+    throw new InputError(`unknown platform '${flags.platform}' (known: ${Object.keys(PLATFORMS).join(', ')}; default ${DEFAULT_PLATFORM})`);
+  }
+  const placement = experiment.placement.map((entry) => ({ host: entry.host.name, vms: entry.vms.map((vm) => vm.name) }));
+  const platform = await openPlatform({ configPath: flags.config, seed: flags.seed, placement });
+  try {
+    const inventory = await platform.inventory();
+    checkAgainstInventory(experiment, inventory);
+    const intervalSeconds = flags.interval ?? platform.refreshSeconds;
+    if (intervalSeconds < platform.minIntervalSeconds) {
+      throw new InputError(`--interval ${intervalSeconds}: the ${platform.name} platform samples at most every ${platform.minIntervalSeconds} s`);
+    }
+
+    const runDirectory = RunDirectory.open(flags.out ?? defaultRunDirectory(), {
+      tool: 'vm-monitoring',
+      version: TOOL_VERSION,
+      node: process.version,
+      script: { path: scriptPath, text: readScript(scriptPath) },
+      platform: platform.describe(),
+      seed: flags.seed,
+      interval_s: intervalSeconds,
+      max_migrations_per_host: flags.maxMigrationsPerHost,
+      started_at: new Date().toISOString(),
+    });
+    const stdout = new StdoutCsv((chunk) => writeSync(1, chunk));
+    const expectedMigrations = experiment.steps.filter((step) => step.action.kind === 'migrate').length;
+    const progress = new Progress(expectedMigrations);
+    const records = fanOut(runDirectory, stdout, progress);
+
+    const interrupt = new AbortController();
+    const onSigint = (): void => {
+      if (interrupt.signal.aborted) {
+        runDirectory.flush();
+        process.exit(EXIT_INTERRUPTED);
+      }
+      process.stderr.write('\ninterrupted: stopping clients and taking a last sample (Ctrl-C again to quit at once)\n');
+      interrupt.abort();
+    };
+    process.on('SIGINT', onSigint);
+    const wallStart = performance.now();
+    try {
+      const load = platform.createLoad(placementVms(experiment), records.request.bind(records));
+      const outcome = await platform.clock.drive(
+        runExperiment(experiment, platform, inventory, load, records, {
+          intervalSeconds,
+          maxMigrationsPerHost: flags.maxMigrationsPerHost,
+          signal: interrupt.signal,
+        }),
+      );
+      const status = outcome.failedSetup.length > 0 ? 'failed' : outcome.status;
+      const wallSeconds = (performance.now() - wallStart) / 1000;
+      stdout.close();
+      progress.stop();
+      runDirectory.finish({ status, ended_at: new Date().toISOString(), run_seconds: outcome.endedS, wall_seconds: wallSeconds });
+      if (outcome.failedSetup.length > 0) {
+        process.stderr.write(`run failed: could not place ${outcome.failedSetup.join(', ')} as the placement line asks (see migrations.csv)\n`);
+      }
+      process.stderr.write(
+        `${status}: ${progress.summary}, ${outcome.endedS.toFixed(1)} s of experiment in ${wallSeconds.toFixed(1)} s; records in ${runDirectory.dir}\n`,
+      );
+      if (status === 'failed') return EXIT_RUN_FAILED;
+      return status === 'interrupted' ? EXIT_INTERRUPTED : EXIT_OK;
+    } catch (error) {
+      progress.stop();
+      runDirectory.finish({ status: 'failed', error: (error as Error).message, ended_at: new Date().toISOString() });
+      throw error;
+    } finally {
+      process.off('SIGINT', onSigint);
+    }
+  } finally {
+    await platform.close();
+  }
+}

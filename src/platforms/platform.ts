@@ -1,0 +1,63 @@
+import type { Load } from '../load/load.ts';
+import type { RequestRecord } from '../record/records.ts';
+import type { Clock } from '../run/clock.ts';
+
+export interface Inventory {
+  hosts: string[];
+  /** Every VM the platform knows, with the host it runs on now. */
+  vms: { name: string; host: string }[];
+}
+
+export interface MigrationOrder {
+  vm: string;
+  source: string;
+  target: string;
+}
+
+/** What a platform reports of one migration; times are seconds since the run started. */
+export interface MigrationOutcome {
+  started_s: number;
+  ended_s: number;
+  downtime_ms: number | null;
+  bytes: number | null;
+  passes: number | null;
+  status: 'succeeded' | 'failed' | 'interrupted';
+  reason: string;
+}
+
+/** One counter of one host, possibly one instance of several (a CPU, a NIC). */
+export interface CounterReading {
+  host: string;
+  counter: string;
+  instance: string;
+  value: number;
+  unit: string;
+}
+
+/** A virtualized datacenter the runner can drive. */
+export interface Platform {
+  readonly name: string;
+  readonly clock: Clock;
+  /** The platform's own statistics refresh rate, the default sampling interval. */
+  readonly refreshSeconds: number;
+  /** The finest sampling interval the platform can honour. */
+  readonly minIntervalSeconds: number;
+  inventory(): Promise<Inventory>;
+  /** Resolves when the migration has ended, whatever its outcome; never rejects for a failed migration. */
+  migrate(order: MigrationOrder, signal: AbortSignal): Promise<MigrationOutcome>;
+  /** Counters averaged over the time since the previous call (or since the platform opened). */
+  sample(): Promise<CounterReading[]>;
+  /** Clients whose load balancer spreads requests over `servers`. */
+  createLoad(servers: string[], onRequest: (record: RequestRecord) => void): Load;
+  /** The platform and its parameters, for run.json. */
+  describe(): Record<string, unknown>;
+  close(): Promise<void>;
+}
+
+export interface PlatformOptions {
+  /** Path of a YAML or JSON config file, if the user gave one. */
+  configPath: string | undefined;
+  seed: number;
+  /** The script's placement line: a platform may build its testbed from it. */
+  placement: { host: string; vms: string[] }[];
+}

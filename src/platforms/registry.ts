@@ -1,0 +1,9 @@
+import type { Platform, PlatformOptions } from './platform.ts';
+import { openSimPlatform } from './sim/sim-platform.ts';
+
+/** Every platform the CLI can open, by the name `--platform` takes. */
+export const PLATFORMS: Record<string, (options: PlatformOptions) => Platform | Promise<Platform>> = {
+  sim: openSimPlatform,
+};
+
+export const DEFAULT_PLATFORM = 'sim';

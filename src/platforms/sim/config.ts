@@ -1,0 +1,106 @@
+import { z } from 'zod';
+import { loadConfigFile } from '../../config/load-config.ts';
+import { PROFILES, PROFILE_NAMES, migrationProfileSchema, type MigrationProfile, type ProfileName } from './profiles.ts';
+
+const hostsSchema = z
+  .object({
+    cores: z.number().int().positive().default(2),
+    mhzPerCore: z.number().positive().default(3800),
+    memoryMB: z.number().positive().default(4096),
+    /** Memory the hypervisor itself uses. */
+    hypervisorMB: z.number().nonnegative().default(400),
+    /** The migration network, per host, each direction. */
+    linkMbps: z.number().positive().default(1000),
+    /** How much a host's VMs slow down per unit of swapped share of their memory. */
+    swapSlowdown: z.number().nonnegative().default(10),
+  })
+  .strict();
+
+const vmsSchema = z
+  .object({
+    memoryMB: z.number().positive().default(512),
+    /** Guest OS memory touched after boot, its hot part and its part identical across VMs. */
+    guestOsMB: z.number().nonnegative().default(140),
+    guestOsActiveMB: z.number().nonnegative().default(16),
+    guestOsShareableFraction: z.number().min(0).max(1).default(0.5),
+    guestOsDirtyMBps: z.number().nonnegative().default(0.5),
+    idleMHz: z.number().nonnegative().default(30),
+    /** Hypervisor memory per VM (page tables, frame buffer). */
+    overheadMB: z.number().nonnegative().default(60),
+  })
+  .strict();
+
+const workloadsSchema = z
+  .object({
+    /** cpu: compute for this long on an uncontended vCPU. */
+    cpu: z.object({ seconds: z.number().positive().default(200), bufferMB: z.number().nonnegative().default(1) }).strict().default({ seconds: 200, bufferMB: 1 }),
+    /** memory: fill a buffer at fillMBps of a whole vCPU, sleep, free. */
+    memory: z
+      .object({
+        bufferMB: z.number().positive().default(100),
+        fillMBps: z.number().positive().default(1000),
+        sleepSeconds: z.number().nonnegative().default(200),
+      })
+      .strict()
+      .default({ bufferMB: 100, fillMBps: 1000, sleepSeconds: 200 }),
+    /** memory2: keep refilling a buffer for this long on an uncontended vCPU, dirtying dirtyMBps of distinct pages. */
+    memory2: z
+      .object({
+        bufferMB: z.number().positive().default(100),
+        seconds: z.number().positive().default(200),
+        dirtyMBps: z.number().nonnegative().default(80),
+      })
+      .strict()
+      .default({ bufferMB: 100, seconds: 200, dirtyMBps: 80 }),
+    /** Each request's length is scaled by a uniform factor in [1 - jitter, 1 + jitter]. */
+    jitter: z.number().min(0).max(0.9).default(0.05),
+  })
+  .strict();
+
+const networkSchema = z
+  .object({
+    rttMs: z.number().nonnegative().default(0.5),
+    /** TCP's first retransmission timeout: a request sent to a stopped VM is retried after it, doubling. */
+    minRtoMs: z.number().positive().default(200),
+    requestKB: z.number().nonnegative().default(1),
+    responseKB: z.number().nonnegative().default(1),
+  })
+  .strict();
+
+const inventorySchema = z
+  .object({
+    hosts: z.array(z.string().min(1)).min(1),
+    /** VM name → the host it starts on. */
+    vms: z.record(z.string(), z.string()),
+  })
+  .strict();
+
+export const simConfigSchema = z
+  .object({
+    profile: z.enum(PROFILE_NAMES).default('vsphere-4.1'),
+    /** Overrides of the profile's migration parameters. */
+    migration: migrationProfileSchema.partial().default({}),
+    hosts: hostsSchema.default(hostsSchema.parse({})),
+    vms: vmsSchema.default(vmsSchema.parse({})),
+    workloads: workloadsSchema.default(workloadsSchema.parse({})),
+    network: networkSchema.default(networkSchema.parse({})),
+    /** The datacenter's hosts and VMs; by default the hosts and VMs of the script's placement line, already in place. */
+    inventory: inventorySchema.optional(),
+    /** The statistics refresh rate, vCenter's 20 s by default. */
+    refreshSeconds: z.number().positive().default(20),
+  })
+  .strict();
+
+export type SimConfig = z.infer<typeof simConfigSchema>;
+export type HostsConfig = SimConfig['hosts'];
+export type VmsConfig = SimConfig['vms'];
+export type WorkloadsConfig = SimConfig['workloads'];
+export type NetworkConfig = SimConfig['network'];
+
+export function loadSimConfig(path: string | undefined): SimConfig {
+  return path === undefined ? simConfigSchema.parse({}) : loadConfigFile(path, simConfigSchema);
+}
+
+export function migrationProfileOf(config: SimConfig): MigrationProfile {
+  return { ...PROFILES[config.profile as ProfileName], ...config.migration };
+}

@@ -1,0 +1,113 @@
+import type { VirtualClock } from '../../run/virtual-clock.ts';
+import type { SimConfig } from './config.ts';
+import { SimHost } from './host.ts';
+import type { MigrationEnvironment, PreCopyMigration } from './migration.ts';
+import type { MigrationProfile } from './profiles.ts';
+import { SimVm } from './vm.ts';
+import { waterFill } from './water-fill.ts';
+
+/**
+ * The hosts and VMs, and the one rule that ties them: whenever something on a host
+ * changes, its CPU and its migration streams are shared out again, max-min fair among
+ * busy vCPUs and the streams it sends.
+ */
+export class Datacenter implements MigrationEnvironment {
+  readonly hosts = new Map<string, SimHost>();
+  readonly vms = new Map<string, SimVm>();
+
+  constructor(
+    readonly clock: VirtualClock,
+    private readonly config: SimConfig,
+    private readonly profile: MigrationProfile,
+    placement: Iterable<[vm: string, host: string]>,
+    hostNames: Iterable<string>,
+  ) {
+    for (const name of hostNames) this.hosts.set(name, new SimHost(name, config.hosts, config.vms));
+    for (const [vmName, hostName] of placement) {
+      const host = this.host(hostName);
+      const vm = new SimVm(vmName, host, config.vms, config.hosts.mhzPerCore, clock, config.network.minRtoMs / 1000, (changed) =>
+        this.vmChanged(changed),
+      );
+      host.vms.add(vm);
+      this.vms.set(vmName, vm);
+    }
+    for (const host of this.hosts.values()) this.reallocate(host);
+  }
+
+  host(name: string): SimHost {
+    const host = this.hosts.get(name);
+    if (!host) throw new Error(`sim: no host '${name}'`);
+    return host;
+  }
+
+  vmChanged(vm: SimVm): void {
+    this.reallocate(vm.host);
+  }
+
+  transferStarted(migration: PreCopyMigration): void {
+    migration.advance(this.clock.now());
+    migration.source.outgoing.add(migration);
+    migration.target.incoming.add(migration);
+    this.reallocateAround(migration);
+  }
+
+  transferEnded(migration: PreCopyMigration): void {
+    migration.source.outgoing.delete(migration);
+    migration.target.incoming.delete(migration);
+    migration.rateBps = 0;
+    migration.source.migrationMHz = 0;
+    this.reallocateAround(migration);
+  }
+
+  moveVm(vm: SimVm, target: SimHost): void {
+    const now = this.clock.now();
+    const source = vm.host;
+    source.account(now);
+    target.account(now);
+    vm.advance(now);
+    source.vms.delete(vm);
+    vm.host = target;
+    target.vms.add(vm);
+    this.reallocate(source);
+    this.reallocate(target);
+  }
+
+  /** A stream's start or end changes the shares on both its hosts and of the streams into its target. */
+  private reallocateAround(migration: PreCopyMigration): void {
+    this.reallocate(migration.source);
+    this.reallocate(migration.target);
+    for (const other of migration.target.incoming) {
+      if (other.source !== migration.source) this.reallocate(other.source);
+    }
+  }
+
+  private reallocate(host: SimHost): void {
+    const now = this.clock.now();
+    host.account(now);
+    for (const vm of host.vms) vm.advance(now);
+    for (const migration of host.outgoing) migration.advance(now);
+
+    const link = host.linkBytesPerSecond * this.profile.linkEfficiency;
+    const cap = this.profile.maxBandwidthMBps === null ? Infinity : this.profile.maxBandwidthMBps * 1024 * 1024;
+    const streams = [...host.outgoing];
+    const networkRates = streams.map((m) =>
+      Math.min(link / host.outgoing.size, (m.target.linkBytesPerSecond * this.profile.linkEfficiency) / m.target.incoming.size, cap),
+    );
+    const vms = [...host.vms];
+    const streamDemands = networkRates.map((rate) => (rate / (1024 * 1024)) * this.profile.cpuMHzPerMBps);
+    const shares = waterFill(host.capacityMHz, [...vms.map((vm) => vm.demandMHz), ...streamDemands]);
+
+    const swapFactor = host.swapFactor();
+    const tracing = 1 - this.profile.tracingSlowdown;
+    vms.forEach((vm, i) => vm.setRate(now, (shares[i] as number) * swapFactor * (vm.tracing ? tracing : 1)));
+    let migrationMHz = 0;
+    streams.forEach((migration, i) => {
+      const demand = streamDemands[i] as number;
+      const granted = shares[vms.length + i] as number;
+      migrationMHz += granted;
+      migration.setRate(now, (networkRates[i] as number) * (demand > 0 ? Math.min(1, granted / demand) : 1));
+    });
+    host.migrationMHz = migrationMHz;
+    host.refreshGauges();
+  }
+}

@@ -1,0 +1,121 @@
+import { COUNTERS } from '../../monitor/counters.ts';
+import type { CounterReading } from '../platform.ts';
+import type { HostsConfig, VmsConfig } from './config.ts';
+import type { PreCopyMigration } from './migration.ts';
+import type { SimVm } from './vm.ts';
+
+/** What a host shows at one instant; the counters average it over each sampling interval. */
+interface HostGauges {
+  cpuMHz: number;
+  consumedMB: number;
+  activeMB: number;
+  sharedMB: number;
+  swapMB: number;
+}
+
+const KB_PER_MB = 1024;
+
+/** A simulated ESX host: its VMs, the migrations it sends and receives, and its counters. */
+export class SimHost {
+  readonly vms = new Set<SimVm>();
+  readonly outgoing = new Set<PreCopyMigration>();
+  readonly incoming = new Set<PreCopyMigration>();
+  /** CPU currently given to outgoing migration streams. */
+  migrationMHz = 0;
+  private gauges: HostGauges = { cpuMHz: 0, consumedMB: 0, activeMB: 0, sharedMB: 0, swapMB: 0 };
+  private integrals: HostGauges = { cpuMHz: 0, consumedMB: 0, activeMB: 0, sharedMB: 0, swapMB: 0 };
+  private trafficKB = 0;
+  private lastAccountS = 0;
+  private lastSampleS = 0;
+
+  constructor(
+    readonly name: string,
+    readonly config: HostsConfig,
+    private readonly vmsConfig: VmsConfig,
+  ) {}
+
+  get capacityMHz(): number {
+    return this.config.cores * this.config.mhzPerCore;
+  }
+
+  get linkBytesPerSecond(): number {
+    return (this.config.linkMbps * 1e6) / 8;
+  }
+
+  /** Adds the gauges' values up to `now`; call before anything on the host changes. */
+  account(now: number): void {
+    const dt = now - this.lastAccountS;
+    if (dt <= 0) return;
+    for (const key of Object.keys(this.gauges) as (keyof HostGauges)[]) this.integrals[key] += this.gauges[key] * dt;
+    this.lastAccountS = now;
+  }
+
+  addTrafficKB(kb: number): void {
+    this.trafficKB += kb;
+  }
+
+  /** Memory the VMs and the hypervisor need, before any swapping. */
+  memoryDemandMB(): number {
+    const neighbours = this.vms.size > 1;
+    let demand = this.config.hypervisorMB;
+    let shared = 0;
+    for (const vm of this.vms) {
+      demand += vm.touchedMB + this.vmsConfig.overheadMB;
+      shared += vm.shareableMB(neighbours);
+    }
+    // Shared pages are stored once: one copy of the guest OS's common pages stays.
+    const commonMB = neighbours ? this.vmsConfig.guestOsMB * this.vmsConfig.guestOsShareableFraction : 0;
+    return demand - shared + Math.min(shared, commonMB);
+  }
+
+  /** How much slower the VMs run because part of their memory is swapped out. */
+  swapFactor(): number {
+    const demand = this.memoryDemandMB();
+    const swapped = Math.max(0, demand - this.config.memoryMB);
+    return swapped > 0 ? 1 / (1 + (this.config.swapSlowdown * swapped) / demand) : 1;
+  }
+
+  /** Re-reads the gauges after a change; `account` must have run first. */
+  refreshGauges(): void {
+    const neighbours = this.vms.size > 1;
+    const demand = this.memoryDemandMB();
+    let cpu = this.migrationMHz;
+    let active = 0;
+    let shared = 0;
+    for (const vm of this.vms) {
+      cpu += vm.rateMHz + (vm.paused ? 0 : this.vmsConfig.idleMHz);
+      active += vm.activeMB;
+      shared += vm.shareableMB(neighbours);
+    }
+    this.gauges = {
+      cpuMHz: cpu,
+      consumedMB: Math.min(demand, this.config.memoryMB),
+      activeMB: active,
+      sharedMB: shared,
+      swapMB: Math.max(0, demand - this.config.memoryMB),
+    };
+  }
+
+  /** The counters averaged since the previous sample. */
+  sample(now: number): CounterReading[] {
+    this.account(now);
+    const interval = now - this.lastSampleS;
+    const mean = (key: keyof HostGauges): number => (interval > 0 ? this.integrals[key] / interval : this.gauges[key]);
+    const reading = (counter: { name: string; unit: string }, value: number): CounterReading => ({
+      host: this.name, counter: counter.name, instance: '', value, unit: counter.unit,
+    });
+    const readings = [
+      reading(COUNTERS.cpuUsage, mean('cpuMHz')),
+      reading(COUNTERS.memConsumed, mean('consumedMB') * KB_PER_MB),
+      reading(COUNTERS.memActive, mean('activeMB') * KB_PER_MB),
+      reading(COUNTERS.memShared, mean('sharedMB') * KB_PER_MB),
+      reading(COUNTERS.memSwapUsed, mean('swapMB') * KB_PER_MB),
+      reading(COUNTERS.netUsage, interval > 0 ? this.trafficKB / interval : 0),
+      reading(COUNTERS.vmCount, this.vms.size),
+    ];
+    this.integrals = { cpuMHz: 0, consumedMB: 0, activeMB: 0, sharedMB: 0, swapMB: 0 };
+    this.trafficKB = 0;
+    this.lastSampleS = now;
+    return readings;
+  }
+}

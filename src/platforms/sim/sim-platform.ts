@@ -1,0 +1,93 @@
+import { InputError } from '../../errors.ts';
+import type { Load } from '../../load/load.ts';
+import type { RequestRecord } from '../../record/records.ts';
+import { VirtualClock } from '../../run/virtual-clock.ts';
+import type { CounterReading, Inventory, MigrationOrder, MigrationOutcome, Platform, PlatformOptions } from '../platform.ts';
+import { SimLoad } from './clients.ts';
+import { loadSimConfig, migrationProfileOf, type SimConfig } from './config.ts';
+import { Datacenter } from './datacenter.ts';
+import { PreCopyMigration } from './migration.ts';
+import type { MigrationProfile } from './profiles.ts';
+import { SeededRandom } from './random.ts';
+import type { SimVm } from './vm.ts';
+import { requestWorkFactory } from './workloads.ts';
+
+/** The built-in simulated datacenter: the whole testbed as a discrete-event model. */
+export class SimPlatform implements Platform {
+  readonly name = 'sim';
+  readonly clock = new VirtualClock();
+  readonly refreshSeconds: number;
+  readonly minIntervalSeconds = 1;
+  private readonly datacenter: Datacenter;
+  private readonly random: SeededRandom;
+  private readonly profile: MigrationProfile;
+
+  constructor(
+    private readonly config: SimConfig,
+    private readonly options: PlatformOptions,
+  ) {
+    this.refreshSeconds = config.refreshSeconds;
+    this.random = new SeededRandom(options.seed);
+    this.profile = migrationProfileOf(config);
+    const { hosts, placement } = inventoryOf(config, options);
+    this.datacenter = new Datacenter(this.clock, config, this.profile, placement, hosts);
+  }
+
+  async inventory(): Promise<Inventory> {
+    return {
+      hosts: [...this.datacenter.hosts.keys()],
+      vms: [...this.datacenter.vms.values()].map((vm) => ({ name: vm.name, host: vm.host.name })),
+    };
+  }
+
+  migrate(order: MigrationOrder, signal: AbortSignal): Promise<MigrationOutcome> {
+    const vm = this.datacenter.vms.get(order.vm);
+    const target = this.datacenter.hosts.get(order.target);
+    if (!vm || !target || vm.host.name !== order.source) {
+      const now = this.clock.now();
+      return Promise.resolve({
+        started_s: now, ended_s: now, downtime_ms: null, bytes: null, passes: null,
+        status: 'failed', reason: `${order.vm} is not on ${order.source}`,
+      });
+    }
+    const setup = this.random.between(this.profile.setupSeconds.min, this.profile.setupSeconds.max);
+    return new PreCopyMigration(vm, vm.host, target, this.profile, setup, this.datacenter, signal).result;
+  }
+
+  async sample(): Promise<CounterReading[]> {
+    const now = this.clock.now();
+    return [...this.datacenter.hosts.values()].flatMap((host) => host.sample(now));
+  }
+
+  createLoad(servers: string[], onRequest: (record: RequestRecord) => void): Load {
+    const vms = servers.map((name) => this.datacenter.vms.get(name) as SimVm);
+    const makeWork = requestWorkFactory(this.config.workloads, this.config.hosts.mhzPerCore, this.random);
+    return new SimLoad(this.clock, vms, makeWork, this.config.network, onRequest);
+  }
+
+  describe(): Record<string, unknown> {
+    return { name: this.name, config_file: this.options.configPath ?? null, ...this.config, migration: this.profile };
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** The config's inventory, or else the script's placement line with every VM already in place. */
+function inventoryOf(config: SimConfig, options: PlatformOptions): { hosts: string[]; placement: [string, string][] } {
+  if (config.inventory) {
+    const hosts = config.inventory.hosts;
+    const placement = Object.entries(config.inventory.vms);
+    for (const [vm, host] of placement) {
+      if (!hosts.includes(host)) throw new InputError(`${options.configPath}: inventory.vms.${vm}: unknown host '${host}'`);
+    }
+    return { hosts, placement };
+  }
+  return {
+    hosts: options.placement.map((entry) => entry.host),
+    placement: options.placement.flatMap((entry) => entry.vms.map((vm): [string, string] => [vm, entry.host])),
+  };
+}
+
+export function openSimPlatform(options: PlatformOptions): SimPlatform {
+  return new SimPlatform(loadSimConfig(options.configPath), options);
+}

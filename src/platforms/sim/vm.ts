@@ -1,0 +1,223 @@
+import type { Timer } from '../../run/timer-queue.ts';
+import type { VirtualClock } from '../../run/virtual-clock.ts';
+import type { VmsConfig } from './config.ts';
+import type { SimHost } from './host.ts';
+import type { RequestWork } from './workloads.ts';
+
+/** A request inside a VM's guest. */
+export interface Job {
+  readonly work: RequestWork;
+  phaseIndex: number;
+  /** For a compute phase: the VM's per-job service count at which the phase ends. */
+  finishServed: number;
+  /** When the guest received the request. */
+  arrivedS: number;
+  readonly onDone: (job: Job, doneS: number) => void;
+}
+
+/** Work left below this many megacycles counts as done (floating-point slack). */
+const DONE_EPSILON = 1e-6;
+
+/**
+ * A simulated VM: one vCPU shared equally among the requests computing in it (processor
+ * sharing), its memory as the hypervisor sees it, and the dirty-page log a migration reads.
+ */
+export class SimVm {
+  paused = false;
+  tracing = false;
+  rateMHz = 0;
+  touchedMB: number;
+  /** Cumulative MB written (not distinct pages). */
+  dirtiedMB = 0;
+  private served = 0;
+  private lastAdvanceS = 0;
+  private readonly computing: Job[] = [];
+  private dirtyPerMegacycle = 0;
+  private buffersMB = 0;
+  private writingMB = 0;
+  private constantMB = 0;
+  private dirtyMark = 0;
+  private writtenSinceMarkMB = 0;
+  private completionTimer: Timer | null = null;
+  private scheduleStale = false;
+  private readonly parked: { job: Job; arrivedS: number }[] = [];
+  private readonly wakeOnResume: Job[] = [];
+
+  constructor(
+    readonly name: string,
+    public host: SimHost,
+    private readonly config: VmsConfig,
+    private readonly mhzPerVcpu: number,
+    private readonly clock: VirtualClock,
+    private readonly minRtoS: number,
+    /** Called after every change of what the VM demands or holds. */
+    private readonly changed: (vm: SimVm) => void,
+  ) {
+    this.touchedMB = Math.min(config.memoryMB, config.guestOsMB);
+  }
+
+  get memoryMB(): number {
+    return this.config.memoryMB;
+  }
+
+  get demandMHz(): number {
+    return !this.paused && this.computing.length > 0 ? this.mhzPerVcpu : 0;
+  }
+
+  get dirtyMBps(): number {
+    if (this.paused) return 0;
+    const perJob = this.computing.length > 0 ? this.rateMHz / this.computing.length : 0;
+    return perJob * this.dirtyPerMegacycle + this.config.guestOsDirtyMBps;
+  }
+
+  get activeMB(): number {
+    return this.paused ? 0 : Math.min(this.touchedMB, this.config.guestOsActiveMB + this.writingMB);
+  }
+
+  shareableMB(hasNeighbours: boolean): number {
+    const os = hasNeighbours ? this.config.guestOsMB * this.config.guestOsShareableFraction : 0;
+    return Math.min(this.touchedMB, os + this.constantMB);
+  }
+
+  /** A request reaches the guest; while the VM is stopped it is lost and TCP retries later. */
+  deliver(job: Job): void {
+    const now = this.clock.now();
+    if (this.paused) {
+      this.parked.push({ job, arrivedS: now });
+      return;
+    }
+    this.advance(now);
+    job.arrivedS = now;
+    this.buffersMB += job.work.bufferMB;
+    this.touchedMB = Math.max(this.touchedMB, Math.min(this.config.memoryMB, this.config.guestOsMB + this.buffersMB));
+    this.startPhase(job, 0, now);
+    this.changed(this);
+  }
+
+  /** Brings the service and dirty counters up to `now` at the current rate. */
+  advance(now: number): void {
+    const dt = now - this.lastAdvanceS;
+    if (dt <= 0) return;
+    const n = this.computing.length;
+    if (n > 0 && this.rateMHz > 0) this.served += (this.rateMHz / n) * dt;
+    this.dirtiedMB += this.dirtyMBps * dt;
+    this.lastAdvanceS = now;
+  }
+
+  /** Sets the vCPU's effective rate (after `advance(now)`) and reschedules the next phase end. */
+  setRate(now: number, rateMHz: number): void {
+    if (rateMHz === this.rateMHz && !this.scheduleStale) return;
+    this.rateMHz = rateMHz;
+    this.scheduleStale = false;
+    if (this.completionTimer) this.completionTimer.cancelled = true;
+    this.completionTimer = null;
+    const n = this.computing.length;
+    if (n === 0 || rateMHz <= 0) return;
+    let least = Infinity;
+    for (const job of this.computing) least = Math.min(least, job.finishServed);
+    const at = now + (Math.max(0, least - this.served) * n) / rateMHz;
+    this.completionTimer = this.clock.at(at, () => this.onComputeEnd());
+  }
+
+  pause(): void {
+    this.advance(this.clock.now());
+    this.paused = true;
+    this.scheduleStale = true;
+    this.changed(this);
+  }
+
+  resume(): void {
+    const now = this.clock.now();
+    this.advance(now);
+    this.paused = false;
+    this.scheduleStale = true;
+    for (const job of this.wakeOnResume.splice(0)) this.nextPhase(job, now);
+    for (const { job, arrivedS } of this.parked.splice(0)) {
+      this.clock.at(retransmissionAfter(arrivedS, now, this.minRtoS), () => this.deliver(job));
+    }
+    this.changed(this);
+  }
+
+  /** Starts a dirty log: what is written from now on is what the next pass must resend. */
+  startDirtyLog(): void {
+    this.advance(this.clock.now());
+    this.dirtyMark = this.dirtiedMB;
+    this.writtenSinceMarkMB = this.config.guestOsActiveMB + this.writingMB;
+  }
+
+  /** MB of distinct pages written since the last mark, and a new mark. */
+  collectDirty(): number {
+    this.advance(this.clock.now());
+    const dirtied = Math.min(this.dirtiedMB - this.dirtyMark, this.writtenSinceMarkMB, this.touchedMB);
+    this.startDirtyLog();
+    return dirtied;
+  }
+
+  private startPhase(job: Job, index: number, now: number): void {
+    job.phaseIndex = index;
+    const phase = job.work.phases[index];
+    if (phase === undefined) {
+      this.buffersMB -= job.work.bufferMB;
+      job.onDone(job, now);
+      return;
+    }
+    if (phase.kind === 'compute') {
+      job.finishServed = this.served + phase.megacycles;
+      this.computing.push(job);
+      this.dirtyPerMegacycle += phase.dirtyMBPerMegacycle;
+      if (phase.writesBuffer) {
+        this.writingMB += job.work.bufferMB;
+        this.writtenSinceMarkMB += job.work.bufferMB;
+      }
+      this.scheduleStale = true;
+    } else {
+      if (job.work.constantBuffer) this.constantMB += job.work.bufferMB;
+      this.clock.at(now + phase.seconds, () => this.onSleepEnd(job));
+    }
+  }
+
+  private nextPhase(job: Job, now: number): void {
+    const phase = job.work.phases[job.phaseIndex];
+    if (phase?.kind === 'compute') {
+      this.computing.splice(this.computing.indexOf(job), 1);
+      this.dirtyPerMegacycle -= phase.dirtyMBPerMegacycle;
+      if (phase.writesBuffer) this.writingMB -= job.work.bufferMB;
+      this.scheduleStale = true;
+    } else if (phase?.kind === 'sleep' && job.work.constantBuffer) {
+      this.constantMB -= job.work.bufferMB;
+    }
+    this.startPhase(job, job.phaseIndex + 1, now);
+  }
+
+  private onComputeEnd(): void {
+    const now = this.clock.now();
+    this.advance(now);
+    this.completionTimer = null;
+    const done = this.computing.filter((job) => job.finishServed - this.served <= DONE_EPSILON * Math.max(1, job.finishServed));
+    for (const job of done) this.nextPhase(job, now);
+    this.scheduleStale = true;
+    this.changed(this);
+  }
+
+  private onSleepEnd(job: Job): void {
+    if (this.paused) {
+      this.wakeOnResume.push(job);
+      return;
+    }
+    const now = this.clock.now();
+    this.advance(now);
+    this.nextPhase(job, now);
+    this.changed(this);
+  }
+}
+
+/** When TCP's retries (after rto, then doubling) first find the VM running again. */
+export function retransmissionAfter(sentS: number, resumedS: number, rtoS: number): number {
+  let at = sentS + rtoS;
+  let wait = rtoS;
+  while (at < resumedS) {
+    wait *= 2;
+    at += wait;
+  }
+  return at;
+}

@@ -1,0 +1,65 @@
+/**
+ * The records of a run. Field names are the CSV column names; times are seconds since the
+ * run started.
+ */
+
+export interface SampleRecord {
+  time_s: number;
+  host: string;
+  counter: string;
+  value: number;
+  unit: string;
+}
+
+export type ActionStatus = 'fired' | 'interrupted';
+
+export interface ActionRecord {
+  scheduled_s: number;
+  fired_s: number;
+  action: string;
+  args: string;
+  postponed_ms: number;
+  status: ActionStatus;
+  line: number;
+}
+
+export type MigrationStatus = 'succeeded' | 'failed' | 'interrupted';
+/** `setup` migrations bring VMs to the placement line before the timeline starts. */
+export type MigrationKind = 'setup' | 'script';
+
+export interface MigrationRecord {
+  vm: string;
+  source: string;
+  target: string;
+  requested_s: number;
+  started_s: number;
+  ended_s: number;
+  duration_ms: number;
+  downtime_ms: number | null;
+  bytes: number | null;
+  passes: number | null;
+  status: MigrationStatus;
+  reason: string;
+  kind: MigrationKind;
+}
+
+export type RequestStatus = 'ok' | 'error' | 'aborted';
+
+export interface RequestRecord {
+  client_type: string;
+  client_id: string;
+  sent_s: number;
+  received_s: number;
+  latency_ms: number;
+  server: string;
+  processing_ms: number | null;
+  status: RequestStatus;
+}
+
+/** Where a run's records go, as they happen. */
+export interface RecordSink {
+  sample(record: SampleRecord): void;
+  action(record: ActionRecord): void;
+  migration(record: MigrationRecord): void;
+  request(record: RequestRecord): void;
+}

@@ -1,0 +1,113 @@
+import { BufferedWriter } from './buffered-writer.ts';
+import { formatCsvLine, formatCsvRecordLine, type CsvCell } from './csv.ts';
+import { errorCode } from './error-code.ts';
+import type { ActionRecord, MigrationRecord, RecordSink, RequestRecord, SampleRecord } from './records.ts';
+
+/** Columns of the stdout CSV: the union of what samples, actions and migrations need. */
+export const STDOUT_COLUMNS = [
+  'time_s',
+  'record',
+  'host',
+  'vm',
+  'target',
+  'action',
+  'args',
+  'counter',
+  'value',
+  'unit',
+  'duration_ms',
+  'downtime_ms',
+  'bytes',
+  'passes',
+  'status',
+  'reason',
+] as const;
+
+export const STDOUT_HEADER = formatCsvLine(STDOUT_COLUMNS);
+
+type StdoutRow = Partial<Record<(typeof STDOUT_COLUMNS)[number], CsvCell>>;
+
+/** Codes of a write to a reader that has gone away, e.g. `vm-monitoring run … | head`. */
+const READER_GONE_CODES = new Set(['EPIPE', 'ERR_STREAM_DESTROYED', 'ERR_STREAM_WRITE_AFTER_END']);
+
+/**
+ * The stdout stream: one header line, then a row per sample, action and migration in the
+ * order they arrive, which is time order. Requests are left out: there are far too many.
+ * Once the reader goes away, rows are dropped silently; the run goes on.
+ */
+export class StdoutCsv implements RecordSink {
+  readonly #output: BufferedWriter;
+  #readerGone = false;
+
+  constructor(write: (chunk: string) => void) {
+    this.#output = new BufferedWriter((chunk) => this.#writeUnlessReaderGone(write, chunk));
+    this.#output.write(STDOUT_HEADER);
+    this.#output.flush();
+  }
+
+  sample(record: SampleRecord): void {
+    this.#writeRow({
+      time_s: record.time_s,
+      record: 'sample',
+      host: record.host,
+      counter: record.counter,
+      value: record.value,
+      unit: record.unit,
+    });
+  }
+
+  action(record: ActionRecord): void {
+    this.#writeRow({
+      time_s: record.fired_s,
+      record: 'action',
+      action: record.action,
+      args: record.args,
+      duration_ms: record.postponed_ms,
+      status: record.status,
+    });
+  }
+
+  migration(record: MigrationRecord): void {
+    this.#writeRow({
+      time_s: record.ended_s,
+      record: 'migration',
+      host: record.source,
+      vm: record.vm,
+      target: record.target,
+      action: record.kind,
+      duration_ms: record.duration_ms,
+      downtime_ms: record.downtime_ms,
+      bytes: record.bytes,
+      passes: record.passes,
+      status: record.status,
+      reason: record.reason,
+    });
+  }
+
+  request(_record: RequestRecord): void {
+    // Left out of stdout: far too many rows for a terminal; requests.csv has them.
+  }
+
+  flush(): void {
+    this.#output.flush();
+  }
+
+  close(): void {
+    this.#output.close();
+  }
+
+  #writeRow(row: StdoutRow): void {
+    if (!this.#readerGone) this.#output.write(formatCsvRecordLine(row, STDOUT_COLUMNS));
+  }
+
+  #writeUnlessReaderGone(write: (chunk: string) => void, chunk: string): void {
+    if (this.#readerGone) return;
+    try {
+      write(chunk);
+    } catch (error) {
+      const code = errorCode(error);
+      if (code === undefined || !READER_GONE_CODES.has(code)) throw error;
+      this.#readerGone = true;
+    }
+  }
+}

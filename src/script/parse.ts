@@ -1,0 +1,268 @@
+import { InputError } from '../errors.ts';
+import {
+  CLIENT_TYPES,
+  type Action,
+  type ClientType,
+  type Experiment,
+  type HostPlacement,
+  type NameAt,
+  type ScriptStep,
+} from './experiment.ts';
+
+/** A white-space separated word of a script line, with its 1-based column. */
+interface Token {
+  text: string;
+  column: number;
+}
+
+/** A script line that is neither blank nor a comment. */
+interface Line {
+  number: number;
+  tokens: [Token, ...Token[]];
+}
+
+const PARAMETERS = {
+  'add-client': ['TYPE', 'N'],
+  'remove-client': ['TYPE', 'N'],
+  migrate: ['VM', 'HOST'],
+  end: [],
+} as const satisfies Record<Action['kind'], readonly string[]>;
+
+type ActionKind = keyof typeof PARAMETERS;
+const ACTION_KINDS = Object.keys(PARAMETERS) as ActionKind[];
+
+const SECONDS = /^(\d+(\.\d+)?|\.\d+)$/;
+const NOT_A_NAME_CHARACTER = /[^A-Za-z0-9._-]/u;
+const PLACEMENT_EXAMPLE = "'esx1:vm1,vm2 esx2:'";
+
+/**
+ * Parses a script in the seed's format (its Appendix A): a placement line, then
+ * `TIME ACTION PARAMS...` lines. Throws an InputError at the first mistake.
+ */
+export function parseScript(text: string, file: string): Experiment {
+  const parser = new ScriptParser(file);
+  const [first, ...rest] = scriptLines(text);
+  if (first === undefined) {
+    throw parser.error(`no placement line (expected a first line like ${PLACEMENT_EXAMPLE})`, 1, 1);
+  }
+  return { file, placement: parser.placement(first), steps: parser.steps(rest) };
+}
+
+function scriptLines(text: string): Line[] {
+  // A UTF-8 byte order mark is not a column in any editor, so it must not shift columns.
+  const lines = text.replace(/^\uFEFF/, '').split(/\r\n|\r|\n/);
+  return lines
+    .map((line, index) => ({ number: index + 1, tokens: tokenize(line) }))
+    .filter((line): line is Line => line.tokens.length > 0);
+}
+
+/**
+ * The seed only ignores lines beginning with '#'. We also let a word that begins with '#'
+ * start a comment running to the end of the line, on any line, because a user would
+ * expect `30 migrate vm1 esx2  # back home` to work. A '#' inside a word (`vm#1`) is not
+ * a comment: it is reported as a bad character.
+ */
+function tokenize(line: string): Token[] {
+  const tokens: Token[] = [];
+  for (const word of line.matchAll(/\S+/g)) {
+    if (word[0].startsWith('#')) break;
+    tokens.push({ text: word[0], column: word.index + 1 });
+  }
+  return tokens;
+}
+
+class ScriptParser {
+  private readonly file: string;
+
+  constructor(file: string) {
+    this.file = file;
+  }
+
+  error(message: string, line: number, column: number): InputError {
+    return new InputError(message, { file: this.file, line, column });
+  }
+
+  placement(line: Line): HostPlacement[] {
+    const actionWord = line.tokens.find((token) => isActionKind(token.text));
+    if (actionWord !== undefined) {
+      throw this.error(
+        `no placement line (expected a first line like ${PLACEMENT_EXAMPLE} before the actions)`,
+        line.number,
+        line.tokens[0].column,
+      );
+    }
+    const hostColumns = new Map<string, number>();
+    const vmColumns = new Map<string, number>();
+    return line.tokens.map((token) => {
+      const entry = this.placementEntry(token, line.number);
+      this.requireFirstMention(entry.host, 'host', hostColumns);
+      for (const vm of entry.vms) this.requireFirstMention(vm, 'VM', vmColumns);
+      return entry;
+    });
+  }
+
+  private placementEntry(token: Token, line: number): HostPlacement {
+    const colon = token.text.indexOf(':');
+    if (colon < 0) {
+      throw this.error(
+        `placement entry '${token.text}' has no ':' (write '${token.text}:' for a host without VMs)`,
+        line,
+        token.column,
+      );
+    }
+    const hostName = token.text.slice(0, colon);
+    if (hostName === '') throw this.error(`missing host name before ':' in '${token.text}'`, line, token.column);
+    const host = this.name(hostName, 'host', line, token.column);
+
+    const list = token.text.slice(colon + 1);
+    if (list === '') return { host, vms: [] };
+    const vms: NameAt[] = [];
+    let column = token.column + colon + 1;
+    for (const vmName of list.split(',')) {
+      if (vmName === '') throw this.error(`empty VM name in '${token.text}'`, line, column);
+      vms.push(this.name(vmName, 'VM', line, column));
+      column += vmName.length + 1;
+    }
+    return { host, vms };
+  }
+
+  private requireFirstMention(name: NameAt, kind: 'host' | 'VM', firstColumns: Map<string, number>): void {
+    const first = firstColumns.get(name.name);
+    if (first !== undefined) {
+      throw this.error(`${kind} '${name.name}' listed twice (first at column ${first})`, name.at.line, name.at.column);
+    }
+    firstColumns.set(name.name, name.at.column);
+  }
+
+  private name(name: string, kind: 'host' | 'VM', line: number, column: number): NameAt {
+    const bad = NOT_A_NAME_CHARACTER.exec(name);
+    if (bad !== null) {
+      throw this.error(
+        `bad character '${bad[0]}' in ${kind} name '${name}' (use letters, digits, '.', '_' and '-')`,
+        line,
+        column + bad.index,
+      );
+    }
+    return { name, at: { file: this.file, line, column } };
+  }
+
+  steps(lines: Line[]): ScriptStep[] {
+    const running = new Map<ClientType, number>(CLIENT_TYPES.map((type) => [type, 0]));
+    const steps: ScriptStep[] = [];
+    let endLine: number | undefined;
+    for (const line of lines) {
+      const [time, actionWord, ...parameters] = line.tokens;
+      if (endLine !== undefined) throw this.error(`action after end (line ${endLine})`, line.number, time.column);
+      const delaySeconds = this.delay(time, line.number);
+      if (actionWord === undefined) {
+        throw this.error(
+          `missing action after the time (expected ${oneOf(ACTION_KINDS)})`,
+          line.number,
+          endColumn(time),
+        );
+      }
+      const action = this.action(actionWord, parameters, line.number, running);
+      if (action.kind === 'end') endLine = line.number;
+      steps.push({ delaySeconds, action, at: { file: this.file, line: line.number, column: time.column } });
+    }
+    return steps;
+  }
+
+  private delay(time: Token, line: number): number {
+    if (isActionKind(time.text)) {
+      throw this.error(`missing time before '${time.text}' (write '0 ${time.text}' to act at once)`, line, time.column);
+    }
+    if (time.text.startsWith('-') && SECONDS.test(time.text.slice(1))) {
+      throw this.error(`negative time '${time.text}' (times are seconds after the previous action)`, line, time.column);
+    }
+    const seconds = Number(time.text);
+    if (!SECONDS.test(time.text) || !Number.isFinite(seconds)) {
+      throw this.error(`bad number '${time.text}' for the time (expected seconds like 0, 2 or 2.5)`, line, time.column);
+    }
+    return seconds;
+  }
+
+  private action(word: Token, parameters: Token[], line: number, running: Map<ClientType, number>): Action {
+    if (!isActionKind(word.text)) {
+      throw this.error(`unknown action '${word.text}' (expected ${oneOf(ACTION_KINDS)})`, line, word.column);
+    }
+    const kind = word.text;
+    const expected = PARAMETERS[kind];
+    if (parameters.length !== expected.length) {
+      const takes = expected.length === 0 ? 'no parameters' : `${expected.length} parameters (${expected.join(' ')})`;
+      // Point at the first extra parameter, or just past the line's last word for a missing one.
+      const column = parameters[expected.length]?.column ?? endColumn(parameters.at(-1) ?? word);
+      throw this.error(`${kind} takes ${takes}, got ${parameters.length}`, line, column);
+    }
+    const [first, second] = parameters as [Token, Token];
+    switch (kind) {
+      case 'add-client':
+      case 'remove-client':
+        return this.clientChange(kind, first, second, line, running);
+      case 'migrate':
+        return {
+          kind,
+          vm: this.name(first.text, 'VM', line, first.column),
+          host: this.name(second.text, 'host', line, second.column),
+        };
+      case 'end':
+        return { kind };
+    }
+  }
+
+  /** Also keeps `running` (clients per type at this point of the script) up to date. */
+  private clientChange(
+    kind: 'add-client' | 'remove-client',
+    typeWord: Token,
+    countWord: Token,
+    line: number,
+    running: Map<ClientType, number>,
+  ): Action {
+    if (!isClientType(typeWord.text)) {
+      const expected = oneOf(CLIENT_TYPES);
+      throw this.error(`unknown client type '${typeWord.text}' (expected ${expected})`, line, typeWord.column);
+    }
+    const clientType = typeWord.text;
+    const count = Number(countWord.text);
+    if (!/^\d+$/.test(countWord.text) || count === 0 || !Number.isSafeInteger(count)) {
+      throw this.error(
+        `bad number of clients '${countWord.text}' (must be a positive whole number)`,
+        line,
+        countWord.column,
+      );
+    }
+    const before = running.get(clientType) ?? 0;
+    if (kind === 'remove-client' && count > before) {
+      const available = before === 0 ? 'none' : `only ${before}`;
+      throw this.error(
+        `cannot remove ${clients(count, clientType)}, ${available} running at this point`,
+        line,
+        countWord.column,
+      );
+    }
+    running.set(clientType, kind === 'add-client' ? before + count : before - count);
+    return { kind, clientType, count };
+  }
+}
+
+function isActionKind(word: string): word is ActionKind {
+  return Object.hasOwn(PARAMETERS, word);
+}
+
+function isClientType(word: string): word is ClientType {
+  return (CLIENT_TYPES as readonly string[]).includes(word);
+}
+
+/** The column just past a token, where a missing word would go. */
+function endColumn(token: Token): number {
+  return token.column + token.text.length;
+}
+
+function clients(count: number, type: ClientType): string {
+  return `${count} ${type} client${count === 1 ? '' : 's'}`;
+}
+
+/** `a, b or c` */
+function oneOf(words: readonly string[]): string {
+  return `${words.slice(0, -1).join(', ')} or ${words.at(-1)}`;
+}

@@ -1,0 +1,120 @@
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { loadConfigFile } from '../../src/config/load-config.ts';
+import { InputError } from '../../src/errors.ts';
+
+const labSchema = z
+  .object({
+    name: z.string(),
+    hosts: z
+      .object({
+        cores: z.number(),
+        kind: z.enum(['esx', 'sim']),
+        label: z.string().optional(),
+      })
+      .strict(),
+  })
+  .strict();
+
+const dir = mkdtempSync(join(tmpdir(), 'vm-monitoring-config-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function writeConfig(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+function assertInputError(path: string, message: string, line?: number, column?: number): void {
+  assert.throws(
+    () => loadConfigFile(path, labSchema),
+    (error: unknown) => {
+      assert.ok(error instanceof InputError);
+      assert.equal(error.message, message);
+      assert.deepEqual(error.at, line === undefined ? undefined : { file: path, line, column });
+      return true;
+    },
+  );
+}
+
+describe('loadConfigFile', () => {
+  it('reads and validates a YAML file', () => {
+    const path = writeConfig('valid.yaml', '# lab\nname: lab\nhosts:\n  cores: 4\n  kind: esx\n');
+    assert.deepEqual(loadConfigFile(path, labSchema), { name: 'lab', hosts: { cores: 4, kind: 'esx' } });
+  });
+
+  it('reads and validates a JSON file', () => {
+    const path = writeConfig('valid.json', '{\n  "name": "lab",\n  "hosts": {"cores": 2, "kind": "sim", "label": "x"}\n}\n');
+    assert.deepEqual(loadConfigFile(path, labSchema), {
+      name: 'lab',
+      hosts: { cores: 2, kind: 'sim', label: 'x' },
+    });
+  });
+
+  it('reports a missing file without a position', () => {
+    const path = join(dir, 'absent.yaml');
+    assert.throws(
+      () => loadConfigFile(path, labSchema),
+      (error: unknown) => {
+        assert.ok(error instanceof InputError);
+        assert.match(error.message, /^cannot read config: ENOENT/);
+        assert.equal(error.at, undefined);
+        return true;
+      },
+    );
+  });
+
+  it('reports a YAML syntax error where the parser found it', () => {
+    const path = writeConfig('syntax.yaml', 'name: lab\nhosts:\n  cores: 4\n   kind: esx\n');
+    assertInputError(path, 'Nested mappings are not allowed in compact mappings', 3, 10);
+  });
+
+  it('reports a JSON syntax error where the parser found it', () => {
+    const path = writeConfig('syntax.json', '{\n  "name": "lab",\n  "hosts": {"cores" 4}\n}\n');
+    assertInputError(path, 'Missing , or : between flow map items', 3, 21);
+  });
+
+  it('reports a value of the wrong type at the value', () => {
+    const path = writeConfig('type.yaml', 'name: lab\nhosts:\n  cores: two\n  kind: esx\n');
+    assertInputError(path, 'hosts.cores: expected a number, got "two"', 3, 10);
+  });
+
+  it('reports a value of the wrong type in JSON at the value', () => {
+    const path = writeConfig('type.json', '{\n  "name": "lab",\n  "hosts": {"cores": "two", "kind": "esx"}\n}\n');
+    assertInputError(path, 'hosts.cores: expected a number, got "two"', 3, 22);
+  });
+
+  it('reports a value outside an enum at the value', () => {
+    const path = writeConfig('enum.yaml', 'name: lab\nhosts:\n  cores: 4\n  kind: xen\n');
+    assertInputError(path, 'hosts.kind: expected one of "esx", "sim", got "xen"', 4, 9);
+  });
+
+  it('reports a missing key at its parent mapping', () => {
+    const path = writeConfig('missing.yaml', 'name: lab\nhosts:\n  kind: esx\n');
+    assertInputError(path, "missing key 'cores' in hosts", 3, 3);
+  });
+
+  it('reports a missing top-level key at the document', () => {
+    const path = writeConfig('missing-top.yaml', '\nname: lab\n');
+    assertInputError(path, "missing key 'hosts'", 2, 1);
+  });
+
+  it('reports an unknown key at the key', () => {
+    const path = writeConfig('unknown.yaml', 'name: lab\nhosts:\n  cores: 4\n  kind: esx\n  cpus: 2\n');
+    assertInputError(path, "unknown key 'cpus' in hosts", 5, 3);
+  });
+
+  it('reports only the first of several schema problems', () => {
+    const path = writeConfig('several.yaml', 'name: 7\nhosts:\n  cores: two\n  kind: xen\n');
+    assertInputError(path, 'name: expected a string, got 7', 1, 7);
+  });
+
+  it('reports an empty file as a document of the wrong shape', () => {
+    const path = writeConfig('empty.yaml', '');
+    assertInputError(path, 'expected a mapping, got null', 1, 1);
+  });
+});

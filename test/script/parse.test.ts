@@ -1,0 +1,275 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { InputError } from '../../src/errors.ts';
+import { parseScript } from '../../src/script/parse.ts';
+
+const FILE = 's.txt';
+const PLACEMENT = 'esx1:vm1,vm2 esx2:';
+
+const at = (line: number, column: number) => ({ file: FILE, line, column });
+
+/** The one-line form of the InputError that parsing `lines` throws. */
+function errorOf(...lines: string[]): string {
+  try {
+    parseScript(lines.join('\n'), FILE);
+  } catch (error) {
+    if (error instanceof InputError) return error.toOneLine();
+    throw error;
+  }
+  assert.fail('expected an InputError');
+}
+
+/** Like errorOf, for an action line (line 2) after a valid placement line. */
+function actionErrorOf(line: string): string {
+  return errorOf(PLACEMENT, line);
+}
+
+describe('parseScript', () => {
+  it('parses the seed-like placement line', () => {
+    const experiment = parseScript('esx1:vm1,vm2 esx2: esx3:vm3', FILE);
+    assert.deepEqual(experiment, {
+      file: FILE,
+      placement: [
+        {
+          host: { name: 'esx1', at: at(1, 1) },
+          vms: [
+            { name: 'vm1', at: at(1, 6) },
+            { name: 'vm2', at: at(1, 10) },
+          ],
+        },
+        { host: { name: 'esx2', at: at(1, 14) }, vms: [] },
+        { host: { name: 'esx3', at: at(1, 20) }, vms: [{ name: 'vm3', at: at(1, 25) }] },
+      ],
+      steps: [],
+    });
+  });
+
+  it('parses every action, with comments, blank lines, CRLF and decimal times', () => {
+    const script = [
+      '# light memory2 load, one migration',
+      '',
+      'esx1:vm1,vm2 esx2: esx3:vm3   # vm3 stays on esx3',
+      '   # an indented comment',
+      '0 add-client cpu 2',
+      '2.5 add-client memory2 3  # ramp up',
+      '\t.5 migrate vm1 esx2',
+      '  ',
+      '10 remove-client cpu 2',
+      '0.25 end',
+    ].join('\r\n');
+    const experiment = parseScript(`${script}\r\n`, FILE);
+    assert.deepEqual(
+      experiment.placement.map((entry) => [entry.host.name, entry.vms.map((vm) => vm.name)]),
+      [
+        ['esx1', ['vm1', 'vm2']],
+        ['esx2', []],
+        ['esx3', ['vm3']],
+      ],
+    );
+    assert.deepEqual(experiment.steps, [
+      { delaySeconds: 0, action: { kind: 'add-client', clientType: 'cpu', count: 2 }, at: at(5, 1) },
+      { delaySeconds: 2.5, action: { kind: 'add-client', clientType: 'memory2', count: 3 }, at: at(6, 1) },
+      {
+        delaySeconds: 0.5,
+        action: { kind: 'migrate', vm: { name: 'vm1', at: at(7, 13) }, host: { name: 'esx2', at: at(7, 17) } },
+        at: at(7, 2),
+      },
+      { delaySeconds: 10, action: { kind: 'remove-client', clientType: 'cpu', count: 2 }, at: at(9, 1) },
+      { delaySeconds: 0.25, action: { kind: 'end' }, at: at(10, 1) },
+    ]);
+  });
+
+  it('accepts a trailing \\r without a newline and a leading byte order mark', () => {
+    const experiment = parseScript('\uFEFFesx1:vm1\r\n0 end\r', FILE);
+    assert.deepEqual(experiment.placement[0]?.host.at, at(1, 1));
+    assert.deepEqual(experiment.steps[0]?.action, { kind: 'end' });
+  });
+
+  it('accepts a placement line with no actions', () => {
+    assert.deepEqual(parseScript(`${PLACEMENT}\n\n# nothing to do\n`, FILE).steps, []);
+  });
+
+  it('accepts removing every client that is running', () => {
+    const experiment = parseScript(
+      [PLACEMENT, '0 add-client memory 3', '1 remove-client memory 1', '1 remove-client memory 2'].join('\n'),
+      FILE,
+    );
+    assert.equal(experiment.steps.length, 3);
+  });
+
+  it('leaves names the placement line does not mention to the inventory check', () => {
+    const experiment = parseScript(`${PLACEMENT}\n0 migrate vm9 esx9`, FILE);
+    assert.deepEqual(experiment.steps[0]?.action, {
+      kind: 'migrate',
+      vm: { name: 'vm9', at: at(2, 11) },
+      host: { name: 'esx9', at: at(2, 15) },
+    });
+  });
+
+  describe('placement line errors', () => {
+    it('rejects an empty script', () => {
+      assert.equal(errorOf(''), "s.txt:1:1: no placement line (expected a first line like 'esx1:vm1,vm2 esx2:')");
+    });
+
+    it('rejects a script of comments and blank lines', () => {
+      assert.equal(
+        errorOf('# a', '', '  # b', ''),
+        "s.txt:1:1: no placement line (expected a first line like 'esx1:vm1,vm2 esx2:')",
+      );
+    });
+
+    it('rejects a script that starts with actions', () => {
+      assert.equal(
+        errorOf('# header', '  0 add-client cpu 1'),
+        "s.txt:2:3: no placement line (expected a first line like 'esx1:vm1,vm2 esx2:' before the actions)",
+      );
+    });
+
+    it('rejects an entry without a colon', () => {
+      assert.equal(
+        errorOf('esx1:vm1 esx2'),
+        "s.txt:1:10: placement entry 'esx2' has no ':' (write 'esx2:' for a host without VMs)",
+      );
+    });
+
+    it('rejects an empty host name', () => {
+      assert.equal(errorOf('esx1:vm1 :vm2'), "s.txt:1:10: missing host name before ':' in ':vm2'");
+    });
+
+    it('rejects an empty VM name between commas', () => {
+      assert.equal(errorOf('h1:a,,b'), "s.txt:1:6: empty VM name in 'h1:a,,b'");
+    });
+
+    it('rejects an empty VM name at either end of the list', () => {
+      assert.equal(errorOf('h1:,a'), "s.txt:1:4: empty VM name in 'h1:,a'");
+      assert.equal(errorOf('h1:a,'), "s.txt:1:6: empty VM name in 'h1:a,'");
+    });
+
+    it('rejects a host listed twice', () => {
+      assert.equal(errorOf('esx1:vm1 esx2: esx1:vm2'), "s.txt:1:16: host 'esx1' listed twice (first at column 1)");
+    });
+
+    it('rejects a VM listed twice on one host', () => {
+      assert.equal(errorOf('esx1:vm1,vm1'), "s.txt:1:10: VM 'vm1' listed twice (first at column 6)");
+    });
+
+    it('rejects a VM listed on two hosts', () => {
+      assert.equal(errorOf('esx1:vm1 esx2:vm1'), "s.txt:1:15: VM 'vm1' listed twice (first at column 6)");
+    });
+
+    it('rejects a bad character in a host name', () => {
+      assert.equal(
+        errorOf('es/x1:vm1'),
+        "s.txt:1:3: bad character '/' in host name 'es/x1' (use letters, digits, '.', '_' and '-')",
+      );
+    });
+
+    it('rejects a bad character in a VM name, including a # inside a word', () => {
+      assert.equal(
+        errorOf('esx1:vm1,vm#2'),
+        "s.txt:1:12: bad character '#' in VM name 'vm#2' (use letters, digits, '.', '_' and '-')",
+      );
+    });
+
+    it('rejects a second colon in an entry', () => {
+      assert.equal(
+        errorOf('esx1:a:b'),
+        "s.txt:1:7: bad character ':' in VM name 'a:b' (use letters, digits, '.', '_' and '-')",
+      );
+    });
+  });
+
+  describe('action line errors', () => {
+    it('rejects a negative time', () => {
+      assert.equal(
+        actionErrorOf('-1 end'),
+        "s.txt:2:1: negative time '-1' (times are seconds after the previous action)",
+      );
+    });
+
+    for (const time of ['NaN', '1e3', '5s', '5.', '+1', '9'.repeat(400)]) {
+      it(`rejects the time '${time.slice(0, 10)}'`, () => {
+        assert.equal(
+          actionErrorOf(`  ${time} end`),
+          `s.txt:2:3: bad number '${time}' for the time (expected seconds like 0, 2 or 2.5)`,
+        );
+      });
+    }
+
+    it('rejects an action without a time', () => {
+      assert.equal(actionErrorOf('end'), "s.txt:2:1: missing time before 'end' (write '0 end' to act at once)");
+    });
+
+    it('rejects a time without an action', () => {
+      assert.equal(
+        actionErrorOf('15   # wait'),
+        's.txt:2:3: missing action after the time (expected add-client, remove-client, migrate or end)',
+      );
+    });
+
+    it('rejects an unknown action', () => {
+      assert.equal(
+        actionErrorOf('3 migrat vm1 esx2'),
+        "s.txt:2:3: unknown action 'migrat' (expected add-client, remove-client, migrate or end)",
+      );
+    });
+
+    it('rejects a missing parameter, pointing past the last word', () => {
+      assert.equal(actionErrorOf('3 migrate vm1'), 's.txt:2:14: migrate takes 2 parameters (VM HOST), got 1');
+      assert.equal(actionErrorOf('0 remove-client'), 's.txt:2:16: remove-client takes 2 parameters (TYPE N), got 0');
+    });
+
+    it('rejects an extra parameter, pointing at it', () => {
+      assert.equal(actionErrorOf('1 add-client cpu 2 3'), 's.txt:2:20: add-client takes 2 parameters (TYPE N), got 3');
+      assert.equal(actionErrorOf('0 end now'), 's.txt:2:7: end takes no parameters, got 1');
+    });
+
+    it('rejects an unknown client type', () => {
+      assert.equal(
+        actionErrorOf('0 add-client disk 1'),
+        "s.txt:2:14: unknown client type 'disk' (expected cpu, memory or memory2)",
+      );
+    });
+
+    for (const count of ['0', '1.5', '-2', 'x']) {
+      it(`rejects the client count '${count}'`, () => {
+        assert.equal(
+          actionErrorOf(`0 add-client cpu ${count}`),
+          `s.txt:2:18: bad number of clients '${count}' (must be a positive whole number)`,
+        );
+      });
+    }
+
+    it('rejects removing more clients than are running', () => {
+      assert.equal(
+        errorOf(PLACEMENT, '0 add-client cpu 2', '0 add-client memory 5', '5 remove-client cpu 3'),
+        's.txt:4:21: cannot remove 3 cpu clients, only 2 running at this point',
+      );
+    });
+
+    it('counts running clients per type', () => {
+      assert.equal(
+        errorOf(PLACEMENT, '0 add-client cpu 2', '1 remove-client memory 1'),
+        's.txt:3:24: cannot remove 1 memory client, none running at this point',
+      );
+    });
+
+    it('counts clients already removed', () => {
+      assert.equal(
+        errorOf(PLACEMENT, '0 add-client cpu 2', '1 remove-client cpu 2', '1 remove-client cpu 1'),
+        's.txt:4:21: cannot remove 1 cpu client, none running at this point',
+      );
+    });
+
+    it('rejects any action after end', () => {
+      assert.equal(errorOf(PLACEMENT, '0 end', '', '  5 add-client cpu 1'), 's.txt:4:3: action after end (line 2)');
+    });
+
+    it('rejects a bad character in a migrate name', () => {
+      assert.equal(
+        actionErrorOf('0 migrate vm/1 esx2'),
+        "s.txt:2:13: bad character '/' in VM name 'vm/1' (use letters, digits, '.', '_' and '-')",
+      );
+    });
+  });
+});

@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { InputError } from '../../src/errors.ts';
+import type { Inventory } from '../../src/platforms/platform.ts';
+import { parseScript } from '../../src/script/parse.ts';
+import { checkAgainstInventory, placementVms } from '../../src/script/validate.ts';
+
+const INVENTORY: Inventory = {
+  hosts: ['esx1', 'esx2', 'esx3'],
+  vms: [
+    { name: 'vm1', host: 'esx1' },
+    { name: 'vm2', host: 'esx1' },
+    { name: 'vm3', host: 'esx3' },
+  ],
+};
+
+function check(script: string, inventory: Inventory = INVENTORY): void {
+  checkAgainstInventory(parseScript(script, 's.txt'), inventory);
+}
+
+/** The one-line form of the InputError that checking `script` against `inventory` throws. */
+function errorOf(script: string, inventory: Inventory = INVENTORY): string {
+  try {
+    check(script, inventory);
+  } catch (error) {
+    if (error instanceof InputError) return error.toOneLine();
+    throw error;
+  }
+  assert.fail('expected an InputError');
+}
+
+function inventoryOfVms(count: number): Inventory {
+  return { hosts: ['esx1'], vms: Array.from({ length: count }, (_, i) => ({ name: `vm${i + 1}`, host: 'esx1' })) };
+}
+
+describe('checkAgainstInventory', () => {
+  it('accepts hosts and VMs the platform has', () => {
+    check('esx1:vm1,vm2 esx2: esx3:vm3\n0 migrate vm3 esx2\n5 end');
+  });
+
+  it('rejects an unknown host on the placement line', () => {
+    assert.equal(errorOf('esx1:vm1 esx9:'), "s.txt:1:10: unknown host 'esx9' (the platform has esx1, esx2, esx3)");
+  });
+
+  it('rejects an unknown VM on the placement line', () => {
+    assert.equal(errorOf('esx1:vm1,vm7'), "s.txt:1:10: unknown VM 'vm7' (the platform has vm1, vm2, vm3)");
+  });
+
+  it('rejects migrating an unknown VM', () => {
+    assert.equal(
+      errorOf('esx1:vm1\n0 migrate vm7 esx2'),
+      "s.txt:2:11: unknown VM 'vm7' (the platform has vm1, vm2, vm3)",
+    );
+  });
+
+  it('rejects migrating to an unknown host', () => {
+    assert.equal(
+      errorOf('esx1:vm1\n0 migrate vm1 esx9'),
+      "s.txt:2:15: unknown host 'esx9' (the platform has esx1, esx2, esx3)",
+    );
+  });
+
+  it('lists at most 8 names', () => {
+    assert.equal(
+      errorOf('esx1:vm0', inventoryOfVms(9)),
+      "s.txt:1:6: unknown VM 'vm0' (the platform has vm1, vm2, vm3, vm4, vm5, vm6, vm7, vm8, …)",
+    );
+    assert.equal(
+      errorOf('esx1:vm0', inventoryOfVms(8)),
+      "s.txt:1:6: unknown VM 'vm0' (the platform has vm1, vm2, vm3, vm4, vm5, vm6, vm7, vm8)",
+    );
+  });
+
+  it('says so when the platform has nothing', () => {
+    assert.equal(
+      errorOf('esx1:', { hosts: [], vms: [] }),
+      "s.txt:1:1: unknown host 'esx1' (the platform has no hosts)",
+    );
+  });
+});
+
+describe('placementVms', () => {
+  it('lists the VMs of the placement line in order', () => {
+    assert.deepEqual(placementVms(parseScript('esx1:vm1,vm2 esx2: esx3:vm3\n0 migrate vm9 esx1', 's.txt')), [
+      'vm1',
+      'vm2',
+      'vm3',
+    ]);
+  });
+});
