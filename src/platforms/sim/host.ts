@@ -88,7 +88,7 @@ export class SimHost {
       shared += vm.shareableMB(neighbours);
     }
     this.gauges = {
-      cpuMHz: cpu,
+      cpuMHz: Math.min(cpu, this.capacityMHz),
       consumedMB: Math.min(demand, this.config.memoryMB),
       activeMB: active,
       sharedMB: shared,

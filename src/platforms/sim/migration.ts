@@ -41,6 +41,7 @@ export class PreCopyMigration {
   private deadline: Timer | null = null;
   private readonly outcome: Promise<MigrationOutcome>;
   private settle!: (outcome: MigrationOutcome) => void;
+  private readonly onAbort: () => void;
 
   constructor(
     readonly vm: SimVm,
@@ -49,7 +50,7 @@ export class PreCopyMigration {
     private readonly profile: MigrationProfile,
     setupSeconds: number,
     private readonly env: MigrationEnvironment,
-    signal: AbortSignal,
+    private readonly signal: AbortSignal,
   ) {
     this.outcome = new Promise((resolve) => (this.settle = resolve));
     const now = env.clock.now();
@@ -57,7 +58,8 @@ export class PreCopyMigration {
     this.lastAdvanceS = now;
     this.timer = env.clock.at(now + setupSeconds, () => this.beginPrecopy());
     this.deadline = env.clock.at(now + profile.convergenceTimeoutSeconds, () => this.giveUp());
-    signal.addEventListener('abort', () => this.end('interrupted', 'the run was interrupted'), { once: true });
+    this.onAbort = () => this.end('interrupted', 'the run was interrupted');
+    this.signal.addEventListener('abort', this.onAbort, { once: true });
   }
 
   get result(): Promise<MigrationOutcome> {
@@ -158,6 +160,7 @@ export class PreCopyMigration {
     const wasTransferring = this.transferring;
     const paused = this.vm.paused;
     this.stage = 'ended';
+    this.signal.removeEventListener('abort', this.onAbort);
     if (this.timer) this.timer.cancelled = true;
     if (this.deadline) this.deadline.cancelled = true;
     if (wasTransferring) this.env.transferEnded(this);

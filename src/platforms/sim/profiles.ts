@@ -35,7 +35,7 @@ export const PROFILES = {
    * not measured on vSphere: vMotion's internals are unpublished.
    */
   'vsphere-4.1': {
-    setupSeconds: { min: 5.5, max: 15 },
+    setupSeconds: { min: 6, max: 16 },
     switchoverSeconds: 0.25,
     downtimeLimitSeconds: 0.5,
     maxBandwidthMBps: null,

@@ -38,6 +38,7 @@ export class SimVm {
   private constantMB = 0;
   private dirtyMark = 0;
   private writtenSinceMarkMB = 0;
+  private peakBuffersSinceMarkMB = 0;
   private completionTimer: Timer | null = null;
   private scheduleStale = false;
   private readonly parked: { job: Job; arrivedS: number }[] = [];
@@ -89,6 +90,7 @@ export class SimVm {
     this.advance(now);
     job.arrivedS = now;
     this.buffersMB += job.work.bufferMB;
+    this.peakBuffersSinceMarkMB = Math.max(this.peakBuffersSinceMarkMB, this.buffersMB);
     this.touchedMB = Math.max(this.touchedMB, Math.min(this.config.memoryMB, this.config.guestOsMB + this.buffersMB));
     this.startPhase(job, 0, now);
     this.changed(this);
@@ -143,12 +145,18 @@ export class SimVm {
     this.advance(this.clock.now());
     this.dirtyMark = this.dirtiedMB;
     this.writtenSinceMarkMB = this.config.guestOsActiveMB + this.writingMB;
+    this.peakBuffersSinceMarkMB = this.buffersMB;
   }
 
-  /** MB of distinct pages written since the last mark, and a new mark. */
+  /**
+   * MB of distinct pages written since the last mark, and a new mark. A buffer freed and
+   * allocated again reuses the guest's pages, so at most the hot OS pages plus the most
+   * buffer memory held at once can be dirty.
+   */
   collectDirty(): number {
     this.advance(this.clock.now());
-    const dirtied = Math.min(this.dirtiedMB - this.dirtyMark, this.writtenSinceMarkMB, this.touchedMB);
+    const distinctLimit = Math.min(this.touchedMB, this.config.guestOsActiveMB + this.peakBuffersSinceMarkMB);
+    const dirtied = Math.min(this.dirtiedMB - this.dirtyMark, this.writtenSinceMarkMB, distinctLimit);
     this.startDirtyLog();
     return dirtied;
   }

@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { mean, meanOfCounter, runOnSim } from './run-on-sim.ts';
+
+const MIB = 1024 * 1024;
+/** A profile with no fixed costs, so that durations are the transfer alone. */
+const bareMigration = { setupSeconds: { min: 0, max: 0 }, switchoverSeconds: 0, linkEfficiency: 1, cpuMHzPerMBps: 0 };
+const linkBytesPerSecond = 1000e6 / 8;
+
+test('an idle VM whose memory is all touched migrates in about RAM / bandwidth', async () => {
+  const run = await runOnSim('h1:vm1 h2:\n0 migrate vm1 h2\n', {
+    migration: bareMigration,
+    vms: { memoryMB: 512, guestOsMB: 512, guestOsDirtyMBps: 0 },
+  });
+  const [migration] = run.migrations;
+  assert.ok(migration);
+  assert.equal(migration.status, 'succeeded');
+  const expectedMs = ((512 * MIB) / linkBytesPerSecond) * 1000;
+  assert.ok(Math.abs(migration.duration_ms - expectedMs) / expectedMs < 0.02, `${migration.duration_ms} ms vs ${expectedMs} ms`);
+  assert.equal(migration.passes, 2);
+});
+
+test('pages never written cost almost nothing to send', async () => {
+  const run = await runOnSim('h1:vm1 h2:\n0 migrate vm1 h2\n', {
+    migration: bareMigration,
+    vms: { memoryMB: 512, guestOsMB: 64, guestOsDirtyMBps: 0 },
+  });
+  const [migration] = run.migrations;
+  assert.ok(migration?.bytes);
+  assert.ok(migration.bytes < 70 * MIB, `${migration.bytes} bytes`);
+  assert.ok(migration.duration_ms < ((80 * MIB) / linkBytesPerSecond) * 1000);
+});
+
+test('more dirtying means longer migrations, more passes and more bytes', async () => {
+  const durations: number[] = [];
+  const bytes: number[] = [];
+  for (const dirtyMBps of [5, 40, 80]) {
+    const run = await runOnSim('h1:vm1 h2:\n0 add-client memory2 1\n10 migrate vm1 h2\n60 end\n', {
+      migration: bareMigration,
+      workloads: { memory2: { dirtyMBps } },
+    });
+    const [migration] = run.migrations;
+    assert.equal(migration?.status, 'succeeded');
+    durations.push(migration.duration_ms);
+    bytes.push(migration.bytes ?? 0);
+  }
+  assert.ok(durations[0]! < durations[1]! && durations[1]! < durations[2]!, `durations ${durations}`);
+  assert.ok(bytes[0]! < bytes[1]! && bytes[1]! < bytes[2]!, `bytes ${bytes}`);
+});
+
+test('two migrations sharing a link each take longer than one alone', async () => {
+  const config = { migration: bareMigration };
+  const alone = await runOnSim('h1:vm1,vm2 h2:\n0 migrate vm1 h2\n', config);
+  const together = await runOnSim('h1:vm1,vm2 h2:\n0 migrate vm1 h2\n0 migrate vm2 h2\n', config);
+  const aloneMs = alone.migrations[0]!.duration_ms;
+  assert.equal(together.migrations.length, 2);
+  for (const migration of together.migrations) assert.ok(migration.duration_ms > 1.5 * aloneMs, `${migration.duration_ms} vs ${aloneMs}`);
+});
+
+test('a VM that dirties faster than the link never converges under QEMU and is cancelled in place', async () => {
+  const run = await runOnSim('h1:vm1 h2:\n0 add-client memory2 1\n5 migrate vm1 h2\n5 end\n', {
+    profile: 'qemu',
+    migration: { convergenceTimeoutSeconds: 30, maxBandwidthMBps: 10 },
+    workloads: { memory2: { dirtyMBps: 100 } },
+  });
+  const [migration] = run.migrations;
+  assert.equal(migration?.status, 'failed');
+  assert.match(migration.reason, /did not converge within 30 s/);
+  assert.equal(run.samples.filter((s) => s.host === 'h1' && s.counter === 'vm.count').at(-1)?.value, 1);
+});
+
+test('clients feel the stop: a request spanning the switchover waits at least the downtime', async () => {
+  const run = await runOnSim('h1:vm1 h2:\n0 add-client cpu 1\n5 migrate vm1 h2\n30 end\n', {
+    workloads: { cpu: { seconds: 0.1 } },
+  });
+  const [migration] = run.migrations;
+  assert.ok(migration?.downtime_ms && migration.downtime_ms > 100);
+  const slowest = Math.max(...run.requests.map((r) => r.latency_ms));
+  assert.ok(slowest >= migration.downtime_ms, `slowest request ${slowest} ms, downtime ${migration.downtime_ms} ms`);
+  assert.ok(run.requests.every((r) => r.status === 'ok'));
+  assert.ok(new Set(run.requests.map((r) => r.server)).has('vm1'));
+});
+
+test('mem.shared is highest for the memory workload', async () => {
+  const shared: Record<string, number> = {};
+  for (const type of ['cpu', 'memory', 'memory2']) {
+    const run = await runOnSim(`h1:vm1,vm2,vm3\n0 add-client ${type} 6\n1000 end\n`);
+    shared[type] = meanOfCounter(run, 'h1', 'mem.shared.average');
+  }
+  assert.ok(shared.memory! > shared.cpu! && shared.memory! > shared.memory2!, JSON.stringify(shared));
+});
+
+test('an overcommitted host swaps and its VMs slow down', async () => {
+  const script = 'h1:vm1,vm2,vm3,vm4\n0 add-client memory2 8\n1000 end\n';
+  const roomy = await runOnSim(script, { hosts: { memoryMB: 8192 } });
+  const tight = await runOnSim(script, { hosts: { memoryMB: 1200 } });
+  assert.equal(meanOfCounter(roomy, 'h1', 'mem.swapused.average'), 0);
+  assert.ok(meanOfCounter(tight, 'h1', 'mem.swapused.average') > 0);
+  const latency = (run: typeof roomy): number => mean(run.requests.map((r) => r.latency_ms));
+  assert.ok(latency(tight) > latency(roomy), `${latency(tight)} vs ${latency(roomy)}`);
+});
+
+test('cpu.usagemhz tracks busy vCPUs up to the host capacity', async () => {
+  const one = await runOnSim('h1:vm1,vm2,vm3\n0 add-client cpu 1\n500 end\n');
+  const three = await runOnSim('h1:vm1,vm2,vm3\n0 add-client cpu 3\n500 end\n');
+  const usage = (run: typeof one): number => meanOfCounter(run, 'h1', 'cpu.usagemhz.average');
+  assert.ok(usage(one) > 3500 && usage(one) < 4000, `one busy vCPU: ${usage(one)}`);
+  assert.ok(usage(three) > 7000 && usage(three) <= 7600, `three busy vCPUs on 2 cores: ${usage(three)}`);
+});
+
+test('the same seed gives the same run, another seed another one', async () => {
+  const script = 'h1:vm1 h2:vm2\n0 add-client memory 2\n30 migrate vm1 h2\n30 migrate vm2 h1\n300 end\n';
+  const first = await runOnSim(script, {}, { seed: 7 });
+  const again = await runOnSim(script, {}, { seed: 7 });
+  const other = await runOnSim(script, {}, { seed: 8 });
+  assert.deepEqual(again.migrations, first.migrations);
+  assert.deepEqual(again.requests, first.requests);
+  assert.notDeepEqual(other.migrations, first.migrations);
+});

@@ -1,0 +1,54 @@
+import type { ActionRecord, MigrationRecord, RecordSink, RequestRecord, SampleRecord } from '../../src/record/records.ts';
+import { simConfigSchema } from '../../src/platforms/sim/config.ts';
+import { SimPlatform } from '../../src/platforms/sim/sim-platform.ts';
+import { runExperiment, type RunOutcome } from '../../src/run/runner.ts';
+import { parseScript } from '../../src/script/parse.ts';
+import { checkAgainstInventory, placementVms } from '../../src/script/validate.ts';
+
+export interface CollectedRun extends RecordSink {
+  samples: SampleRecord[];
+  actions: ActionRecord[];
+  migrations: MigrationRecord[];
+  requests: RequestRecord[];
+  outcome: RunOutcome;
+}
+
+/** Runs a script on the sim in this process, as the CLI does, keeping every record in memory. */
+export async function runOnSim(
+  script: string,
+  config: unknown = {},
+  options: { seed?: number; intervalSeconds?: number; maxMigrationsPerHost?: number; signal?: AbortSignal } = {},
+): Promise<CollectedRun> {
+  const experiment = parseScript(script, 'test.txt');
+  const placement = experiment.placement.map((entry) => ({ host: entry.host.name, vms: entry.vms.map((vm) => vm.name) }));
+  const platform = new SimPlatform(simConfigSchema.parse(config), { configPath: undefined, seed: options.seed ?? 1, placement });
+  const inventory = await platform.inventory();
+  checkAgainstInventory(experiment, inventory);
+  const run = {
+    samples: [] as SampleRecord[],
+    actions: [] as ActionRecord[],
+    migrations: [] as MigrationRecord[],
+    requests: [] as RequestRecord[],
+    sample(record: SampleRecord) { run.samples.push(record); },
+    action(record: ActionRecord) { run.actions.push(record); },
+    migration(record: MigrationRecord) { run.migrations.push(record); },
+    request(record: RequestRecord) { run.requests.push(record); },
+  };
+  const load = platform.createLoad(placementVms(experiment), run.request);
+  const outcome = await platform.clock.drive(
+    runExperiment(experiment, platform, inventory, load, run, {
+      intervalSeconds: options.intervalSeconds ?? platform.refreshSeconds,
+      maxMigrationsPerHost: options.maxMigrationsPerHost ?? 4,
+      signal: options.signal ?? new AbortController().signal,
+    }),
+  );
+  return { ...run, outcome };
+}
+
+export function mean(values: readonly number[]): number {
+  return values.reduce((sum, v) => sum + v, 0) / values.length;
+}
+
+export function meanOfCounter(run: CollectedRun, host: string, counter: string): number {
+  return mean(run.samples.filter((s) => s.host === host && s.counter === counter).map((s) => s.value));
+}
