@@ -38,7 +38,8 @@ function defaultRunDirectory(): string {
 
 /** `vm-monitoring run`: returns the exit code; bad input throws InputError. */
 export async function runCommand(scriptPath: string, flags: RunFlags): Promise<number> {
-  const experiment = parseScript(readScript(scriptPath), scriptPath);
+  const scriptText = readScript(scriptPath);
+  const experiment = parseScript(scriptText, scriptPath);
   const openPlatform = PLATFORMS[flags.platform];
   if (!openPlatform) {
     throw new InputError(`unknown platform '${flags.platform}' (known: ${Object.keys(PLATFORMS).join(', ')}; default ${DEFAULT_PLATFORM})`);
@@ -57,7 +58,7 @@ export async function runCommand(scriptPath: string, flags: RunFlags): Promise<n
       tool: 'vm-monitoring',
       version: TOOL_VERSION,
       node: process.version,
-      script: { path: scriptPath, text: readScript(scriptPath) },
+      script: { path: scriptPath, text: scriptText },
       platform: platform.describe(),
       seed: flags.seed,
       interval_s: intervalSeconds,

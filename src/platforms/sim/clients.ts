@@ -10,7 +10,7 @@ interface SimClient {
   readonly id: string;
   readonly type: ClientType;
   stopping: boolean;
-  inFlight: { sentS: number; job: Job } | null;
+  inFlight: { sentS: number; job: Job; server: SimVm } | null;
 }
 
 /**
@@ -55,7 +55,7 @@ export class SimLoad implements Load {
     const giveUp = (): void => {
       const now = this.clock.now();
       for (const client of this.draining) {
-        if (client.inFlight) this.record(client, now, '', null, 'aborted');
+        if (client.inFlight) this.record(client, now, client.inFlight.server.name, null, 'aborted');
         client.inFlight = null;
       }
       this.draining.clear();
@@ -84,7 +84,7 @@ export class SimLoad implements Load {
       arrivedS: sentS,
       onDone: (_job, doneS) => this.served(client, server, doneS),
     };
-    client.inFlight = { sentS, job };
+    client.inFlight = { sentS, job, server };
     this.clock.at(sentS + this.oneWayS, () => {
       server.host.addTrafficKB(this.network.requestKB);
       server.deliver(job);
