@@ -1,0 +1,111 @@
+/**
+ * `npm run bench`: runs every sample script, then a datacenter-scale scenario, on the
+ * simulated datacenter in this one process, and prints what it measured. Progress goes to
+ * stderr, the report to stdout. The machine may be shared and noisy: figures are printed
+ * against their targets, never asserted.
+ */
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import {
+  CLIENTS, HOST_CORES, HOST_MEMORY_MB, HOSTS, MIGRATIONS, REQUEST_SECONDS, TIMELINE_SECONDS, VMS_PER_HOST,
+  datacenterConfig, datacenterScript,
+} from './datacenter.ts';
+import { runOnSim, type SimRunResult } from './run-on-sim.ts';
+
+const SAMPLES_DIR = 'samples';
+const SAMPLES_3_3_CONFIG = 'samples/3.3/sim.yaml';
+const SAMPLES_TARGET_S = 10;
+const DATACENTER_TARGET_S = 60;
+const DATACENTER_TARGET_BYTES = 1024 ** 3;
+
+const MiB = 1024 * 1024;
+const fmt = (value: number, digits = 1): string => value.toFixed(digits);
+const count = (value: number): string => value.toLocaleString('en-US');
+const totalRows = (result: SimRunResult): number => Object.values(result.rows).reduce((a, b) => a + b, 0);
+const progress = (text: string): boolean => process.stderr.write(`${text}\n`);
+
+function sampleScripts(): string[] {
+  return readdirSync(SAMPLES_DIR, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .flatMap((dir) => readdirSync(path.join(SAMPLES_DIR, dir.name)).filter((name) => name.endsWith('.txt')).map((name) => path.join(SAMPLES_DIR, dir.name, name)))
+    .sort();
+}
+
+async function benchSamples(workDir: string): Promise<void> {
+  const has33Config = existsSync(SAMPLES_3_3_CONFIG);
+  const lines: string[] = [];
+  let wallTotal = 0;
+  for (const [index, script] of sampleScripts().entries()) {
+    const is33 = script.startsWith(path.join(SAMPLES_DIR, '3.3') + path.sep);
+    const configPath = is33 && has33Config ? SAMPLES_3_3_CONFIG : undefined;
+    progress(`samples: ${script}${configPath ? ` --config ${configPath}` : ''}`);
+    const result = await runOnSim(script, { configPath, outDir: path.join(workDir, `sample-${index}`) });
+    wallTotal += result.wallSeconds;
+    lines.push(
+      `  ${script.padEnd(30)} ${fmt(result.simSeconds, 0).padStart(6)} ${fmt(result.wallSeconds, 2).padStart(7)} ` +
+        `${count(Math.round(result.simSeconds / result.wallSeconds)).padStart(9)} ${count(totalRows(result)).padStart(9)}` +
+        `${result.status === 'completed' ? '' : `  ${result.status}`}`,
+    );
+  }
+  console.log('All samples (each at its default interval, seed 1)');
+  console.log(`  ${'script'.padEnd(30)} ${'sim s'.padStart(6)} ${'wall s'.padStart(7)} ${'sim s/s'.padStart(9)} ${'rows'.padStart(9)}`);
+  for (const line of lines) console.log(line);
+  console.log(
+    has33Config
+      ? `  (3.3 scripts with --config ${SAMPLES_3_3_CONFIG})`
+      : `  (${SAMPLES_3_3_CONFIG} does not exist yet: 3.3 scripts ran with the default config, i.e. ~200 s requests)`,
+  );
+  console.log(`  total wall time: ${fmt(wallTotal, 2)} s (target: under ${SAMPLES_TARGET_S} s; ${fmt((100 * wallTotal) / SAMPLES_TARGET_S, 0)}% of it)`);
+}
+
+/** Peak RSS sampled every 100 ms while `work` runs. */
+async function withPeakRss<T>(work: () => Promise<T>): Promise<{ result: T; peakRss: number }> {
+  let peakRss = process.memoryUsage().rss;
+  const timer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100).unref();
+  try {
+    const result = await work();
+    return { result, peakRss: Math.max(peakRss, process.memoryUsage().rss) };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+async function benchDatacenter(workDir: string): Promise<void> {
+  const scriptPath = path.join(workDir, 'datacenter.txt');
+  const configPath = path.join(workDir, 'datacenter.json');
+  writeFileSync(scriptPath, datacenterScript());
+  writeFileSync(configPath, datacenterConfig());
+  const outDir = path.join(workDir, 'datacenter-run');
+
+  progress(`datacenter: ${HOSTS} hosts, ${HOSTS * VMS_PER_HOST} VMs, ${MIGRATIONS} migrations, 1 s sampling...`);
+  const { result, peakRss } = await withPeakRss(() => runOnSim(scriptPath, { configPath, outDir, intervalSeconds: 1 }));
+  const maxRss = process.resourceUsage().maxRSS * 1024;
+  rmSync(outDir, { recursive: true, force: true });
+
+  const clients = Object.entries(CLIENTS).map(([type, n]) => `${count(n)} ${type}`).join(', ');
+  const rows = result.rows;
+  console.log('');
+  console.log('Datacenter scale');
+  console.log(`  scenario: ${HOSTS} hosts (${HOST_CORES} cores, ${HOST_MEMORY_MB / 1024} GiB each), ${count(HOSTS * VMS_PER_HOST)} VMs (${VMS_PER_HOST} a host),`);
+  console.log(`            ${count(Object.values(CLIENTS).reduce((a, b) => a + b, 0))} clients (${clients}), ${MIGRATIONS} migrations over ${TIMELINE_SECONDS} s, 1 s sampling;`);
+  console.log(`            request length ${REQUEST_SECONDS} s on an uncontended vCPU for every type (cpu seconds, memory sleep, memory2 seconds; jitter 5%)`);
+  console.log(`  simulated: ${fmt(result.simSeconds)} s (${result.status})`);
+  console.log(`  migrations: ${rows.migrations - result.failedMigrations} succeeded, ${result.failedMigrations} did not; actions postponed for a slot: ${fmt(result.postponedSeconds)} s in all`);
+  console.log(`  wall time: ${fmt(result.wallSeconds, 2)} s (target: under ${DATACENTER_TARGET_S} s; ${fmt((100 * result.wallSeconds) / DATACENTER_TARGET_S, 0)}% of it)`);
+  console.log(`  speed: ${count(Math.round(result.simSeconds / result.wallSeconds))} simulated s per wall s`);
+  console.log(`  requests handled: ${count(rows.requests)} (${count(Math.round(rows.requests / result.wallSeconds))} per wall s)`);
+  console.log(`  rows written: ${count(totalRows(result))} (samples ${count(rows.samples)}, requests ${count(rows.requests)}, migrations ${count(rows.migrations)}, actions ${count(rows.actions)})`);
+  console.log(`  run directory: ${fmt(result.bytes / MiB)} MiB written (deleted after)`);
+  console.log(`  peak RSS: ${fmt(peakRss / MiB, 0)} MiB sampled every 100 ms, ${fmt(maxRss / MiB, 0)} MiB maxRSS of the process (target: under ${fmt(DATACENTER_TARGET_BYTES / MiB, 0)} MiB)`);
+}
+
+const workDir = mkdtempSync(path.join(tmpdir(), 'vm-monitoring-bench-'));
+try {
+  const started = performance.now();
+  await benchSamples(workDir);
+  await benchDatacenter(workDir);
+  console.log(`\nbench took ${fmt((performance.now() - started) / 1000)} s in all (node ${process.version})`);
+} finally {
+  rmSync(workDir, { recursive: true, force: true });
+}
