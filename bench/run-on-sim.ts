@@ -5,15 +5,14 @@
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { TOOL_VERSION } from '../src/cli/version.ts';
 import { openSimPlatform } from '../src/platforms/sim/sim-platform.ts';
 import { fanOut } from '../src/record/fan-out.ts';
 import type { RecordSink } from '../src/record/records.ts';
 import { RunDirectory } from '../src/record/run-directory.ts';
 import { StdoutCsv } from '../src/record/stdout-csv.ts';
-import { runExperiment } from '../src/run/runner.ts';
+import { describeRun, executeRun, prepareRun } from '../src/run/session.ts';
 import { parseScript } from '../src/script/parse.ts';
-import { checkAgainstInventory, placementVms } from '../src/script/validate.ts';
+import { placementOf } from '../src/script/validate.ts';
 
 export interface SimRunOptions {
   configPath: string | undefined;
@@ -69,35 +68,19 @@ export async function runOnSim(scriptPath: string, options: SimRunOptions): Prom
 
   const text = readFileSync(scriptPath, 'utf8');
   const experiment = parseScript(text, scriptPath);
-  const placement = experiment.placement.map((entry) => ({ host: entry.host.name, vms: entry.vms.map((vm) => vm.name) }));
-  const platform = openSimPlatform({ configPath: options.configPath, seed, placement });
-  const inventory = await platform.inventory();
-  checkAgainstInventory(experiment, inventory);
-  const intervalSeconds = options.intervalSeconds ?? platform.refreshSeconds;
+  const platform = openSimPlatform({ configPath: options.configPath, seed, placement: placementOf(experiment) });
+  const prepared = await prepareRun(experiment, platform, options.intervalSeconds);
+  const intervalSeconds = prepared.intervalSeconds;
 
-  const runDirectory = RunDirectory.open(options.outDir, {
-    tool: 'vm-monitoring',
-    version: TOOL_VERSION,
-    node: process.version,
-    script: { path: scriptPath, text },
-    platform: platform.describe(),
-    seed,
-    interval_s: intervalSeconds,
-    max_migrations_per_host: maxMigrationsPerHost,
-    started_at: new Date().toISOString(),
-  });
+  const runDirectory = RunDirectory.open(
+    options.outDir,
+    describeRun(prepared, { scriptPath, scriptText: text, seed, maxMigrationsPerHost }),
+  );
   const stdout = new StdoutCsv(() => {});
   const counter = tally();
   const records = fanOut(runDirectory, stdout, counter);
 
-  const load = platform.createLoad(placementVms(experiment), records.request.bind(records));
-  const outcome = await platform.clock.drive(
-    runExperiment(experiment, platform, inventory, load, records, {
-      intervalSeconds,
-      maxMigrationsPerHost,
-      signal: new AbortController().signal,
-    }),
-  );
+  const outcome = await executeRun(prepared, records, { maxMigrationsPerHost, signal: new AbortController().signal });
   const status = outcome.failedSetup.length > 0 ? 'failed' : outcome.status;
   stdout.close();
   runDirectory.finish({ status, ended_at: new Date().toISOString(), run_seconds: outcome.endedS });

@@ -3,7 +3,7 @@ import { InputError } from '../errors.ts';
 import { DEFAULT_PLATFORM, PLATFORMS } from '../platforms/registry.ts';
 import { nonNegativeInteger, positiveInteger, positiveNumber } from './options.ts';
 import { EXIT_RUN_FAILED, runCommand, type RunFlags } from './run-command.ts';
-import { TOOL_VERSION } from './version.ts';
+import { TOOL_VERSION } from '../version.ts';
 
 const EXIT_BAD_INPUT = 2;
 

@@ -5,11 +5,10 @@ import { DEFAULT_PLATFORM, PLATFORMS } from '../platforms/registry.ts';
 import { fanOut } from '../record/fan-out.ts';
 import { RunDirectory } from '../record/run-directory.ts';
 import { StdoutCsv } from '../record/stdout-csv.ts';
-import { runExperiment } from '../run/runner.ts';
+import { describeRun, executeRun, prepareRun } from '../run/session.ts';
 import { parseScript } from '../script/parse.ts';
-import { checkAgainstInventory, placementVms } from '../script/validate.ts';
+import { placementOf } from '../script/validate.ts';
 import { Progress } from './progress.ts';
-import { TOOL_VERSION } from './version.ts';
 
 export interface RunFlags {
   platform: string;
@@ -44,27 +43,14 @@ export async function runCommand(scriptPath: string, flags: RunFlags): Promise<n
   if (!openPlatform) {
     throw new InputError(`unknown platform '${flags.platform}' (known: ${Object.keys(PLATFORMS).join(', ')}; default ${DEFAULT_PLATFORM})`);
   }
-  const placement = experiment.placement.map((entry) => ({ host: entry.host.name, vms: entry.vms.map((vm) => vm.name) }));
-  const platform = await openPlatform({ configPath: flags.config, seed: flags.seed, placement });
+  const platform = await openPlatform({ configPath: flags.config, seed: flags.seed, placement: placementOf(experiment) });
   try {
-    const inventory = await platform.inventory();
-    checkAgainstInventory(experiment, inventory);
-    const intervalSeconds = flags.interval ?? platform.refreshSeconds;
-    if (intervalSeconds < platform.minIntervalSeconds) {
-      throw new InputError(`--interval ${intervalSeconds}: the ${platform.name} platform samples at most every ${platform.minIntervalSeconds} s`);
-    }
+    const prepared = await prepareRun(experiment, platform, flags.interval);
 
-    const runDirectory = RunDirectory.open(flags.out ?? defaultRunDirectory(), {
-      tool: 'vm-monitoring',
-      version: TOOL_VERSION,
-      node: process.version,
-      script: { path: scriptPath, text: scriptText },
-      platform: platform.describe(),
-      seed: flags.seed,
-      interval_s: intervalSeconds,
-      max_migrations_per_host: flags.maxMigrationsPerHost,
-      started_at: new Date().toISOString(),
-    });
+    const runDirectory = RunDirectory.open(
+      flags.out ?? defaultRunDirectory(),
+      describeRun(prepared, { scriptPath, scriptText, seed: flags.seed, maxMigrationsPerHost: flags.maxMigrationsPerHost }),
+    );
     const stdout = new StdoutCsv((chunk) => writeSync(1, chunk));
     const expectedMigrations = experiment.steps.filter((step) => step.action.kind === 'migrate').length;
     const progress = new Progress(expectedMigrations);
@@ -82,14 +68,7 @@ export async function runCommand(scriptPath: string, flags: RunFlags): Promise<n
     process.on('SIGINT', onSigint);
     const wallStart = performance.now();
     try {
-      const load = platform.createLoad(placementVms(experiment), records.request.bind(records));
-      const outcome = await platform.clock.drive(
-        runExperiment(experiment, platform, inventory, load, records, {
-          intervalSeconds,
-          maxMigrationsPerHost: flags.maxMigrationsPerHost,
-          signal: interrupt.signal,
-        }),
-      );
+      const outcome = await executeRun(prepared, records, { maxMigrationsPerHost: flags.maxMigrationsPerHost, signal: interrupt.signal });
       const status = outcome.failedSetup.length > 0 ? 'failed' : outcome.status;
       const wallSeconds = (performance.now() - wallStart) / 1000;
       stdout.close();

@@ -26,6 +26,11 @@ export function placementVms(experiment: Experiment): string[] {
   return experiment.placement.flatMap((entry) => entry.vms.map((vm) => vm.name));
 }
 
+/** The placement line as plain names, for a platform that builds its testbed from it. */
+export function placementOf(experiment: Experiment): { host: string; vms: string[] }[] {
+  return experiment.placement.map((entry) => ({ host: entry.host.name, vms: entry.vms.map((vm) => vm.name) }));
+}
+
 function requireKnown(name: NameAt, kind: 'host' | 'VM', known: readonly string[]): void {
   if (!known.includes(name.name)) {
     throw new InputError(`unknown ${kind} '${name.name}' (the platform has ${listed(known, kind)})`, name.at);

@@ -1,9 +1,10 @@
 import type { ActionRecord, MigrationRecord, RecordSink, RequestRecord, SampleRecord } from '../../src/record/records.ts';
 import { simConfigSchema } from '../../src/platforms/sim/config.ts';
 import { SimPlatform } from '../../src/platforms/sim/sim-platform.ts';
-import { runExperiment, type RunOutcome } from '../../src/run/runner.ts';
+import type { RunOutcome } from '../../src/run/runner.ts';
+import { executeRun, prepareRun } from '../../src/run/session.ts';
 import { parseScript } from '../../src/script/parse.ts';
-import { checkAgainstInventory, placementVms } from '../../src/script/validate.ts';
+import { placementOf } from '../../src/script/validate.ts';
 
 export interface CollectedRun extends RecordSink {
   samples: SampleRecord[];
@@ -20,10 +21,8 @@ export async function runOnSim(
   options: { seed?: number; intervalSeconds?: number; maxMigrationsPerHost?: number; signal?: AbortSignal } = {},
 ): Promise<CollectedRun> {
   const experiment = parseScript(script, 'test.txt');
-  const placement = experiment.placement.map((entry) => ({ host: entry.host.name, vms: entry.vms.map((vm) => vm.name) }));
-  const platform = new SimPlatform(simConfigSchema.parse(config), { configPath: undefined, seed: options.seed ?? 1, placement });
-  const inventory = await platform.inventory();
-  checkAgainstInventory(experiment, inventory);
+  const platform = new SimPlatform(simConfigSchema.parse(config), { configPath: undefined, seed: options.seed ?? 1, placement: placementOf(experiment) });
+  const prepared = await prepareRun(experiment, platform, options.intervalSeconds);
   const run = {
     samples: [] as SampleRecord[],
     actions: [] as ActionRecord[],
@@ -34,14 +33,10 @@ export async function runOnSim(
     migration(record: MigrationRecord) { run.migrations.push(record); },
     request(record: RequestRecord) { run.requests.push(record); },
   };
-  const load = platform.createLoad(placementVms(experiment), run.request);
-  const outcome = await platform.clock.drive(
-    runExperiment(experiment, platform, inventory, load, run, {
-      intervalSeconds: options.intervalSeconds ?? platform.refreshSeconds,
-      maxMigrationsPerHost: options.maxMigrationsPerHost ?? 4,
-      signal: options.signal ?? new AbortController().signal,
-    }),
-  );
+  const outcome = await executeRun(prepared, run, {
+    maxMigrationsPerHost: options.maxMigrationsPerHost ?? 4,
+    signal: options.signal ?? new AbortController().signal,
+  });
   return { ...run, outcome };
 }
 

@@ -1,0 +1,61 @@
+import { InputError } from '../errors.ts';
+import type { Inventory, Platform } from '../platforms/platform.ts';
+import type { RecordSink } from '../record/records.ts';
+import type { Experiment } from '../script/experiment.ts';
+import { TOOL_VERSION } from '../version.ts';
+import { checkAgainstInventory, placementVms } from '../script/validate.ts';
+import { runExperiment, type RunOutcome } from './runner.ts';
+
+/** An experiment checked against the platform it will run on. */
+export interface PreparedRun {
+  experiment: Experiment;
+  platform: Platform;
+  inventory: Inventory;
+  intervalSeconds: number;
+}
+
+/** Checks names against the platform's inventory and the interval against its limits; starts nothing. */
+export async function prepareRun(experiment: Experiment, platform: Platform, requestedIntervalSeconds?: number): Promise<PreparedRun> {
+  const inventory = await platform.inventory();
+  checkAgainstInventory(experiment, inventory);
+  const intervalSeconds = requestedIntervalSeconds ?? platform.refreshSeconds;
+  if (intervalSeconds < platform.minIntervalSeconds) {
+    throw new InputError(`--interval ${intervalSeconds}: the ${platform.name} platform samples at most every ${platform.minIntervalSeconds} s`);
+  }
+  return { experiment, platform, inventory, intervalSeconds };
+}
+
+/** Runs a prepared experiment to its end on the platform's clock, recording into `records`. */
+export function executeRun(
+  run: PreparedRun,
+  records: RecordSink,
+  options: { maxMigrationsPerHost: number; signal: AbortSignal },
+): Promise<RunOutcome> {
+  const { experiment, platform } = run;
+  const load = platform.createLoad(placementVms(experiment), (record) => records.request(record));
+  return platform.clock.drive(
+    runExperiment(experiment, platform, run.inventory, load, records, {
+      intervalSeconds: run.intervalSeconds,
+      maxMigrationsPerHost: options.maxMigrationsPerHost,
+      signal: options.signal,
+    }),
+  );
+}
+
+/** What run.json says of a run when it starts. */
+export function describeRun(
+  run: PreparedRun,
+  details: { scriptPath: string; scriptText: string; seed: number; maxMigrationsPerHost: number },
+): Record<string, unknown> {
+  return {
+    tool: 'vm-monitoring',
+    version: TOOL_VERSION,
+    node: process.version,
+    script: { path: details.scriptPath, text: details.scriptText },
+    platform: run.platform.describe(),
+    seed: details.seed,
+    interval_s: run.intervalSeconds,
+    max_migrations_per_host: details.maxMigrationsPerHost,
+    started_at: new Date().toISOString(),
+  };
+}
