@@ -12,7 +12,7 @@ function buildProgram(setExitCode: (code: number) => void): Command {
     .description('Run scripted live-migration experiments and record what really happened.')
     .version(TOOL_VERSION)
     .exitOverride()
-    .configureOutput({ outputError: (message, write) => write(message.trim().split('\n')[0] + '\n') });
+    .configureOutput({ outputError: (message, write) => write(`vm-monitoring: ${message.trim().split('\n')[0]}\n`) });
 
   program
     .command('run')

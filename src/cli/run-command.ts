@@ -5,7 +5,7 @@ import { DEFAULT_PLATFORM, PLATFORMS } from '../platforms/registry.ts';
 import { fanOut } from '../record/fan-out.ts';
 import { RunDirectory } from '../record/run-directory.ts';
 import { StdoutCsv } from '../record/stdout-csv.ts';
-import { describeRun, executeRun, prepareRun } from '../run/session.ts';
+import { describeRun, executeRun, prepareRun, type PreparedRun } from '../run/session.ts';
 import { parseScript } from '../script/parse.ts';
 import { placementOf } from '../script/validate.ts';
 import { Progress } from './progress.ts';
@@ -35,6 +35,21 @@ function defaultRunDirectory(): string {
   return path.join('runs', new Date().toISOString().replace(/\.\d+Z$/, 'Z').replaceAll(':', '-'));
 }
 
+/** Ctrl-C: the first stops the run cleanly, a second quits at once after saving what was recorded. */
+function watchInterrupts(saveNow: () => void): { signal: AbortSignal; dispose(): void } {
+  const interrupt = new AbortController();
+  const onSigint = (): void => {
+    if (interrupt.signal.aborted) {
+      saveNow();
+      process.exit(EXIT_INTERRUPTED);
+    }
+    process.stderr.write('\ninterrupted: stopping clients and taking a last sample (Ctrl-C again to quit at once)\n');
+    interrupt.abort();
+  };
+  process.on('SIGINT', onSigint);
+  return { signal: interrupt.signal, dispose: () => process.off('SIGINT', onSigint) };
+}
+
 /** `vm-monitoring run`: returns the exit code; bad input throws InputError. */
 export async function runCommand(scriptPath: string, flags: RunFlags): Promise<number> {
   const scriptText = readScript(scriptPath);
@@ -43,53 +58,46 @@ export async function runCommand(scriptPath: string, flags: RunFlags): Promise<n
   if (!openPlatform) {
     throw new InputError(`unknown platform '${flags.platform}' (known: ${Object.keys(PLATFORMS).join(', ')}; default ${DEFAULT_PLATFORM})`);
   }
+  let runDirectory: RunDirectory | undefined;
+  const interrupts = watchInterrupts(() => runDirectory?.flush());
   const platform = await openPlatform({ configPath: flags.config, seed: flags.seed, placement: placementOf(experiment) });
   try {
     const prepared = await prepareRun(experiment, platform, flags.interval);
-
-    const runDirectory = RunDirectory.open(
+    if (interrupts.signal.aborted) return EXIT_INTERRUPTED;
+    runDirectory = RunDirectory.open(
       flags.out ?? defaultRunDirectory(),
       describeRun(prepared, { scriptPath, scriptText, seed: flags.seed, maxMigrationsPerHost: flags.maxMigrationsPerHost }),
     );
-    const stdout = new StdoutCsv((chunk) => writeSync(1, chunk));
-    const expectedMigrations = experiment.steps.filter((step) => step.action.kind === 'migrate').length;
-    const progress = new Progress(expectedMigrations);
-    const records = fanOut(runDirectory, stdout, progress);
-
-    const interrupt = new AbortController();
-    const onSigint = (): void => {
-      if (interrupt.signal.aborted) {
-        runDirectory.flush();
-        process.exit(EXIT_INTERRUPTED);
-      }
-      process.stderr.write('\ninterrupted: stopping clients and taking a last sample (Ctrl-C again to quit at once)\n');
-      interrupt.abort();
-    };
-    process.on('SIGINT', onSigint);
-    const wallStart = performance.now();
-    try {
-      const outcome = await executeRun(prepared, records, { maxMigrationsPerHost: flags.maxMigrationsPerHost, signal: interrupt.signal });
-      const status = outcome.failedSetup.length > 0 ? 'failed' : outcome.status;
-      const wallSeconds = (performance.now() - wallStart) / 1000;
-      stdout.close();
-      progress.stop();
-      runDirectory.finish({ status, ended_at: new Date().toISOString(), run_seconds: outcome.endedS, wall_seconds: wallSeconds });
-      if (outcome.failedSetup.length > 0) {
-        process.stderr.write(`run failed: could not place ${outcome.failedSetup.join(', ')} as the placement line asks (see migrations.csv)\n`);
-      }
-      process.stderr.write(
-        `${status}: ${progress.summary}, ${outcome.endedS.toFixed(1)} s of experiment in ${wallSeconds.toFixed(1)} s; records in ${runDirectory.dir}\n`,
-      );
-      if (status === 'failed') return EXIT_RUN_FAILED;
-      return status === 'interrupted' ? EXIT_INTERRUPTED : EXIT_OK;
-    } catch (error) {
-      progress.stop();
-      runDirectory.finish({ status: 'failed', error: (error as Error).message, ended_at: new Date().toISOString() });
-      throw error;
-    } finally {
-      process.off('SIGINT', onSigint);
-    }
+    return await recordRun(prepared, runDirectory, flags, interrupts.signal);
   } finally {
+    interrupts.dispose();
     await platform.close();
+  }
+}
+
+async function recordRun(prepared: PreparedRun, runDirectory: RunDirectory, flags: RunFlags, signal: AbortSignal): Promise<number> {
+  const stdout = new StdoutCsv((chunk) => writeSync(1, chunk));
+  const progress = new Progress(prepared.experiment.steps.filter((step) => step.action.kind === 'migrate').length);
+  const records = fanOut(runDirectory, stdout, progress);
+  const wallStart = performance.now();
+  try {
+    const outcome = await executeRun(prepared, records, { maxMigrationsPerHost: flags.maxMigrationsPerHost, signal });
+    const status = outcome.status === 'completed' && outcome.failedSetup.length > 0 ? 'failed' : outcome.status;
+    const wallSeconds = (performance.now() - wallStart) / 1000;
+    stdout.close();
+    progress.stop();
+    runDirectory.finish({ status, ended_at: new Date().toISOString(), run_seconds: outcome.endedS, wall_seconds: wallSeconds });
+    if (status === 'failed') {
+      process.stderr.write(`run failed: could not place ${outcome.failedSetup.join(', ')} as the placement line asks (see migrations.csv)\n`);
+    }
+    process.stderr.write(
+      `${status}: ${progress.summary}, ${outcome.endedS.toFixed(1)} s of experiment in ${wallSeconds.toFixed(1)} s; records in ${runDirectory.dir}\n`,
+    );
+    if (status === 'failed') return EXIT_RUN_FAILED;
+    return status === 'interrupted' ? EXIT_INTERRUPTED : EXIT_OK;
+  } catch (error) {
+    progress.stop();
+    runDirectory.finish({ status: 'failed', error: (error as Error).message, ended_at: new Date().toISOString() });
+    throw error;
   }
 }

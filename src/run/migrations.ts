@@ -51,8 +51,9 @@ export class MigrationDispatcher {
     }
     this.slots.take(source, target);
     this.moving.add(vm);
-    const migration = this.platform
-      .migrate({ vm, source, target }, this.signal)
+    // Through a promise chain, so that a platform throwing instead of rejecting is recorded too.
+    const migration = Promise.resolve()
+      .then(() => this.platform.migrate({ vm, source, target }, this.signal))
       .catch((error: unknown): MigrationOutcome => {
         const now = this.platform.clock.now();
         const reason = error instanceof Error ? error.message : String(error);

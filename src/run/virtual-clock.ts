@@ -54,24 +54,30 @@ export class VirtualClock implements Clock {
       () => (settled = true),
     );
     void done;
+    let idleBreaths = 0;
     for (;;) {
       await breathe();
       if (settled) return work;
-      this.runUntilYield();
+      // One more breath before calling it a stall: the last callback may have settled the work.
+      idleBreaths = this.runUntilYield() ? 0 : idleBreaths + 1;
+      if (idleBreaths > 1) {
+        throw new Error(`virtual clock stalled at ${this.current} s: nothing scheduled but the run has not finished`);
+      }
     }
   }
 
-  private runUntilYield(): void {
+  /** Runs callbacks until one asks to yield or the queue is empty; false when nothing ran. */
+  private runUntilYield(): boolean {
     this.yieldRequested = false;
-    for (let ran = 0; ran < CALLBACKS_PER_BREATH && !this.yieldRequested; ) {
+    let ran = 0;
+    while (ran < CALLBACKS_PER_BREATH && !this.yieldRequested) {
       const timer = this.queue.pop();
-      if (timer === undefined) {
-        throw new Error(`virtual clock stalled at ${this.current} s: nothing scheduled but the run has not finished`);
-      }
+      if (timer === undefined) break;
       if (timer.cancelled) continue;
       this.current = timer.time;
       timer.callback();
       ran++;
     }
+    return ran > 0;
   }
 }
