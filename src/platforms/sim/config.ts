@@ -33,7 +33,7 @@ const vmsSchema = z
 const workloadsSchema = z
   .object({
     /** cpu: compute for this long on an uncontended vCPU. */
-    cpu: z.object({ seconds: z.number().positive().default(200), bufferMB: z.number().nonnegative().default(1) }).strict().default({ seconds: 200, bufferMB: 1 }),
+    cpu: z.object({ seconds: z.number().positive().default(200), bufferMB: z.number().nonnegative().default(1) }).strict().prefault({}),
     /** memory: fill a buffer at fillMBps of a whole vCPU, sleep, free. */
     memory: z
       .object({
@@ -42,7 +42,7 @@ const workloadsSchema = z
         sleepSeconds: z.number().nonnegative().default(200),
       })
       .strict()
-      .default({ bufferMB: 100, fillMBps: 1000, sleepSeconds: 200 }),
+      .prefault({}),
     /** memory2: keep refilling a buffer for this long on an uncontended vCPU, dirtying dirtyMBps of distinct pages. */
     memory2: z
       .object({
@@ -51,7 +51,7 @@ const workloadsSchema = z
         dirtyMBps: z.number().nonnegative().default(80),
       })
       .strict()
-      .default({ bufferMB: 100, seconds: 200, dirtyMBps: 80 }),
+      .prefault({}),
     /** Each request's length is scaled by a uniform factor in [1 - jitter, 1 + jitter]. */
     jitter: z.number().min(0).max(0.9).default(0.05),
   })
@@ -79,11 +79,11 @@ export const simConfigSchema = z
   .object({
     profile: z.enum(PROFILE_NAMES).default('vsphere-4.1'),
     /** Overrides of the profile's migration parameters. */
-    migration: migrationProfileSchema.partial().default({}),
-    hosts: hostsSchema.default(hostsSchema.parse({})),
-    vms: vmsSchema.default(vmsSchema.parse({})),
-    workloads: workloadsSchema.default(workloadsSchema.parse({})),
-    network: networkSchema.default(networkSchema.parse({})),
+    migration: migrationProfileSchema.partial().prefault({}),
+    hosts: hostsSchema.prefault({}),
+    vms: vmsSchema.prefault({}),
+    workloads: workloadsSchema.prefault({}),
+    network: networkSchema.prefault({}),
     /** The datacenter's hosts and VMs; by default the hosts and VMs of the script's placement line, already in place. */
     inventory: inventorySchema.optional(),
     /** The statistics refresh rate, vCenter's 20 s by default. */

@@ -97,7 +97,8 @@ export class Datacenter implements MigrationEnvironment {
     const streamDemands = networkRates.map((rate) => (rate / (1024 * 1024)) * this.profile.cpuMHzPerMBps);
     const shares = waterFill(host.capacityMHz, [...vms.map((vm) => vm.demandMHz), ...streamDemands]);
 
-    const swapFactor = host.swapFactor();
+    const memoryDemand = host.memoryDemandMB();
+    const swapFactor = host.swapFactor(memoryDemand);
     const tracing = 1 - this.profile.tracingSlowdown;
     vms.forEach((vm, i) => vm.setRate(now, (shares[i] as number) * swapFactor * (vm.tracing ? tracing : 1)));
     let migrationMHz = 0;
@@ -108,6 +109,6 @@ export class Datacenter implements MigrationEnvironment {
       migration.setRate(now, (networkRates[i] as number) * (demand > 0 ? Math.min(1, granted / demand) : 1));
     });
     host.migrationMHz = migrationMHz;
-    host.refreshGauges();
+    host.refreshGauges(memoryDemand);
   }
 }

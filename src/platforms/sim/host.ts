@@ -46,7 +46,12 @@ export class SimHost {
   account(now: number): void {
     const dt = now - this.lastAccountS;
     if (dt <= 0) return;
-    for (const key of Object.keys(this.gauges) as (keyof HostGauges)[]) this.integrals[key] += this.gauges[key] * dt;
+    const { gauges, integrals } = this;
+    integrals.cpuMHz += gauges.cpuMHz * dt;
+    integrals.consumedMB += gauges.consumedMB * dt;
+    integrals.activeMB += gauges.activeMB * dt;
+    integrals.sharedMB += gauges.sharedMB * dt;
+    integrals.swapMB += gauges.swapMB * dt;
     this.lastAccountS = now;
   }
 
@@ -68,17 +73,15 @@ export class SimHost {
     return demand - shared + Math.min(shared, commonMB);
   }
 
-  /** How much slower the VMs run because part of their memory is swapped out. */
-  swapFactor(): number {
-    const demand = this.memoryDemandMB();
+  /** How much slower the VMs run because part of their memory (of `demand`) is swapped out. */
+  swapFactor(demand: number): number {
     const swapped = Math.max(0, demand - this.config.memoryMB);
     return swapped > 0 ? 1 / (1 + (this.config.swapSlowdown * swapped) / demand) : 1;
   }
 
-  /** Re-reads the gauges after a change; `account` must have run first. */
-  refreshGauges(): void {
+  /** Re-reads the gauges after a change, given the memory demand; `account` must have run first. */
+  refreshGauges(demand: number): void {
     const neighbours = this.vms.size > 1;
-    const demand = this.memoryDemandMB();
     let cpu = this.migrationMHz;
     let active = 0;
     let shared = 0;

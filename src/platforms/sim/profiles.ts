@@ -4,7 +4,10 @@ import { z } from 'zod';
 export const migrationProfileSchema = z
   .object({
     /** Fixed cost before the first pass (drawn uniformly from the range for each migration). */
-    setupSeconds: z.object({ min: z.number().nonnegative(), max: z.number().nonnegative() }).strict(),
+    setupSeconds: z
+      .object({ min: z.number().nonnegative(), max: z.number().nonnegative() })
+      .strict()
+      .refine((range) => range.min <= range.max, 'min must not exceed max'),
     /** Fixed cost while the VM is stopped, on top of sending the last dirty pages. */
     switchoverSeconds: z.number().nonnegative(),
     /** Pre-copy stops once the rest can be sent within this time at the last pass's rate. */
