@@ -9,18 +9,26 @@ export class RealClock implements Clock {
   }
 
   sleepUntil(t: number, signal?: AbortSignal): Promise<void> {
-    const waitMs = (t - this.now()) * 1000;
-    if (waitMs <= 0 || signal?.aborted) return Promise.resolve();
+    if (t <= this.now() || signal?.aborted) return Promise.resolve();
     return new Promise((resolve) => {
+      let timer: NodeJS.Timeout;
       const onAbort = (): void => {
         clearTimeout(timer);
         resolve();
       };
-      const timer = setTimeout(() => {
+      // Node's timers run on the event loop's cached millisecond time and may fire a little
+      // early against performance.now(): wait again for whatever is left.
+      const wait = (): void => {
+        const leftMs = (t - this.now()) * 1000;
+        if (leftMs > 0) {
+          timer = setTimeout(wait, Math.ceil(leftMs));
+          return;
+        }
         signal?.removeEventListener('abort', onAbort);
         resolve();
-      }, waitMs);
+      };
       signal?.addEventListener('abort', onAbort, { once: true });
+      wait();
     });
   }
 
