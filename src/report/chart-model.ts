@@ -1,0 +1,39 @@
+/** What a chart draws, in plain data: the charts know nothing of runs or counters. */
+
+export interface Series {
+  name: string;
+  /** [x, y] points in x order. */
+  points: [number, number][];
+}
+
+export interface Interval {
+  start: number;
+  end: number;
+}
+
+export interface LineChartSpec {
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  series: Series[];
+  /** Drawn as step lines against a second y axis on the right. */
+  secondary?: { label: string; series: Series[] };
+  /** Shaded x ranges behind the lines (e.g. migrations), with a legend entry. */
+  shaded?: { label: string; intervals: Interval[] };
+}
+
+export interface TimelineBar extends Interval {
+  /** Marked inside the bar, e.g. the downtime. */
+  mark?: Interval;
+  /** Bars that failed or were interrupted are drawn differently. */
+  failed?: boolean;
+}
+
+export interface TimelineSpec {
+  title: string;
+  xLabel: string;
+  /** One row per label (e.g. VM), top to bottom. */
+  rows: { label: string; bars: TimelineBar[] }[];
+  barLegend: string;
+  markLegend: string;
+}
