@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'runs/', 'report/', '**/report/*.html'] },
+  { ignores: ['node_modules/', 'runs/', 'report/'] },
   js.configs.recommended,
   ...tseslint.configs.strict,
   {
