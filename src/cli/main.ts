@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { InputError } from '../errors.ts';
 import { DEFAULT_PLATFORM, PLATFORMS } from '../platforms/registry.ts';
 import { nonNegativeInteger, positiveInteger, positiveNumber } from './options.ts';
+import { collectLabel, reportCommand, type ReportFlags } from './report-command.ts';
 import { EXIT_RUN_FAILED, runCommand, type RunFlags } from './run-command.ts';
 import { TOOL_VERSION } from '../version.ts';
 
@@ -26,7 +27,19 @@ function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--max-migrations-per-host <n>', 'concurrent migrations a host may take part in', positiveInteger, 4)
     .showHelpAfterError(false)
     .exitOverride()
+    .option('--report', 'write the report (tables, charts, HTML) into RUN_DIR/report at the end')
     .action(async (script: string, flags: RunFlags) => setExitCode(await runCommand(script, flags)));
+
+  program
+    .command('report')
+    .description('turn run directories into the seed\'s tables and figures: report.html, SVG/PNG charts, Markdown/CSV tables')
+    .argument('[runDirs...]', 'run directories written by `run`')
+    .option('--out <dir>', 'where to write (default: RUN_DIR/report for one run, report/ for several)')
+    .option('--host <host>', 'host whose counters are charted (default: the one receiving most migrations)')
+    .option('--label <name=dir>', 'name a run in tables and legends (repeatable; adds the run if not listed)', collectLabel, [])
+    .showHelpAfterError(false)
+    .exitOverride()
+    .action(async (runDirs: string[], flags: ReportFlags) => setExitCode(await reportCommand(runDirs, flags)));
   return program;
 }
 

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { InputError } from '../errors.ts';
 import { DEFAULT_PLATFORM, PLATFORMS } from '../platforms/registry.ts';
 import { fanOut } from '../record/fan-out.ts';
+import { buildReport } from '../report/build-report.ts';
 import { RunDirectory } from '../record/run-directory.ts';
 import { StdoutCsv } from '../record/stdout-csv.ts';
 import { describeRun, executeRun, prepareRun, type PreparedRun } from '../run/session.ts';
@@ -17,6 +18,7 @@ export interface RunFlags {
   interval?: number;
   seed: number;
   maxMigrationsPerHost: number;
+  report?: boolean;
 }
 
 export const EXIT_OK = 0;
@@ -93,6 +95,10 @@ async function recordRun(prepared: PreparedRun, runDirectory: RunDirectory, flag
     process.stderr.write(
       `${status}: ${progress.summary}, ${outcome.endedS.toFixed(1)} s of experiment in ${wallSeconds.toFixed(1)} s; records in ${runDirectory.dir}\n`,
     );
+    if (flags.report) {
+      const page = await buildReport([{ dir: runDirectory.dir }], { outDir: path.join(runDirectory.dir, 'report'), host: undefined });
+      process.stderr.write(`report: ${page}\n`);
+    }
     if (status === 'failed') return EXIT_RUN_FAILED;
     return status === 'interrupted' ? EXIT_INTERRUPTED : EXIT_OK;
   } catch (error) {

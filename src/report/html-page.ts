@@ -1,4 +1,4 @@
-import { formatCell, type Table } from './table.ts';
+import { formatCell, type Table, type TableCell } from './table.ts';
 
 export interface Figure {
   /** File name stem of its SVG and PNG. */
@@ -32,10 +32,12 @@ export function escapeHtml(text: string): string {
 }
 
 function tableHtml(table: Table): string {
-  const head = table.columns.map((column) => `<th>${escapeHtml(column)}</th>`).join('');
-  const body = table.rows
-    .map((row) => `<tr>${row.map((cell) => `<td${typeof cell === 'number' ? ' class="number"' : ''}>${escapeHtml(formatCell(cell))}</td>`).join('')}</tr>`)
-    .join('\n');
+  const head = table.columns.map((column) => `<th>${escapeHtml(column.header)}</th>`).join('');
+  const cellHtml = (cell: TableCell, i: number): string => {
+    const kind = table.columns[i]?.kind ?? 'text';
+    return `<td${kind === 'text' ? '' : ' class="number"'}>${escapeHtml(formatCell(cell, kind))}</td>`;
+  };
+  const body = table.rows.map((row) => `<tr>${row.map(cellHtml).join('')}</tr>`).join('\n');
   return `<table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
 }
 

@@ -1,4 +1,5 @@
 import { formatCsvLine } from '../record/csv.ts';
+import type { ColumnKind, TableColumn } from './table-columns.ts';
 
 export type TableCell = string | number | null;
 
@@ -8,30 +9,40 @@ export interface Table {
   id: string;
   title: string;
   caption: string;
-  columns: string[];
+  columns: readonly TableColumn[];
   rows: TableCell[][];
 }
 
-/** A number as a person reads it in a table: grouped thousands, at most `decimals` decimals. */
-export function formatCell(cell: TableCell, decimals = 1): string {
-  if (cell === null) return '–';
+const DECIMALS: Record<ColumnKind, number> = {
+  text: 0,
+  count: 0,
+  milliseconds: 0,
+  bytes: 0,
+  number: 1,
+  'per-second': 2,
+  'percent-change': 0,
+};
+
+/** A cell as a person reads it: grouped thousands, decimals by kind, changes as `+30 %`. */
+export function formatCell(cell: TableCell, kind: ColumnKind): string {
+  if (cell === null) return '';
   if (typeof cell === 'string') return cell;
-  if (!Number.isFinite(cell)) return '–';
-  return cell.toLocaleString('en-US', { maximumFractionDigits: decimals, minimumFractionDigits: 0 });
+  if (!Number.isFinite(cell)) return '';
+  const text = cell.toLocaleString('en-US', { maximumFractionDigits: DECIMALS[kind], minimumFractionDigits: DECIMALS[kind] });
+  return kind === 'percent-change' ? `${cell > 0 ? '+' : ''}${text} %` : text;
 }
 
 export function tableToMarkdown(table: Table): string {
   const escape = (text: string): string => text.replaceAll('|', '\\|');
-  const numeric = table.columns.map((_, i) => table.rows.some((row) => typeof row[i] === 'number'));
   const lines = [
-    `| ${table.columns.map(escape).join(' | ')} |`,
-    `| ${numeric.map((isNumber) => (isNumber ? '---:' : '---')).join(' | ')} |`,
-    ...table.rows.map((row) => `| ${row.map((cell) => escape(formatCell(cell))).join(' | ')} |`),
+    `| ${table.columns.map((column) => escape(column.header)).join(' | ')} |`,
+    `| ${table.columns.map((column) => (column.kind === 'text' ? '---' : '---:')).join(' | ')} |`,
+    ...table.rows.map((row) => `| ${row.map((cell, i) => escape(formatCell(cell, table.columns[i]?.kind ?? 'text'))).join(' | ')} |`),
   ];
   return `## ${table.title}\n\n${lines.join('\n')}\n\n${table.caption}\n`;
 }
 
 /** CSV keeps numbers unformatted (no grouping, up to 3 decimals): it is for further processing. */
 export function tableToCsv(table: Table): string {
-  return [formatCsvLine(table.columns), ...table.rows.map((row) => formatCsvLine(row))].join('');
+  return [formatCsvLine(table.columns.map((column) => column.header)), ...table.rows.map((row) => formatCsvLine(row))].join('');
 }

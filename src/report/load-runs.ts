@@ -1,0 +1,77 @@
+import path from 'node:path';
+import { InputError } from '../errors.ts';
+import type { MigrationRecord } from '../record/records.ts';
+import { HostCounterSeries, hostReceivingMostMigrations, type HostCounters } from './counter-series.ts';
+import { assertRunNotEmpty, readMigrations, readRunInfo, streamRequests, streamSamples, type RunInfo } from './read-run.ts';
+import { ServerPerformance, type ServerPerformanceResult } from './server-performance.ts';
+import type { BucketSeries } from './time-buckets.ts';
+
+export interface LabelledRun {
+  dir: string;
+  /** By default the script's file name without its extension. */
+  label?: string;
+}
+
+/** Everything the report shows of one run, read in one pass over its files. */
+export interface RunSummary {
+  dir: string;
+  label: string;
+  info: RunInfo;
+  migrations: MigrationRecord[];
+  performance: ServerPerformanceResult;
+  latency: BucketSeries;
+  counters: HostCounters;
+}
+
+function scriptLabel(info: RunInfo, dir: string): string {
+  const script = info.script as { path?: unknown } | undefined;
+  return typeof script?.path === 'string' ? path.basename(script.path, path.extname(script.path)) : path.basename(path.resolve(dir));
+}
+
+/** Labels made unique by numbering repeats: two runs of one script stay apart in every table. */
+function uniqueLabels(labels: string[]): string[] {
+  const seen = new Map<string, number>();
+  return labels.map((label) => {
+    const count = (seen.get(label) ?? 0) + 1;
+    seen.set(label, count);
+    return count === 1 ? label : `${label} (${count})`;
+  });
+}
+
+/**
+ * Reads the runs: run.json and migrations first, so that the host to chart can be chosen
+ * (`host`, else the one receiving most migrations over all runs), then streams each run's
+ * requests and samples once.
+ */
+export async function loadRuns(runs: readonly LabelledRun[], host: string | undefined): Promise<{ host: string | undefined; runs: RunSummary[] }> {
+  const heads: { dir: string; info: RunInfo; migrations: MigrationRecord[]; label: string }[] = [];
+  for (const run of runs) {
+    const info = await readRunInfo(run.dir);
+    await assertRunNotEmpty(run.dir);
+    heads.push({ dir: run.dir, info, migrations: await readMigrations(run.dir), label: run.label ?? scriptLabel(info, run.dir) });
+  }
+  const labels = uniqueLabels(heads.map((head) => head.label));
+  const chartedHost = host ?? hostReceivingMostMigrations(heads.flatMap((head) => head.migrations));
+
+  const summaries: RunSummary[] = [];
+  for (const [i, head] of heads.entries()) {
+    const performance = new ServerPerformance(head.migrations);
+    await streamRequests(head.dir, (request) => performance.add(request));
+    const counters = new HostCounterSeries(chartedHost);
+    await streamSamples(head.dir, (sample) => counters.add(sample));
+    summaries.push({
+      dir: head.dir,
+      label: labels[i] as string,
+      info: head.info,
+      migrations: head.migrations,
+      performance: performance.result(),
+      latency: performance.latencyOverTime(),
+      counters: counters.result(),
+    });
+  }
+  if (host !== undefined && summaries.every((run) => !run.counters.hostsSeen.includes(host))) {
+    const known = [...new Set(summaries.flatMap((run) => run.counters.hostsSeen))].join(', ');
+    throw new InputError(`--host ${host}: no samples of that host in these runs (hosts: ${known})`);
+  }
+  return { host: chartedHost ?? summaries[0]?.counters.host, runs: summaries };
+}

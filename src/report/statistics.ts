@@ -1,0 +1,49 @@
+/** Summary statistics of a stream of values; all null when there were none. */
+export interface Stats {
+  count: number;
+  min: number | null;
+  max: number | null;
+  mean: number | null;
+  /** Sample standard deviation (divides by n − 1); 0 for a single value. */
+  std: number | null;
+}
+
+/** Accumulates values one at a time in constant memory (Welford's algorithm, stable for long streams). */
+export class RunningStats {
+  #count = 0;
+  #mean = 0;
+  #squaredDeviations = 0;
+  #min = Infinity;
+  #max = -Infinity;
+
+  add(value: number): void {
+    this.#count++;
+    const delta = value - this.#mean;
+    this.#mean += delta / this.#count;
+    this.#squaredDeviations += delta * (value - this.#mean);
+    if (value < this.#min) this.#min = value;
+    if (value > this.#max) this.#max = value;
+  }
+
+  get count(): number {
+    return this.#count;
+  }
+
+  stats(): Stats {
+    if (this.#count === 0) return { count: 0, min: null, max: null, mean: null, std: null };
+    return {
+      count: this.#count,
+      min: this.#min,
+      max: this.#max,
+      mean: this.#mean,
+      // One value does not vary: 0 rather than the undefined 0/0.
+      std: this.#count === 1 ? 0 : Math.sqrt(this.#squaredDeviations / (this.#count - 1)),
+    };
+  }
+}
+
+/** How much `other` differs from `base`, in percent of `base`; null when either is missing or `base` is 0. */
+export function percentChange(base: number | null, other: number | null): number | null {
+  if (base === null || other === null || base === 0) return null;
+  return ((other - base) / base) * 100;
+}
