@@ -28,8 +28,10 @@ export function formatCell(cell: TableCell, kind: ColumnKind): string {
   if (cell === null) return '';
   if (typeof cell === 'string') return cell;
   if (!Number.isFinite(cell)) return '';
-  const text = cell.toLocaleString('en-US', { maximumFractionDigits: DECIMALS[kind], minimumFractionDigits: DECIMALS[kind] });
-  return kind === 'percent-change' ? `${cell > 0 ? '+' : ''}${text} %` : text;
+  // Rounded first, so that a tiny negative value reads 0, not -0.
+  const rounded = Number(cell.toFixed(DECIMALS[kind])) || 0;
+  const text = rounded.toLocaleString('en-US', { maximumFractionDigits: DECIMALS[kind], minimumFractionDigits: DECIMALS[kind] });
+  return kind === 'percent-change' ? `${rounded > 0 ? '+' : ''}${text} %` : text;
 }
 
 export function tableToMarkdown(table: Table): string {
