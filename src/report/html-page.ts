@@ -1,3 +1,4 @@
+import { escapeXml } from './charts/xml.ts';
 import { formatCell, type Table, type TableCell } from './table.ts';
 
 export interface Figure {
@@ -27,15 +28,11 @@ figure { margin: 1em 0; } figure svg { max-width: 100%; height: auto; }
 nav a { margin-right: 1em; }
 `;
 
-export function escapeHtml(text: string): string {
-  return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
-}
-
 function tableHtml(table: Table): string {
-  const head = table.columns.map((column) => `<th>${escapeHtml(column.header)}</th>`).join('');
+  const head = table.columns.map((column) => `<th>${escapeXml(column.header)}</th>`).join('');
   const cellHtml = (cell: TableCell, i: number): string => {
     const kind = table.columns[i]?.kind ?? 'text';
-    return `<td${kind === 'text' ? '' : ' class="number"'}>${escapeHtml(formatCell(cell, kind))}</td>`;
+    return `<td${kind === 'text' ? '' : ' class="number"'}>${escapeXml(formatCell(cell, kind))}</td>`;
   };
   const body = table.rows.map((row) => `<tr>${row.map(cellHtml).join('')}</tr>`).join('\n');
   return `<table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
@@ -43,28 +40,28 @@ function tableHtml(table: Table): string {
 
 function tableSection(table: Table, withFiles: boolean): string {
   const files = withFiles ? ` <a href="${table.id}.md">Markdown</a> <a href="${table.id}.csv">CSV</a>` : '';
-  return `<section id="${table.id}"><h2>${escapeHtml(table.title)}</h2>\n${tableHtml(table)}\n<p class="caption">${escapeHtml(table.caption)}${files}</p></section>`;
+  return `<section id="${table.id}"><h2>${escapeXml(table.title)}</h2>\n${tableHtml(table)}\n<p class="caption">${escapeXml(table.caption)}${files}</p></section>`;
 }
 
 function figureSection(figure: Figure): string {
   const inline = figure.svg.replace(/^<\?xml[^>]*>\s*/, '');
   const files = ` <a href="${figure.id}.svg">SVG</a> <a href="${figure.id}.png">PNG</a>`;
-  return `<section id="${figure.id}"><h2>${escapeHtml(figure.title)}</h2>\n<figure>${inline}<figcaption>${escapeHtml(figure.caption)}${files}</figcaption></figure></section>`;
+  return `<section id="${figure.id}"><h2>${escapeXml(figure.title)}</h2>\n<figure>${inline}<figcaption>${escapeXml(figure.caption)}${files}</figcaption></figure></section>`;
 }
 
 /** One self-contained page: styles inline, charts as inline SVG, no script, nothing fetched. */
 export function renderReportHtml(page: ReportPage): string {
-  const nav = [...page.tables, ...page.figures].map((item) => `<a href="#${item.id}">${escapeHtml(item.title)}</a>`).join(' ');
+  const nav = [...page.tables, ...page.figures].map((item) => `<a href="#${item.id}">${escapeXml(item.title)}</a>`).join(' ');
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(page.title)}</title>
+<title>${escapeXml(page.title)}</title>
 <style>${STYLE}</style>
 </head>
 <body>
-<h1>${escapeHtml(page.title)}</h1>
+<h1>${escapeXml(page.title)}</h1>
 <nav>${nav}</nav>
 ${tableSection(page.runs, false)}
 ${page.tables.map((table) => tableSection(table, true)).join('\n')}
