@@ -1,8 +1,8 @@
 /**
  * `npm run bench`: runs every sample script, then a datacenter-scale scenario, on the
- * simulated datacenter in this one process, and prints what it measured. Progress goes to
- * stderr, the report to stdout. The machine may be shared and noisy: figures are printed
- * against their targets, never asserted.
+ * simulated datacenter in this one process, then reports on a run of a million requests, and
+ * prints what it measured. Progress goes to stderr, the report to stdout. The machine may be
+ * shared and noisy: figures are printed against their targets, never asserted.
  */
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +11,7 @@ import {
   CLIENTS, HOST_CORES, HOST_MEMORY_MB, HOSTS, MIGRATIONS, REQUEST_SECONDS, TIMELINE_SECONDS, VMS_PER_HOST,
   datacenterConfig, datacenterScript,
 } from './datacenter.ts';
+import { benchReport } from './report.ts';
 import { runOnSim, type SimRunResult } from './run-on-sim.ts';
 
 const SAMPLES_DIR = 'samples';
@@ -105,6 +106,7 @@ try {
   const started = performance.now();
   await benchSamples(workDir);
   await benchDatacenter(workDir);
+  await benchReport(workDir);
   console.log(`\nbench took ${fmt((performance.now() - started) / 1000)} s in all (node ${process.version})`);
 } finally {
   rmSync(workDir, { recursive: true, force: true });

@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { InputError } from '../errors.ts';
 import { svgToPng } from './charts/png.ts';
 import { renderReportHtml, type Figure } from './html-page.ts';
 import { loadRuns, type LabelledRun } from './load-runs.ts';
@@ -25,6 +26,14 @@ function writeFigure(outDir: string, figure: Figure): void {
   writeFileSync(path.join(outDir, `${figure.id}.png`), svgToPng(figure.svg));
 }
 
+function createOutputDirectory(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (error) {
+    throw new InputError(`cannot create report directory ${dir}: ${(error as Error).message}`);
+  }
+}
+
 /** Reads the runs and writes the report into `outDir`; returns the path of report.html. */
 export async function buildReport(runs: readonly LabelledRun[], options: ReportOptions): Promise<string> {
   const loaded = await loadRuns(runs, options.host);
@@ -34,7 +43,7 @@ export async function buildReport(runs: readonly LabelledRun[], options: ReportO
     ...loaded.runs.map(timelineFigure),
     ...loaded.runs.map(latencyFigure),
   ];
-  mkdirSync(options.outDir, { recursive: true });
+  createOutputDirectory(options.outDir);
   for (const table of tables) writeTable(options.outDir, table);
   for (const figure of figures) writeFigure(options.outDir, figure);
   const title = `vm-monitoring report: ${loaded.runs.map((run) => run.label).join(', ')}`;

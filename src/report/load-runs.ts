@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { InputError } from '../errors.ts';
 import type { MigrationRecord } from '../record/records.ts';
+import { slug, uniqueNames } from './names.ts';
 import { HostCounterSeries, hostReceivingMostMigrations, type HostCounters } from './counter-series.ts';
 import { assertRunNotEmpty, readMigrations, readRunInfo, streamRequests, streamSamples, type RunInfo } from './read-run.ts';
 import { ServerPerformance, type ServerPerformanceResult } from './server-performance.ts';
@@ -16,6 +17,8 @@ export interface LabelledRun {
 export interface RunSummary {
   dir: string;
   label: string;
+  /** Unique among the runs and safe in file names: names the run's charts. */
+  fileId: string;
   info: RunInfo;
   migrations: MigrationRecord[];
   performance: ServerPerformanceResult;
@@ -26,16 +29,6 @@ export interface RunSummary {
 function scriptLabel(info: RunInfo, dir: string): string {
   const script = info.script as { path?: unknown } | undefined;
   return typeof script?.path === 'string' ? path.basename(script.path, path.extname(script.path)) : path.basename(path.resolve(dir));
-}
-
-/** Labels made unique by numbering repeats: two runs of one script stay apart in every table. */
-function uniqueLabels(labels: string[]): string[] {
-  const seen = new Map<string, number>();
-  return labels.map((label) => {
-    const count = (seen.get(label) ?? 0) + 1;
-    seen.set(label, count);
-    return count === 1 ? label : `${label} (${count})`;
-  });
 }
 
 /**
@@ -50,7 +43,15 @@ export async function loadRuns(runs: readonly LabelledRun[], host: string | unde
     await assertRunNotEmpty(run.dir);
     heads.push({ dir: run.dir, info, migrations: await readMigrations(run.dir), label: run.label ?? scriptLabel(info, run.dir) });
   }
-  const labels = uniqueLabels(heads.map((head) => head.label));
+  // Two runs of one script stay apart in every table and file.
+  const labels = uniqueNames(
+    heads.map((head) => head.label),
+    (label, n) => `${label} (${n})`,
+  );
+  const fileIds = uniqueNames(
+    labels.map((label) => slug(label) || 'run'),
+    (id, n) => `${id}-${n}`,
+  );
   const chartedHost = host ?? hostReceivingMostMigrations(heads.flatMap((head) => head.migrations));
 
   const summaries: RunSummary[] = [];
@@ -62,6 +63,7 @@ export async function loadRuns(runs: readonly LabelledRun[], host: string | unde
     summaries.push({
       dir: head.dir,
       label: labels[i] as string,
+      fileId: fileIds[i] as string,
       info: head.info,
       migrations: head.migrations,
       performance: performance.result(),

@@ -4,11 +4,7 @@ import { renderLineChart } from './charts/line-chart.ts';
 import { renderTimeline } from './charts/timeline-chart.ts';
 import type { Figure } from './html-page.ts';
 import type { RunSummary } from './load-runs.ts';
-
-/** File names safe on any system, from counter names and labels. */
-function slug(text: string): string {
-  return text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
-}
+import { slug } from './names.ts';
 
 function shortCounterName(counter: string): string {
   return counter.replace(/\.average$/, '');
@@ -52,7 +48,7 @@ function migrationBar(migration: MigrationRecord): TimelineBar {
 export function timelineFigure(run: RunSummary): Figure {
   const vms = [...new Set(run.migrations.map((m) => m.vm))].sort();
   return {
-    id: `timeline-${slug(run.label)}`,
+    id: `timeline-${run.fileId}`,
     title: `Migrations of ${run.label}`,
     caption:
       'Each bar is a migration, from the migrate request to its end (setup migrations included); the orange mark at its end is ' +
@@ -72,7 +68,7 @@ export function latencyFigure(run: RunSummary): Figure {
   const shaded: Interval[] = run.migrations.map((m) => ({ start: m.requested_s, end: m.ended_s }));
   const bucket = run.latency.bucketSeconds;
   return {
-    id: `latency-${slug(run.label)}`,
+    id: `latency-${run.fileId}`,
     title: `Client latency of ${run.label}`,
     caption:
       `Latency of the requests answered 'ok', grouped by the time the answer arrived into ${bucket} s buckets: the mean and ` +

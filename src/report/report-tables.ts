@@ -56,7 +56,8 @@ export function serverPerformanceTable(runs: readonly RunSummary[]): Table {
       "Requests answered 'ok', split into 'migration' (the request's send-to-receive interval overlaps a migration of the VM " +
       "that served it) and 'normal' (all others). Responses per second divide by server-seconds: for each VM, the time from " +
       'its first request sent to its last received, split into its own migration time and the rest. Latency is what the client ' +
-      "saw; the change columns give 'normal' relative to 'migration', as the seed does.",
+      "saw; the change columns give 'normal' relative to 'migration', as the seed does. The split means most when requests " +
+      'are much shorter than migrations (the seed\'s section 3.3): a long request overlapping a short migration counts whole.',
     columns: SERVER_PERFORMANCE_COLUMNS,
     rows: runs.flatMap((run) => serverPerformanceCells(run.label, run.performance)),
   };

@@ -35,7 +35,7 @@ export function formatCell(cell: TableCell, kind: ColumnKind): string {
 }
 
 export function tableToMarkdown(table: Table): string {
-  const escape = (text: string): string => text.replaceAll('|', '\\|');
+  const escape = (text: string): string => text.replace(/[|<>]/g, '\\$&');
   const lines = [
     `| ${table.columns.map((column) => escape(column.header)).join(' | ')} |`,
     `| ${table.columns.map((column) => (column.kind === 'text' ? '---' : '---:')).join(' | ')} |`,
