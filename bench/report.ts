@@ -90,6 +90,7 @@ function writeSyntheticRun(dir: string): RowCounts {
       ended_s: ended,
       duration_ms: round3((ended - started) * 1000),
       downtime_ms: failed ? null : round3(240 + 40 * rand()),
+      client_downtime_ms: null,
       bytes: failed ? null : Math.round(1.5e8 + 1e7 * rand()),
       passes: failed ? null : 2 + Math.floor(2 * rand()),
       status: failed ? 'failed' : 'succeeded',

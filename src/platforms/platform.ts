@@ -19,6 +19,8 @@ export interface MigrationOutcome {
   started_s: number;
   ended_s: number;
   downtime_ms: number | null;
+  /** The longest gap between a probe's answers during the migration, where the platform probes. */
+  client_downtime_ms: number | null;
   bytes: number | null;
   passes: number | null;
   status: 'succeeded' | 'failed' | 'interrupted';

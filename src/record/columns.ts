@@ -30,6 +30,7 @@ export const MIGRATION_COLUMNS = columnsOf<MigrationRecord>()([
   'ended_s',
   'duration_ms',
   'downtime_ms',
+  'client_downtime_ms',
   'bytes',
   'passes',
   'status',

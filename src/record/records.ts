@@ -36,6 +36,8 @@ export interface MigrationRecord {
   ended_s: number;
   duration_ms: number;
   downtime_ms: number | null;
+  /** What clients felt: the longest gap between answers of a probe polling the VM during the migration. */
+  client_downtime_ms: number | null;
   bytes: number | null;
   passes: number | null;
   status: MigrationStatus;

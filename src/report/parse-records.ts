@@ -48,6 +48,7 @@ export function parseMigration(row: CsvRow): MigrationRecord {
     ended_s: numberCell(row, 'ended_s'),
     duration_ms: numberCell(row, 'duration_ms'),
     downtime_ms: nullableNumberCell(row, 'downtime_ms'),
+    client_downtime_ms: nullableNumberCell(row, 'client_downtime_ms'),
     bytes: nullableNumberCell(row, 'bytes'),
     passes: nullableNumberCell(row, 'passes'),
     status: choiceCell(row, 'status', MIGRATION_STATUSES),
@@ -81,7 +82,7 @@ function numberCell(row: CsvRow, column: string): number {
 
 /** An empty cell is how the writer records null. */
 function nullableNumberCell(row: CsvRow, column: string): number | null {
-  return row[column] === '' ? null : numberCell(row, column);
+  return row[column] === '' || row[column] === undefined ? null : numberCell(row, column);
 }
 
 function choiceCell<T extends string>(row: CsvRow, column: string, choices: readonly T[]): T {

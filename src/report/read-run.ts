@@ -40,9 +40,12 @@ export async function readRunInfo(dir: string): Promise<RunInfo> {
   return info as RunInfo;
 }
 
+/** client_downtime_ms came later: runs recorded before it still read, with it null. */
+const REQUIRED_MIGRATION_COLUMNS = MIGRATION_COLUMNS.filter((column) => column !== 'client_downtime_ms');
+
 export async function readMigrations(dir: string): Promise<MigrationRecord[]> {
   const migrations: MigrationRecord[] = [];
-  await readCsvRows(path.join(dir, MIGRATIONS_CSV), MIGRATION_COLUMNS, (row) => migrations.push(parseMigration(row)));
+  await readCsvRows(path.join(dir, MIGRATIONS_CSV), REQUIRED_MIGRATION_COLUMNS, (row) => migrations.push(parseMigration(row)));
   return migrations;
 }
 

@@ -44,7 +44,7 @@ export class MigrationDispatcher {
     if (source === target) {
       this.records.migration({
         vm, source, target, requested_s: requestedS, started_s: requestedS, ended_s: requestedS,
-        duration_ms: 0, downtime_ms: null, bytes: null, passes: null,
+        duration_ms: 0, downtime_ms: null, client_downtime_ms: null, bytes: null, passes: null,
         status: 'failed', reason: `${vm} is already on ${target}`, kind,
       });
       return;
@@ -57,7 +57,7 @@ export class MigrationDispatcher {
       .catch((error: unknown): MigrationOutcome => {
         const now = this.platform.clock.now();
         const reason = error instanceof Error ? error.message : String(error);
-        return { started_s: requestedS, ended_s: now, downtime_ms: null, bytes: null, passes: null, status: 'failed', reason };
+        return { started_s: requestedS, ended_s: now, downtime_ms: null, client_downtime_ms: null, bytes: null, passes: null, status: 'failed', reason };
       })
       .then((outcome) => {
         if (outcome.status === 'succeeded') this.hostOf.set(vm, target);

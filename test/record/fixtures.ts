@@ -21,6 +21,7 @@ export const migration: MigrationRecord = {
   ended_s: 9.75,
   duration_ms: 7650,
   downtime_ms: null,
+  client_downtime_ms: null,
   bytes: 1073741824,
   passes: 3,
   status: 'failed',

@@ -11,7 +11,7 @@ const HEADERS = {
   'samples.csv': 'time_s,host,counter,value,unit\n',
   'actions.csv': 'scheduled_s,fired_s,action,args,postponed_ms,status,line\n',
   'migrations.csv':
-    'vm,source,target,requested_s,started_s,ended_s,duration_ms,downtime_ms,bytes,passes,status,reason,kind\n',
+    'vm,source,target,requested_s,started_s,ended_s,duration_ms,downtime_ms,client_downtime_ms,bytes,passes,status,reason,kind\n',
   'requests.csv': 'client_type,client_id,sent_s,received_s,latency_ms,server,processing_ms,status\n',
 };
 
@@ -60,7 +60,7 @@ describe('RunDirectory', () => {
       assert.equal(read(dir, 'actions.csv'), `${HEADERS['actions.csv']}2,2.002,migrate,vm1 host2,0,fired,7\n`);
       assert.equal(
         read(dir, 'migrations.csv'),
-        `${HEADERS['migrations.csv']}vm1,host1,host2,2,2.1,9.75,7650,,1073741824,3,failed,"target refused: ""no memory"", retry later",script\n`,
+        `${HEADERS['migrations.csv']}vm1,host1,host2,2,2.1,9.75,7650,,,1073741824,3,failed,"target refused: ""no memory"", retry later",script\n`,
       );
       assert.equal(read(dir, 'requests.csv'), `${HEADERS['requests.csv']}web,c1,3,3.013,12.5,vm1,,ok\n`);
     } finally {

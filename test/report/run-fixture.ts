@@ -40,6 +40,7 @@ export function migration(fields: Partial<MigrationRecord>): MigrationRecord {
     ended_s: ended,
     duration_ms: (ended - started) * 1000,
     downtime_ms: null,
+    client_downtime_ms: null,
     bytes: null,
     passes: null,
     status: 'succeeded',

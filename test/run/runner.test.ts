@@ -82,7 +82,7 @@ class FakePlatform implements Platform {
     const vm = this.vms[order.vm];
     if (vm?.rejectAtOnce !== undefined) return Promise.reject(new Error(vm.rejectAtOnce));
     const outcome = (status: MigrationOutcome['status'], reason: string): MigrationOutcome => ({
-      started_s: startedS, ended_s: this.clock.now(), downtime_ms: 1, bytes: 100, passes: 1, status, reason,
+      started_s: startedS, ended_s: this.clock.now(), client_downtime_ms: null, downtime_ms: 1, bytes: 100, passes: 1, status, reason,
     });
     if (vm === undefined || this.where.get(order.vm) !== order.source) {
       return Promise.resolve(outcome('failed', `fake: ${order.vm} is not on ${order.source}`));

@@ -3,7 +3,7 @@ import type { SimConfig } from './config.ts';
 import { SimHost } from './host.ts';
 import type { MigrationEnvironment, PreCopyMigration } from './migration.ts';
 import type { MigrationProfile } from './profiles.ts';
-import { SimVm } from './vm.ts';
+import { retransmissionAfter, SimVm } from './vm.ts';
 import { waterFill } from './water-fill.ts';
 
 /**
@@ -70,6 +70,11 @@ export class Datacenter implements MigrationEnvironment {
     target.vms.add(vm);
     this.reallocate(source);
     this.reallocate(target);
+  }
+
+  nextAnswerAfterStop(stoppedS: number, resumedS: number): number {
+    const { minRtoMs, rttMs } = this.config.network;
+    return retransmissionAfter(stoppedS, resumedS, minRtoMs / 1000) + rttMs / 1000;
   }
 
   /** A stream's start or end changes the shares on both its hosts and of the streams into its target. */

@@ -15,6 +15,8 @@ export interface MigrationEnvironment {
   transferEnded(migration: PreCopyMigration): void;
   vmChanged(vm: SimVm): void;
   moveVm(vm: SimVm, target: SimHost): void;
+  /** When a client polling the VM over one connection hears from it again after it resumes. */
+  nextAnswerAfterStop(stoppedS: number, resumedS: number): number;
 }
 
 type Stage = 'setup' | 'precopy' | 'stop-and-copy' | 'switchover' | 'ended';
@@ -172,6 +174,7 @@ export class PreCopyMigration {
       started_s: this.startedS,
       ended_s: now,
       downtime_ms: paused ? (now - this.pausedAtS) * 1000 : status === 'succeeded' ? 0 : null,
+      client_downtime_ms: paused ? (this.env.nextAnswerAfterStop(this.pausedAtS, now) - this.pausedAtS) * 1000 : null,
       bytes: Math.round(this.bytesSent),
       passes: this.passes,
       status,

@@ -46,7 +46,7 @@ export class SimPlatform implements Platform {
     if (!vm || !target || vm.host.name !== order.source) {
       const now = this.clock.now();
       return Promise.resolve({
-        started_s: now, ended_s: now, downtime_ms: null, bytes: null, passes: null,
+        started_s: now, ended_s: now, downtime_ms: null, client_downtime_ms: null, bytes: null, passes: null,
         status: 'failed', reason: `${order.vm} is not on ${order.source}`,
       });
     }
