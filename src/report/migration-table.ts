@@ -35,6 +35,8 @@ export interface MigrationTimeRow {
   durationMs: Stats;
   downtimeMeanMs: number | null;
   downtimeMaxMs: number | null;
+  /** What a probe felt, where the platform probes. */
+  clientDowntimeMeanMs: number | null;
   bytesMean: number | null;
   passesMean: number | null;
   changeFrom?: DurationChange;
@@ -59,6 +61,7 @@ export function migrationTimeRows(runs: readonly LabelledMigrations[], pairs: re
 export function summarizeMigrations(label: string, migrations: readonly MigrationRecord[]): MigrationTimeRow {
   const duration = new RunningStats();
   const downtime = new RunningStats();
+  const clientDowntime = new RunningStats();
   const bytes = new RunningStats();
   const passes = new RunningStats();
   let failed = 0;
@@ -70,6 +73,7 @@ export function summarizeMigrations(label: string, migrations: readonly Migratio
     }
     duration.add(migration.duration_ms);
     if (migration.downtime_ms !== null) downtime.add(migration.downtime_ms);
+    if (migration.client_downtime_ms !== null) clientDowntime.add(migration.client_downtime_ms);
     if (migration.bytes !== null) bytes.add(migration.bytes);
     if (migration.passes !== null) passes.add(migration.passes);
   }
@@ -81,6 +85,7 @@ export function summarizeMigrations(label: string, migrations: readonly Migratio
     durationMs: duration.stats(),
     downtimeMeanMs: downtimeStats.mean,
     downtimeMaxMs: downtimeStats.max,
+    clientDowntimeMeanMs: clientDowntime.stats().mean,
     bytesMean: bytes.stats().mean,
     passesMean: passes.stats().mean,
   };
@@ -123,6 +128,7 @@ export const MIGRATION_TIME_COLUMNS: readonly TableColumn[] = [
   { header: 'std. dev. change', kind: 'percent-change' },
   { header: 'downtime average [ms]', kind: 'milliseconds' },
   { header: 'downtime max [ms]', kind: 'milliseconds' },
+  { header: 'client downtime average [ms]', kind: 'milliseconds' },
   { header: 'bytes average', kind: 'bytes' },
   { header: 'passes average', kind: 'number' },
 ];
@@ -144,6 +150,7 @@ export function migrationTimeCells(row: MigrationTimeRow): TableCell[] {
     change?.std ?? null,
     row.downtimeMeanMs,
     row.downtimeMaxMs,
+    row.clientDowntimeMeanMs,
     row.bytesMean,
     row.passesMean,
   ];

@@ -24,8 +24,8 @@ function succeeded(durationMs: number, fields: Partial<MigrationRecord> = {}): M
 
 /** Durations 1000, 2000, 3000, 4000 ms: mean 2500, std √(5/3)·1000. */
 const LIGHT: MigrationRecord[] = [
-  succeeded(3000, { downtime_ms: 100, bytes: 1e6, passes: 2 }),
-  succeeded(1000, { downtime_ms: 300, bytes: 3e6, passes: 4 }),
+  succeeded(3000, { downtime_ms: 100, client_downtime_ms: 250, bytes: 1e6, passes: 2 }),
+  succeeded(1000, { downtime_ms: 300, client_downtime_ms: 650, bytes: 3e6, passes: 4 }),
   succeeded(4000),
   succeeded(2000),
   migration({ kind: 'setup', duration_ms: 99_000 }),
@@ -59,6 +59,7 @@ describe('migration time table (seed Table 1)', () => {
       assertClose(std, Math.sqrt(5 / 3) * 1000);
       assert.equal(light?.downtimeMeanMs, 200);
       assert.equal(light?.downtimeMaxMs, 300);
+      assert.equal(light?.clientDowntimeMeanMs, 450);
       assert.equal(light?.bytesMean, 2e6);
       assert.equal(light?.passesMean, 3);
       assert.equal(light?.changeFrom, undefined);
@@ -91,6 +92,7 @@ describe('migration time table (seed Table 1)', () => {
       durationMs: { count: 0, min: null, max: null, mean: null, std: null },
       downtimeMeanMs: null,
       downtimeMaxMs: null,
+      clientDowntimeMeanMs: null,
       bytesMean: null,
       passesMean: null,
     });
