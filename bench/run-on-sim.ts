@@ -68,7 +68,7 @@ export async function runOnSim(scriptPath: string, options: SimRunOptions): Prom
 
   const text = readFileSync(scriptPath, 'utf8');
   const experiment = parseScript(text, scriptPath);
-  const platform = openSimPlatform({ configPath: options.configPath, seed, placement: placementOf(experiment) });
+  const platform = openSimPlatform({ configPath: options.configPath, seed, placement: placementOf(experiment), caFile: undefined, insecure: false });
   const prepared = await prepareRun(experiment, platform, options.intervalSeconds);
   const intervalSeconds = prepared.intervalSeconds;
 

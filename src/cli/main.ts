@@ -28,6 +28,8 @@ function buildProgram(setExitCode: (code: number) => void): Command {
     .showHelpAfterError(false)
     .exitOverride()
     .option('--report', 'write the report (tables, charts, HTML) into RUN_DIR/report at the end')
+    .option('--ca-file <pem>', 'also trust this CA when the platform is reached over TLS')
+    .option('--insecure', 'do not verify the platform\'s TLS certificate (says so on stderr)')
     .action(async (script: string, flags: RunFlags) => setExitCode(await runCommand(script, flags)));
 
   program

@@ -19,6 +19,8 @@ export interface RunFlags {
   seed: number;
   maxMigrationsPerHost: number;
   report?: boolean;
+  caFile?: string;
+  insecure?: boolean;
 }
 
 export const EXIT_OK = 0;
@@ -62,7 +64,13 @@ export async function runCommand(scriptPath: string, flags: RunFlags): Promise<n
   }
   let runDirectory: RunDirectory | undefined;
   const interrupts = watchInterrupts(() => runDirectory?.flush());
-  const platform = await openPlatform({ configPath: flags.config, seed: flags.seed, placement: placementOf(experiment) });
+  const platform = await openPlatform({
+    configPath: flags.config,
+    seed: flags.seed,
+    placement: placementOf(experiment),
+    caFile: flags.caFile,
+    insecure: flags.insecure ?? false,
+  });
   try {
     const prepared = await prepareRun(experiment, platform, flags.interval);
     if (interrupts.signal.aborted) return EXIT_INTERRUPTED;

@@ -62,4 +62,8 @@ export interface PlatformOptions {
   seed: number;
   /** The script's placement line: a platform may build its testbed from it. */
   placement: { host: string; vms: string[] }[];
+  /** A CA certificate (PEM file) to trust besides the system's, for platforms reached over TLS. */
+  caFile: string | undefined;
+  /** Skip TLS verification: only when asked explicitly, and said loudly. */
+  insecure: boolean;
 }

@@ -21,7 +21,7 @@ export async function runOnSim(
   options: { seed?: number; intervalSeconds?: number; maxMigrationsPerHost?: number; signal?: AbortSignal } = {},
 ): Promise<CollectedRun> {
   const experiment = parseScript(script, 'test.txt');
-  const platform = new SimPlatform(simConfigSchema.parse(config), { configPath: undefined, seed: options.seed ?? 1, placement: placementOf(experiment) });
+  const platform = new SimPlatform(simConfigSchema.parse(config), { configPath: undefined, seed: options.seed ?? 1, placement: placementOf(experiment), caFile: undefined, insecure: false });
   const prepared = await prepareRun(experiment, platform, options.intervalSeconds);
   const run = {
     samples: [] as SampleRecord[],
