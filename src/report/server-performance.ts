@@ -66,6 +66,11 @@ export class ServerPerformance {
   }
 
   add(request: RequestRecord): void {
+    if (request.server === '') {
+      // Nobody answered (a refused connection, a timeout): no VM to charge its time to.
+      this.#phases.normal.add(request);
+      return;
+    }
     const server = this.#serverActivity(request.server);
     if (request.sent_s < server.firstSent) server.firstSent = request.sent_s;
     if (request.received_s > server.lastReceived) server.lastReceived = request.received_s;

@@ -142,6 +142,15 @@ describe('server performance (seed Table 2)', () => {
     assert.equal(normalAgainstMigration.responsesPerSecond, null);
   });
 
+  it('counts a request nobody answered as an error without stretching any server\'s time', () => {
+    const performance = new ServerPerformance([]);
+    performance.add(request({ sent_s: 0, received_s: 1 }));
+    performance.add(request({ sent_s: 50, received_s: 60, server: '', status: 'error' }));
+    const { normal } = performance.result();
+    assert.equal(normal.errors, 1);
+    assert.equal(normal.seconds, 1);
+  });
+
   it('buckets the latency of ok requests by the time they were received', () => {
     const performance = new ServerPerformance([]);
     performance.add(request({ sent_s: 0, received_s: 0.5, latency_ms: 10 }));
