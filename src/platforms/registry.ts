@@ -1,9 +1,11 @@
 import type { Platform, PlatformOptions } from './platform.ts';
 import { openSimPlatform } from './sim/sim-platform.ts';
+import { openVspherePlatform } from './vsphere/vsphere-platform.ts';
 
 /** Every platform the CLI can open, by the name `--platform` takes. */
 export const PLATFORMS: Record<string, (options: PlatformOptions) => Platform | Promise<Platform>> = {
   sim: openSimPlatform,
+  vsphere: openVspherePlatform,
 };
 
 export const DEFAULT_PLATFORM = 'sim';
