@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { STDOUT_COLUMNS, STDOUT_HEADER } from '../../src/record/stdout-csv.ts';
-import { parseCsv, readCsvFile, REPO_ROOT, runCli, withTempDir, writeScript, type CliResult } from '../support/cli.ts';
+import { assertBadInput, parseCsv, readCsvFile, REPO_ROOT, runCli, withTempDir, writeScript } from '../support/cli.ts';
 
 const PACKAGE_VERSION = (JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const CSV_FILES = ['samples.csv', 'actions.csv', 'migrations.csv', 'requests.csv'];
@@ -17,18 +17,6 @@ const SMALL_SCRIPT = [
   '100 migrate vm2 esx2',
   '100 end',
 ];
-
-/** Asserts the one-line error of bad input: exit 2, one stderr line, no stack, nothing on stdout. */
-function assertBadInput(result: CliResult, context: string): string {
-  const detail = `${context}\nstderr: ${result.stderr}\nstdout: ${result.stdout.slice(0, 300)}`;
-  assert.equal(result.code, 2, detail);
-  assert.equal(result.stdout, '', detail);
-  assert.ok(result.stderr.endsWith('\n'), detail);
-  const lines = result.stderr.slice(0, -1).split('\n');
-  assert.equal(lines.length, 1, `expected one stderr line: ${detail}`);
-  assert.doesNotMatch(result.stderr, /^\s+at /m, `stack trace: ${detail}`);
-  return lines[0] as string;
-}
 
 function readRunJson(dir: string): Record<string, unknown> {
   return JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8')) as Record<string, unknown>;

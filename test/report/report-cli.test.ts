@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { readCsvFile, runCli, withTempDir, type CliResult } from '../support/cli.ts';
+import { assertBadInput, readCsvFile, runCli, withTempDir, type CliResult } from '../support/cli.ts';
 import { request, writeRun } from './run-fixture.ts';
 
 const LIGHT_SCRIPT = 'samples/3.2/light-cpu.txt';
@@ -48,19 +48,6 @@ function assertReported(result: CliResult, page: string): void {
   assert.doesNotMatch(result.stderr, /^\s+at /m, detail);
   assert.ok(result.stderr.trimEnd().split('\n').at(-1)?.endsWith(page), `the last stderr line names ${page}: ${detail}`);
   assert.ok(fs.existsSync(page), page);
-}
-
-/** Bad input: exit 2, one stderr line, no stack trace, nothing on stdout; returns the line. */
-function assertBadInput(result: CliResult, context: string): string {
-  const detail = `${context}\nstderr: ${result.stderr}\nstdout: ${result.stdout.slice(0, 300)}`;
-  assert.equal(result.code, 2, detail);
-  assert.equal(result.stdout, '', detail);
-  assert.ok(result.stderr.endsWith('\n'), detail);
-  const lines = result.stderr.slice(0, -1).split('\n');
-  assert.equal(lines.length, 1, `expected one stderr line: ${detail}`);
-  assert.doesNotMatch(result.stderr, /^\s+at /m, `stack trace: ${detail}`);
-  assert.doesNotMatch(result.stderr, /\b(TypeError|RangeError|ReferenceError|SyntaxError)\b/, `an internal error: ${detail}`);
-  return lines[0] as string;
 }
 
 /** A Markdown table of the report as rows of cells keyed by header. */

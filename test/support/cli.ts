@@ -1,4 +1,5 @@
 /** Helpers for tests that spawn the real CLI: `node --import tsx src/cli/main.ts ...`. */
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -141,4 +142,17 @@ export function readCsvFile(file: string): { header: string[]; rows: Record<stri
       return Object.fromEntries(header.map((name, column) => [name, cells[column] as string]));
     }),
   };
+}
+
+/** Bad input: exit 2, one stderr line, no stack trace, nothing on stdout; returns the line. */
+export function assertBadInput(result: CliResult, context: string): string {
+  const detail = `${context}\nstderr: ${result.stderr}\nstdout: ${result.stdout.slice(0, 300)}`;
+  assert.equal(result.code, 2, detail);
+  assert.equal(result.stdout, '', detail);
+  assert.ok(result.stderr.endsWith('\n'), detail);
+  const lines = result.stderr.slice(0, -1).split('\n');
+  assert.equal(lines.length, 1, `expected one stderr line: ${detail}`);
+  assert.doesNotMatch(result.stderr, /^\s+at /m, `stack trace: ${detail}`);
+  assert.doesNotMatch(result.stderr, /\b(TypeError|RangeError|ReferenceError|SyntaxError)\b/, `an internal error: ${detail}`);
+  return lines[0] as string;
 }
