@@ -11,6 +11,7 @@ import {
   CLIENTS, HOST_CORES, HOST_MEMORY_MB, HOSTS, MIGRATIONS, REQUEST_SECONDS, TIMELINE_SECONDS, VMS_PER_HOST,
   datacenterConfig, datacenterScript,
 } from './datacenter.ts';
+import { benchQemu } from './qemu.ts';
 import { benchReport } from './report.ts';
 import { runOnSim, type SimRunResult } from './run-on-sim.ts';
 
@@ -28,7 +29,8 @@ const progress = (text: string): boolean => process.stderr.write(`${text}\n`);
 
 function sampleScripts(): string[] {
   return readdirSync(SAMPLES_DIR, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory())
+    // The seed's experiments only: samples/qemu and samples/vsphere are for those platforms.
+    .filter((entry) => entry.isDirectory() && /^\d/.test(entry.name))
     .flatMap((dir) => readdirSync(path.join(SAMPLES_DIR, dir.name)).filter((name) => name.endsWith('.txt')).map((name) => path.join(SAMPLES_DIR, dir.name, name)))
     .sort();
 }
@@ -107,6 +109,7 @@ try {
   await benchSamples(workDir);
   await benchDatacenter(workDir);
   await benchReport(workDir);
+  await benchQemu(workDir);
   console.log(`\nbench took ${fmt((performance.now() - started) / 1000)} s in all (node ${process.version})`);
 } finally {
   rmSync(workDir, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { InputError } from '../errors.ts';
 import { DEFAULT_PLATFORM, PLATFORMS } from '../platforms/registry.ts';
+import { addLabCommand } from './lab-command.ts';
 import { nonNegativeInteger, positiveInteger, positiveNumber } from './options.ts';
 import { collectLabel, reportCommand, type ReportFlags } from './report-command.ts';
 import { EXIT_RUN_FAILED, runCommand, type RunFlags } from './run-command.ts';
@@ -22,7 +23,7 @@ function buildProgram(setExitCode: (code: number) => void): Command {
     .addOption(new Option('--platform <name>', 'where to run it').choices(Object.keys(PLATFORMS)).default(DEFAULT_PLATFORM))
     .option('--config <file>', 'platform config (YAML or JSON)')
     .option('--out <dir>', 'run directory (default: runs/<timestamp>)')
-    .option('--interval <seconds>', 'sampling interval (default: the platform\'s refresh rate; sim: 20 s)', positiveNumber)
+    .option('--interval <seconds>', 'sampling interval (default: the platform\'s refresh rate; sim: 20 s, qemu: 1 s)', positiveNumber)
     .option('--seed <n>', 'random seed of the simulated platform', nonNegativeInteger, 1)
     .option('--max-migrations-per-host <n>', 'concurrent migrations a host may take part in', positiveInteger, 4)
     .showHelpAfterError(false)
@@ -42,6 +43,8 @@ function buildProgram(setExitCode: (code: number) => void): Command {
     .showHelpAfterError(false)
     .exitOverride()
     .action(async (runDirs: string[], flags: ReportFlags) => setExitCode(await reportCommand(runDirs, flags)));
+
+  addLabCommand(program, setExitCode);
   return program;
 }
 

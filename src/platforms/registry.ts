@@ -1,4 +1,5 @@
 import type { Platform, PlatformOptions } from './platform.ts';
+import { openQemuPlatform } from './qemu/qemu-platform.ts';
 import { openSimPlatform } from './sim/sim-platform.ts';
 import { openVspherePlatform } from './vsphere/vsphere-platform.ts';
 
@@ -6,6 +7,7 @@ import { openVspherePlatform } from './vsphere/vsphere-platform.ts';
 export const PLATFORMS: Record<string, (options: PlatformOptions) => Platform | Promise<Platform>> = {
   sim: openSimPlatform,
   vsphere: openVspherePlatform,
+  qemu: openQemuPlatform,
 };
 
 export const DEFAULT_PLATFORM = 'sim';
