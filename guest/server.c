@@ -112,6 +112,25 @@ static void set_reply(struct reply *r, int status, const char *fmt, ...) {
   va_end(ap);
 }
 
+/* A job's buffer within the memory budget, or NULL with a 503 reply already set. */
+static unsigned char *acquire_buffer(long mb, struct reply *r) {
+  if (!reserve_mb(mb)) {
+    set_reply(r, 503, "memory budget exceeded (%ld MB)\n", memory_budget_mb);
+    return NULL;
+  }
+  unsigned char *buf = map_mb(mb);
+  if (!buf) {
+    release_mb(mb);
+    set_reply(r, 503, "out of memory\n");
+  }
+  return buf;
+}
+
+static void release_buffer(unsigned char *buf, long mb) {
+  unmap_mb(buf, mb);
+  release_mb(mb);
+}
+
 /* Pi to `digits` digits, D. T. Winter's spigot in base 10000; keeps the first 64 digits. */
 static void job_cpu(long digits, struct reply *r) {
   long groups = (digits + 3) / 4;
@@ -144,34 +163,17 @@ static void job_cpu(long digits, struct reply *r) {
 }
 
 static void job_memory(long mb, long ms, struct reply *r) {
-  if (!reserve_mb(mb)) {
-    set_reply(r, 503, "memory budget exceeded (%ld MB)\n", memory_budget_mb);
-    return;
-  }
-  unsigned char *buf = map_mb(mb);
-  if (!buf) {
-    release_mb(mb);
-    set_reply(r, 503, "out of memory\n");
-    return;
-  }
+  unsigned char *buf = acquire_buffer(mb, r);
+  if (!buf) return;
   memset(buf, 0x5a, (size_t)mb << 20);
   sleep_ms((double)ms);
-  unmap_mb(buf, mb);
-  release_mb(mb);
+  release_buffer(buf, mb);
   set_reply(r, 200, "memory mb=%ld ms=%ld\n", mb, ms);
 }
 
 static void job_memory2(long mb, long ms, struct reply *r) {
-  if (!reserve_mb(mb)) {
-    set_reply(r, 503, "memory budget exceeded (%ld MB)\n", memory_budget_mb);
-    return;
-  }
-  unsigned char *buf = map_mb(mb);
-  if (!buf) {
-    release_mb(mb);
-    set_reply(r, 503, "out of memory\n");
-    return;
-  }
+  unsigned char *buf = acquire_buffer(mb, r);
+  if (!buf) return;
   double until = now_ms() + (double)ms;
   long fills = 0, chunks = 0;
   unsigned char value = 1;
@@ -185,23 +187,14 @@ static void job_memory2(long mb, long ms, struct reply *r) {
     fills++;
     value = (unsigned char)(value % 255 + 1);
   } while (now_ms() < until);
-  unmap_mb(buf, mb);
-  release_mb(mb);
+  release_buffer(buf, mb);
   set_reply(r, 200, "memory2 mb=%ld ms=%ld fills=%ld written_mb=%ld\n", mb, ms, fills, chunks);
 }
 
 /* Dirties `rate` MB/s of distinct pages, cycling through the buffer, in 10 ms ticks. */
 static void job_dirty(long mb, long rate, long ms, struct reply *r) {
-  if (!reserve_mb(mb)) {
-    set_reply(r, 503, "memory budget exceeded (%ld MB)\n", memory_budget_mb);
-    return;
-  }
-  unsigned char *buf = map_mb(mb);
-  if (!buf) {
-    release_mb(mb);
-    set_reply(r, 503, "out of memory\n");
-    return;
-  }
+  unsigned char *buf = acquire_buffer(mb, r);
+  if (!buf) return;
   size_t pages = ((size_t)mb << 20) / PAGE;
   memset(buf, 0, (size_t)mb << 20);
   double start = now_ms();
@@ -225,8 +218,7 @@ static void job_dirty(long mb, long rate, long ms, struct reply *r) {
     if (left > 0) sleep_ms(left);
   }
   double took = now_ms() - start;
-  unmap_mb(buf, mb);
-  release_mb(mb);
+  release_buffer(buf, mb);
   set_reply(r, 200, "dirty mb=%ld rate=%ld ms=%ld dirtied_mb=%.1f took_ms=%.0f\n", mb, rate, ms,
             (double)dirtied * PAGE / (1 << 20), took);
 }
