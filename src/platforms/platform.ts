@@ -25,6 +25,8 @@ export interface MigrationOutcome {
   passes: number | null;
   status: 'succeeded' | 'failed' | 'interrupted';
   reason: string;
+  /** What only this platform knows of the migration (its own statistics, progress per pass, events), as plain JSON data. */
+  details?: Record<string, unknown>;
 }
 
 /** One counter of one host, possibly one instance of several (a CPU, a NIC). */

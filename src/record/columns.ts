@@ -1,4 +1,4 @@
-import type { ActionRecord, MigrationRecord, RequestRecord, SampleRecord } from './records.ts';
+import type { ActionRecord, MigrationRow, RequestRecord, SampleRecord } from './records.ts';
 
 /** `C` if it names every field of `R`, otherwise a type whose error message lists the missing ones. */
 type AllFieldsOf<R, C extends readonly (keyof R)[]> =
@@ -21,7 +21,7 @@ export const ACTION_COLUMNS = columnsOf<ActionRecord>()([
   'line',
 ]);
 
-export const MIGRATION_COLUMNS = columnsOf<MigrationRecord>()([
+export const MIGRATION_COLUMNS = columnsOf<MigrationRow>()([
   'vm',
   'source',
   'target',

@@ -27,7 +27,8 @@ export type MigrationStatus = 'succeeded' | 'failed' | 'interrupted';
 /** `setup` migrations bring VMs to the placement line before the timeline starts. */
 export type MigrationKind = 'setup' | 'script';
 
-export interface MigrationRecord {
+/** A migration as migrations.csv holds it. */
+export interface MigrationRow {
   vm: string;
   source: string;
   target: string;
@@ -43,6 +44,11 @@ export interface MigrationRecord {
   status: MigrationStatus;
   reason: string;
   kind: MigrationKind;
+}
+
+export interface MigrationRecord extends MigrationRow {
+  /** The platform's own account of the migration, kept in migration-details.jsonl. */
+  details?: Record<string, unknown>;
 }
 
 export type RequestStatus = 'ok' | 'error' | 'aborted';

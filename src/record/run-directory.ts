@@ -1,21 +1,25 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../errors.ts';
+import { openBufferedFile } from './buffered-file.ts';
+import type { BufferedWriter } from './buffered-writer.ts';
 import { ACTION_COLUMNS, MIGRATION_COLUMNS, REQUEST_COLUMNS, SAMPLE_COLUMNS } from './columns.ts';
 import { CsvFile } from './csv-file.ts';
 import { errorCode } from './error-code.ts';
-import type { ActionRecord, MigrationRecord, RecordSink, RequestRecord, SampleRecord } from './records.ts';
+import type { ActionRecord, MigrationRecord, MigrationRow, RecordSink, RequestRecord, SampleRecord } from './records.ts';
 
 /**
  * A run's output directory: `run.json` plus one CSV file per record type, each row
- * written as its record arrives.
+ * written as its record arrives, and `migration-details.jsonl` with what platforms tell
+ * of their migrations beyond the CSV columns.
  */
 export class RunDirectory implements RecordSink {
   readonly dir: string;
   readonly #runInfo: Record<string, unknown>;
   readonly #samples: CsvFile<SampleRecord>;
   readonly #actions: CsvFile<ActionRecord>;
-  readonly #migrations: CsvFile<MigrationRecord>;
+  readonly #migrations: CsvFile<MigrationRow>;
+  readonly #migrationDetails: BufferedWriter;
   readonly #requests: CsvFile<RequestRecord>;
 
   private constructor(dir: string, runInfo: Record<string, unknown>) {
@@ -24,6 +28,7 @@ export class RunDirectory implements RecordSink {
     this.#samples = new CsvFile(path.join(dir, 'samples.csv'), SAMPLE_COLUMNS);
     this.#actions = new CsvFile(path.join(dir, 'actions.csv'), ACTION_COLUMNS);
     this.#migrations = new CsvFile(path.join(dir, 'migrations.csv'), MIGRATION_COLUMNS);
+    this.#migrationDetails = openBufferedFile(path.join(dir, 'migration-details.jsonl'));
     this.#requests = new CsvFile(path.join(dir, 'requests.csv'), REQUEST_COLUMNS);
   }
 
@@ -43,7 +48,12 @@ export class RunDirectory implements RecordSink {
   }
 
   migration(record: MigrationRecord): void {
-    this.#migrations.append(record);
+    const { details, ...row } = record;
+    this.#migrations.append(row);
+    if (details) {
+      const key = { vm: row.vm, source: row.source, target: row.target, requested_s: row.requested_s, kind: row.kind, status: row.status };
+      this.#migrationDetails.write(`${JSON.stringify({ ...key, ...details })}\n`);
+    }
   }
 
   request(record: RequestRecord): void {
@@ -63,7 +73,7 @@ export class RunDirectory implements RecordSink {
   }
 
   #files(): { flush(): void; close(): void }[] {
-    return [this.#samples, this.#actions, this.#migrations, this.#requests];
+    return [this.#samples, this.#actions, this.#migrations, this.#migrationDetails, this.#requests];
   }
 }
 

@@ -32,6 +32,7 @@ describe('RunDirectory', () => {
     try {
       assert.deepEqual(fs.readdirSync(dir).sort(), [
         'actions.csv',
+        'migration-details.jsonl',
         'migrations.csv',
         'requests.csv',
         'run.json',
@@ -63,9 +64,24 @@ describe('RunDirectory', () => {
         `${HEADERS['migrations.csv']}vm1,host1,host2,2,2.1,9.75,7650,,,1073741824,3,failed,"target refused: ""no memory"", retry later",script\n`,
       );
       assert.equal(read(dir, 'requests.csv'), `${HEADERS['requests.csv']}web,c1,3,3.013,12.5,vm1,,ok\n`);
+      assert.equal(read(dir, 'migration-details.jsonl'), '', 'a migration without details adds no line');
     } finally {
       run.finish({});
     }
+  });
+
+  it('keeps a migration\'s details as one JSON line, out of migrations.csv', () => {
+    const dir = path.join(tmp, 'details');
+    const run = RunDirectory.open(dir, {});
+    const details = { qemu: { setup_time_ms: 12, progress: [{ pass: 1, transferred: 4096 }, { pass: 2, transferred: 8192 }] } };
+    run.migration({ ...migration, details });
+    run.finish({});
+    const lines = read(dir, 'migration-details.jsonl').trimEnd().split('\n');
+    assert.deepEqual(lines.map((line) => JSON.parse(line)), [
+      { vm: 'vm1', source: 'host1', target: 'host2', requested_s: 2, kind: 'script', status: 'failed', ...details },
+    ]);
+    assert.equal(read(dir, 'migrations.csv').split('\n').length, 3, 'a header and one row');
+    assert.doesNotMatch(read(dir, 'migrations.csv'), /setup_time_ms|progress/);
   });
 
   it('accepts an existing empty directory', () => {

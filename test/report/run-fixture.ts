@@ -3,13 +3,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ACTION_COLUMNS, MIGRATION_COLUMNS, REQUEST_COLUMNS, SAMPLE_COLUMNS } from '../../src/record/columns.ts';
 import { formatCsvLine, formatCsvRecordLine, type CsvCell } from '../../src/record/csv.ts';
-import type { ActionRecord, MigrationRecord, RequestRecord, SampleRecord } from '../../src/record/records.ts';
+import type { ActionRecord, MigrationRow, RequestRecord, SampleRecord } from '../../src/record/records.ts';
 
 export interface RunContents {
   info?: Record<string, unknown>;
   samples?: SampleRecord[];
   actions?: ActionRecord[];
-  migrations?: MigrationRecord[];
+  migrations?: MigrationRow[];
   requests?: RequestRecord[];
 }
 
@@ -28,7 +28,7 @@ function writeCsv<R extends Record<keyof R, CsvCell>>(file: string, columns: rea
 }
 
 /** A succeeded script migration of vm1 from host1 to host2 over [started_s, ended_s], with `fields` changed. */
-export function migration(fields: Partial<MigrationRecord>): MigrationRecord {
+export function migration(fields: Partial<MigrationRow>): MigrationRow {
   const started = fields.started_s ?? 10;
   const ended = fields.ended_s ?? 20;
   return {

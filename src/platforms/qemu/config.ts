@@ -78,8 +78,6 @@ export const qemuConfigSchema = z
     probe: probeSchema.prefault({}),
     workloads: workloadsSchema.prefault({}),
     load: loadSchema.prefault({}),
-    /** Append one JSON line per migration (QEMU's statistics and per-pass progress) to this file. */
-    migrationLog: z.string().min(1).optional(),
   })
   .strict();
 

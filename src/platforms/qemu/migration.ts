@@ -44,7 +44,7 @@ export interface QemuMigrationStats {
 }
 
 export interface QemuMigrationOutcome extends MigrationOutcome {
-  qemu: QemuMigrationStats;
+  details: { qemu: QemuMigrationStats };
 }
 
 export interface MigrationContext {
@@ -101,7 +101,7 @@ export async function migrateVm(context: MigrationContext, order: MigrationOrder
     stats.status = status;
     stats.reason = reason;
     return {
-      started_s: requestedS, ended_s: now, downtime_ms: null, client_downtime_ms: null, bytes: null, passes: null, status, reason, qemu: stats,
+      started_s: requestedS, ended_s: now, downtime_ms: null, client_downtime_ms: null, bytes: null, passes: null, status, reason, details: { qemu: stats },
     };
   };
   if (source.host !== order.source) return failed(`${order.vm} is on ${source.host}, not ${order.source}`);
@@ -199,7 +199,7 @@ export async function migrateVm(context: MigrationContext, order: MigrationOrder
       stats.probe = await probe.finish(context.probe.settleSeconds);
       return {
         started_s: startedS, ended_s: endedS, downtime_ms: stats.downtime_ms, client_downtime_ms: stats.probe.maxGapMs,
-        bytes: stats.transferred_bytes, passes: stats.passes, status: 'succeeded', reason: '', qemu: stats,
+        bytes: stats.transferred_bytes, passes: stats.passes, status: 'succeeded', reason: '', details: { qemu: stats },
       };
     }
     // The target never ran: give the VM back to the source.
@@ -215,7 +215,7 @@ export async function migrateVm(context: MigrationContext, order: MigrationOrder
   stats.reason = reason;
   return {
     started_s: startedS, ended_s: clock.now(), downtime_ms: null, client_downtime_ms: stats.probe.maxGapMs,
-    bytes: stats.transferred_bytes, passes: stats.passes, status: interrupted ? 'interrupted' : 'failed', reason, qemu: stats,
+    bytes: stats.transferred_bytes, passes: stats.passes, status: interrupted ? 'interrupted' : 'failed', reason, details: { qemu: stats },
   };
 }
 

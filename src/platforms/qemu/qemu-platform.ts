@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import { HttpLoad } from '../../load/http-load.ts';
 import type { Load } from '../../load/load.ts';
 import type { RequestRecord } from '../../record/records.ts';
@@ -70,10 +69,7 @@ export class QemuPlatform implements Platform {
       order,
       signal,
     );
-    this.migrations.push(outcome.qemu);
-    if (this.config.migrationLog) {
-      fs.appendFileSync(this.config.migrationLog, `${JSON.stringify({ requested_order: order, ...outcome })}\n`);
-    }
+    this.migrations.push(outcome.details.qemu);
     return outcome;
   }
 
