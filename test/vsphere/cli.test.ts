@@ -47,6 +47,15 @@ describe('vm-monitoring run --platform vsphere', skip, () => {
     assert.match(result.stdout, /,migration,.*,script,.*succeeded/);
     const migrations = readCsvFile(path.join(out, 'migrations.csv')).rows;
     assert.deepEqual(migrations.map((m) => [m.status, m.kind]), [['succeeded', 'script']]);
+    const details = fs.readFileSync(path.join(out, 'migration-details.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    assert.equal(details.length, 1);
+    const { vsphere } = details[0] as { vsphere: { task: string; task_start_time: string; task_complete_time: string; event: Record<string, unknown> } };
+    assert.deepEqual(Object.keys(vsphere), ['task', 'task_start_time', 'task_complete_time', 'event']);
+    assert.match(vsphere.task_start_time, /^\d{4}-\d\d-\d\dT[\d:.]+Z$/, 'the server\'s time as it wrote it');
+    assert.deepEqual(
+      { type: vsphere.event.type, source: vsphere.event.source_host, target: vsphere.event.target_host },
+      { type: 'VmMigratedEvent', source: migrations[0]!.source, target: migrations[0]!.target },
+    );
     for (const file of fs.readdirSync(out)) {
       assert.ok(!fs.readFileSync(path.join(out, file), 'utf8').includes(sim.password), `${file} holds the password`);
     }

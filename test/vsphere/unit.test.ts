@@ -8,10 +8,12 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { InputError } from '../../src/errors.ts';
 import { loadVsphereConfig, readCredentials } from '../../src/platforms/vsphere/config.ts';
+import { MigrationEvents, migrationEventRecord, pickMigrationEvent } from '../../src/platforms/vsphere/migration-event.ts';
 import { selectMetrics } from '../../src/platforms/vsphere/perf-metrics.ts';
 import { averageSeries } from '../../src/platforms/vsphere/sample-window.ts';
 import { SoapTransport, TransportError, VimFault } from '../../src/platforms/vsphere/soap.ts';
-import { VimClient } from '../../src/platforms/vsphere/vim-client.ts';
+import { VimSession } from '../../src/platforms/vsphere/session.ts';
+import { VimClient, type TaskInfo, type VimEvent } from '../../src/platforms/vsphere/vim-client.ts';
 import { child, childText, el, fragment, parseXml } from '../../src/platforms/vsphere/xml.ts';
 
 describe('vim25 XML', () => {
@@ -199,14 +201,16 @@ describe('vsphere config and credentials', () => {
 
 describe('vim25 client against a scripted server', () => {
   /** Answers each method with the body given for it; records the calls. */
-  function scriptedServer(answers: Record<string, string[]>): Promise<{ server: Server; url: URL; calls: string[] }> {
+  function scriptedServer(answers: Record<string, string[]>): Promise<{ server: Server; url: URL; calls: string[]; bodies: string[] }> {
     const calls: string[] = [];
+    const bodies: string[] = [];
     const server = createServer((req, res) => {
       let body = '';
       req.on('data', (chunk: Buffer) => (body += chunk.toString()));
       req.on('end', () => {
         const method = /<soapenv:Body><(\w+)/.exec(body)?.[1] ?? '';
         calls.push(method);
+        bodies.push(body);
         const answer = answers[method]?.shift() ?? '';
         res.setHeader('content-type', 'text/xml');
         res.end(
@@ -217,7 +221,7 @@ describe('vim25 client against a scripted server', () => {
       });
     });
     return new Promise((resolve) =>
-      server.listen(0, '127.0.0.1', () => resolve({ server, url: new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/sdk`), calls })),
+      server.listen(0, '127.0.0.1', () => resolve({ server, url: new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/sdk`), calls, bodies })),
     );
   }
   const serviceContent =
@@ -248,6 +252,67 @@ describe('vim25 client against a scripted server', () => {
     }
   });
 
+  it('asks QueryEvents for a VM\'s migrated events since the task started, and reads them whatever prefix types them', async () => {
+    const withEvents = serviceContent.replace('</returnval>', '<eventManager type="EventManager">EventManager</eventManager></returnval>');
+    const vmMigrated =
+      '<returnval xsi:type="VmMigratedEvent"><key>31</key><chainId>30</chainId><createdTime>2024-05-01T10:00:12.700123Z</createdTime>' +
+      '<userName>VSPHERE.LOCAL\\Administrator</userName><datacenter><name>DC0</name><datacenter type="Datacenter">datacenter-2</datacenter></datacenter>' +
+      '<host><name>esx2</name><host type="HostSystem">host-20</host></host><vm><name>vm01</name><vm type="VirtualMachine">vm-42</vm></vm>' +
+      '<fullFormattedMessage>Migration of virtual machine vm01 from esx1, ds1 to esx2, ds1 completed </fullFormattedMessage><template>false</template>' +
+      '<sourceHost><name>esx1</name><host type="HostSystem">host-10</host></sourceHost></returnval>';
+    const drs =
+      '<returnval xmlns:i="http://www.w3.org/2001/XMLSchema-instance" xmlns:v="urn:vim25" i:type="v:DrsVmMigratedEvent"><key>40</key>' +
+      '<createdTime>2024-05-01T11:00:00Z</createdTime><host><name>esx1</name><host type="HostSystem">host-10</host></host>' +
+      '<sourceHost><name>esx2</name><host type="HostSystem">host-20</host></sourceHost></returnval>';
+    const noTime = '<returnval xsi:type="VmMigratedEvent"><key>41</key></returnval>';
+    const { server, url, calls, bodies } = await scriptedServer({ RetrieveServiceContent: [withEvents], QueryEvents: [vmMigrated + drs + noTime] });
+    const client = await VimClient.connect(url, { insecure: false }, 5000);
+    try {
+      const since = { text: '2024-05-01T10:00:00.250123Z', date: new Date('2024-05-01T10:00:00.250Z') };
+      const events = await client.queryEvents({ entity: { type: 'VirtualMachine', value: 'vm-42' }, eventTypes: ['VmMigratedEvent', 'DrsVmMigratedEvent'], since, maxCount: 100 });
+      assert.equal(calls[1], 'QueryEvents');
+      assert.ok(
+        bodies[1]!.includes(
+          '<_this type="EventManager">EventManager</_this><filter><entity><entity type="VirtualMachine">vm-42</entity><recursion>self</recursion></entity>' +
+            '<time><beginTime>2024-05-01T10:00:00.250123Z</beginTime></time><eventTypeId>VmMigratedEvent</eventTypeId>' +
+            '<eventTypeId>DrsVmMigratedEvent</eventTypeId><maxCount>100</maxCount></filter>',
+        ),
+        bodies[1],
+      );
+      assert.deepEqual(
+        events.map((e) => ({ ...e, createdTime: e.createdTime.text })),
+        [
+          {
+            type: 'VmMigratedEvent', key: 31, chainId: 30, createdTime: '2024-05-01T10:00:12.700123Z', vm: 'vm01', host: 'esx2', sourceHost: 'esx1',
+            message: 'Migration of virtual machine vm01 from esx1, ds1 to esx2, ds1 completed',
+          },
+          { type: 'DrsVmMigratedEvent', key: 40, chainId: undefined, createdTime: '2024-05-01T11:00:00Z', vm: undefined, host: 'esx1', sourceHost: 'esx2', message: '' },
+        ],
+        'the event without a creation time is left out',
+      );
+    } finally {
+      await client.close();
+      server.close();
+    }
+  });
+
+  it('records no event, and warns once, for a server without an EventManager', async () => {
+    const { server, url, calls } = await scriptedServer({ RetrieveServiceContent: [serviceContent] });
+    const client = await VimClient.connect(url, { insecure: false }, 5000);
+    const warnings: string[] = [];
+    const events = new MigrationEvents(new VimSession(client, { username: 'u', password: 'p', source: {} }, url.href), (m) => warnings.push(m));
+    try {
+      const info: TaskInfo = { state: 'success', queueTime: undefined, startTime: undefined, completeTime: undefined, eventChainId: undefined, error: undefined };
+      assert.equal(await events.find({ type: 'VirtualMachine', value: 'vm-42' }, info, 'esx2'), null);
+      assert.equal(await events.find({ type: 'VirtualMachine', value: 'vm-42' }, info, 'esx2'), null);
+      assert.deepEqual(warnings, ['vSphere: migrations are recorded without their VmMigratedEvent: QueryEvents: NotSupported: the server has no EventManager']);
+      assert.deepEqual(calls, ['RetrieveServiceContent'], 'nothing asked of a server that cannot answer');
+    } finally {
+      await client.close();
+      server.close();
+    }
+  });
+
   it('reads a failed task: state, times and the fault', async () => {
     const taskInfo =
       '<returnval><objects><obj type="Task">task-7</obj><propSet><name>info</name><val xsi:type="TaskInfo">' +
@@ -263,11 +328,60 @@ describe('vim25 client against a scripted server', () => {
       const info = await client.taskInfo({ type: 'Task', value: 'task-7' });
       assert.equal(info.state, 'error');
       assert.deepEqual(info.error, { fault: 'MigrationNotReady', message: 'The migration has exceeded the maximum switchover time' });
-      assert.equal(info.completeTime!.getTime() - info.startTime!.getTime(), 12_500);
+      assert.equal(info.completeTime!.date.getTime() - info.startTime!.date.getTime(), 12_500);
+      assert.equal(info.startTime!.text, '2024-05-01T10:00:00.250Z', 'kept as the server wrote it');
+      assert.equal(info.eventChainId, undefined);
     } finally {
       await client.close();
       server.close();
     }
+  });
+});
+
+describe('a migration\'s event', () => {
+  const at = (text: string): { text: string; date: Date } => ({ text, date: new Date(text) });
+  const event = (key: number, created: string, host: string, chainId?: number): VimEvent => ({
+    type: 'VmMigratedEvent',
+    key,
+    chainId,
+    createdTime: at(created),
+    message: `to ${host}`,
+    vm: 'vm01',
+    host,
+    sourceHost: 'esx1',
+  });
+  const task = (start: string | undefined, eventChainId?: number): TaskInfo => ({
+    state: 'success',
+    queueTime: undefined,
+    startTime: start === undefined ? undefined : at(start),
+    completeTime: undefined,
+    eventChainId,
+    error: undefined,
+  });
+  // The VM went to esx2 (an earlier migration), back to esx1, then to esx2 again with the task asked about.
+  const events = [event(12, '2024-05-01T10:05:00.900Z', 'esx2', 11), event(7, '2024-05-01T09:00:00Z', 'esx2', 6), event(9, '2024-05-01T10:00:00Z', 'esx1', 8)];
+
+  it('is the first that took the VM to the target at or after the task started, whatever the answer\'s order', () => {
+    assert.equal(pickMigrationEvent(events, task('2024-05-01T10:05:00.100Z'), 'esx2')?.key, 12);
+    assert.equal(pickMigrationEvent(events, task('2024-05-01T08:00:00Z'), 'esx2')?.key, 7);
+    assert.equal(pickMigrationEvent(events, task('2024-05-01T10:06:00Z'), 'esx2'), undefined, 'older events belong to older migrations');
+    assert.equal(pickMigrationEvent(events, task('2024-05-01T10:05:00.100Z'), 'esx3'), undefined, 'none went there');
+    assert.equal(pickMigrationEvent([], task(undefined), 'esx2'), undefined);
+  });
+
+  it('is the one in the task\'s event chain where the server tells it', () => {
+    assert.equal(pickMigrationEvent(events, task('2024-05-01T08:00:00Z', 11), 'esx2')?.key, 12);
+  });
+
+  it('is recorded with the server\'s time as written', () => {
+    assert.deepEqual(migrationEventRecord({ ...events[0]!, sourceHost: undefined }), {
+      type: 'VmMigratedEvent',
+      key: 12,
+      created_time: '2024-05-01T10:05:00.900Z',
+      message: 'to esx2',
+      source_host: null,
+      target_host: 'esx2',
+    });
   });
 });
 

@@ -1,5 +1,5 @@
 /**
- * govmomi's vCenter simulator for the tests: builds test/vsphere/vcsim/main.go once (the
+ * govmomi's vCenter simulator for the tests: builds test/vsphere/vcsim/*.go once (the
  * binary cached by the hash of its sources), makes a CA and a server certificate with
  * openssl, starts the simulator on 127.0.0.1 and stops it by its pid.
  */
@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const SOURCES = [path.join(HERE, 'vcsim', 'main.go'), path.join(HERE, 'build-vcsim.sh')];
+const FIXTURE_DIR = path.join(HERE, 'vcsim');
 const GOVMOMI = '/usr/share/gocode/src/github.com/vmware/govmomi/simulator';
 const CACHE = path.join(os.tmpdir(), 'vm-monitoring-vcsim-cache');
 
@@ -43,7 +43,8 @@ function onPath(command: string): boolean {
 /** The fixture binary, built once per version of its sources. */
 export async function vcsimBinary(): Promise<string> {
   const hash = createHash('sha256');
-  for (const file of SOURCES) hash.update(fs.readFileSync(file));
+  const sources = [...fs.readdirSync(FIXTURE_DIR).filter((name) => name.endsWith('.go')).sort().map((name) => path.join(FIXTURE_DIR, name)), path.join(HERE, 'build-vcsim.sh')];
+  for (const file of sources) hash.update(`${path.basename(file)}\0`).update(fs.readFileSync(file));
   const { stdout: goVersion } = await run('go', ['version']);
   hash.update(goVersion);
   const binary = path.join(CACHE, `vcsim-fixture-${hash.digest('hex').slice(0, 16)}`);

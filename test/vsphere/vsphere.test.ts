@@ -1,16 +1,16 @@
 /**
  * The vsphere platform against govmomi's vCenter simulator (vcsim 0.24.2, Debian's
  * golang-github-vmware-govmomi-dev): login and TLS, inventory, a seed-format run with
- * migrations, counters, a faulting migration, an expired session.
+ * migrations (their tasks and VmMigratedEvents), counters, a faulting migration, an expired
+ * session. The run's clients load the project's own workload server (guest/server.c).
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { InputError } from '../../src/errors.ts';
 import type { PlatformOptions } from '../../src/platforms/platform.ts';
+import type { VsphereMigrationDetails } from '../../src/platforms/vsphere/migrations.ts';
 import { openVspherePlatform, type VspherePlatform } from '../../src/platforms/vsphere/vsphere-platform.ts';
 import { VimClient } from '../../src/platforms/vsphere/vim-client.ts';
 import { moRef } from '../../src/platforms/vsphere/soap.ts';
@@ -20,7 +20,9 @@ import type { ActionRecord, MigrationRecord, RecordSink, RequestRecord, SampleRe
 import { describeRun, executeRun, prepareRun } from '../../src/run/session.ts';
 import { parseScript } from '../../src/script/parse.ts';
 import { placementOf } from '../../src/script/validate.ts';
+import { serverSkipReason } from '../qemu/support/lab-requirements.ts';
 import { startVcsim, vcsimSkip, type Vcsim } from './vcsim.ts';
+import { startWorkloadServer } from './workload-server.ts';
 
 const ENV_USER = 'TEST_VSPHERE_USER';
 const ENV_PASSWORD = 'TEST_VSPHERE_PASSWORD';
@@ -29,30 +31,20 @@ const HELD_VM = 'DC0_C0_RP0_VM1';
 
 interface Harness {
   sim: Vcsim;
-  lbUrl: string;
   configPath: string;
 }
 
-/** A stand-in load balancer answering like the workload servers do. */
-function startBalancer(): Promise<Server> {
-  const server = createServer((_req, res) => {
-    res.setHeader('x-server', 'vm-test');
-    res.setHeader('x-processing-ms', '2');
-    setTimeout(() => res.end('{}'), 5);
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
-function writeConfig(harness: Omit<Harness, 'configPath'>, name: string, extra: Record<string, unknown> = {}): string {
+function writeConfig(sim: Vcsim, name: string, extra: Record<string, unknown> = {}): string {
   const config = {
-    url: harness.sim.url,
+    url: sim.url,
     credentials: { usernameEnv: ENV_USER, passwordEnv: ENV_PASSWORD },
-    tls: { caFile: path.basename(harness.sim.caFile) },
-    load: { url: harness.lbUrl, requestTimeoutSeconds: 5, maxRequestsPerClient: 5000 },
+    tls: { caFile: path.basename(sim.caFile) },
+    // Port 9 (discard): only the run test sends load, to a workload server of its own.
+    load: { url: 'http://127.0.0.1:9' },
     timeouts: { callSeconds: 10, migrationSeconds: 60, taskPollSeconds: 0.1 },
     ...extra,
   };
-  const file = path.join(harness.sim.dir, name);
+  const file = path.join(sim.dir, name);
   fs.writeFileSync(file, JSON.stringify(config, null, 2));
   return file;
 }
@@ -111,18 +103,13 @@ function collector(): CollectedRun & RecordSink {
 
 describe('vsphere platform against vcsim', vcsimSkip(), () => {
   let harness: Harness;
-  let balancer: Server;
 
   before(async () => {
     const sim = await startVcsim({ hostsPerCluster: 3, standaloneHosts: 1, vmsPerPool: 2, disableMethods: [`${HELD_VM}:RelocateVM_Task`] });
-    balancer = await startBalancer();
-    const lbUrl = `http://127.0.0.1:${(balancer.address() as AddressInfo).port}`;
-    harness = { sim, lbUrl, configPath: writeConfig({ sim, lbUrl }, 'config.json') };
+    harness = { sim, configPath: writeConfig(sim, 'config.json') };
   });
 
   after(async () => {
-    balancer?.closeAllConnections();
-    balancer?.close();
     await harness?.sim.stop();
   });
 
@@ -152,7 +139,7 @@ describe('vsphere platform against vcsim', vcsimSkip(), () => {
   });
 
   it('refuses a server whose certificate it cannot verify, and says what to do', async () => {
-    const configPath = writeConfig(harness, 'no-ca.json', { tls: {} });
+    const configPath = writeConfig(harness.sim, 'no-ca.json', { tls: {} });
     await assert.rejects(openVspherePlatform(options(configPath), deps(harness.sim)), (error: unknown) => {
       assert.ok(error instanceof InputError, String(error));
       assert.match(error.message, /TLS: .*--ca-file.*--insecure/);
@@ -161,7 +148,7 @@ describe('vsphere platform against vcsim', vcsimSkip(), () => {
   });
 
   it('skips verification only with --insecure, and warns', async () => {
-    const configPath = writeConfig(harness, 'insecure.json', { tls: {} });
+    const configPath = writeConfig(harness.sim, 'insecure.json', { tls: {} });
     const d = deps(harness.sim);
     const platform = await openVspherePlatform(options(configPath, { insecure: true }), d);
     await platform.close();
@@ -170,7 +157,7 @@ describe('vsphere platform against vcsim', vcsimSkip(), () => {
   });
 
   it('takes --ca-file over the config', async () => {
-    const configPath = writeConfig(harness, 'flag-ca.json', { tls: {} });
+    const configPath = writeConfig(harness.sim, 'flag-ca.json', { tls: {} });
     const platform = await openVspherePlatform(options(configPath, { caFile: harness.sim.caFile }), deps(harness.sim));
     await platform.close();
   });
@@ -251,7 +238,15 @@ describe('vsphere platform against vcsim', vcsimSkip(), () => {
     }
   });
 
-  it('runs a seed-format script: moves VMs, records the migrations and a fault, samples counters', async () => {
+  it('runs a seed-format script: moves VMs, records the migrations, their events and a fault, samples counters', { skip: serverSkipReason() }, async (t) => {
+    // One workload server stands for the VMs' servers and for the load balancer in front of them:
+    // vcsim's VMs run nothing, so what the clients reach is the project's server, natively.
+    const workload = await startWorkloadServer('vm-workload');
+    t.after(() => workload.stop());
+    const configPath = writeConfig(harness.sim, 'run.json', {
+      // A light job (1 MB held 100 ms) keeps the shared CI cores free for the simulator.
+      load: { url: workload.url, paths: { memory: '/memory?mb=1&ms=100' }, requestTimeoutSeconds: 30, maxRequestsPerClient: 5000 },
+    });
     const before = await vmPlacement(harness.sim);
     const heldHost = before.get(HELD_VM)!.host;
     const elsewhere = ['DC0_C0_H0', 'DC0_C0_H1', 'DC0_C0_H2'].find((h) => h !== heldHost)!;
@@ -262,14 +257,14 @@ describe('vsphere platform against vcsim', vcsimSkip(), () => {
     placement.get('DC0_H0')!.push('DC0_H0_VM0');
     const script = [
       [...placement].map(([host, vms]) => `${host}:${vms.join(',')}`).join(' '),
-      '0    add-client cpu 2',
+      '0    add-client memory 2',
       '0.5  migrate DC0_C0_RP0_VM0 DC0_C0_H2',
       `0    migrate ${HELD_VM} ${elsewhere}   # vcsim faults: MethodDisabled`,
       '0.2  migrate DC0_H0_VM0 DC0_C0_H1     # to another compute resource: its root pool',
       '20.5 end',
     ].join('\n');
     const experiment = parseScript(script, 'vsphere.txt');
-    const platform = await openVspherePlatform(options(harness.configPath, { placement: placementOf(experiment) }), deps(harness.sim));
+    const platform = await openVspherePlatform(options(configPath, { placement: placementOf(experiment) }), deps(harness.sim));
     let outcome;
     const run = collector();
     try {
@@ -309,7 +304,30 @@ describe('vsphere platform against vcsim', vcsimSkip(), () => {
     const setupNeeded = before.get('DC0_C0_RP0_VM0')!.host !== 'DC0_C0_H0';
     assert.equal(run.migrations.filter((m) => m.kind === 'setup').length, setupNeeded ? 1 : 0);
     assert.deepEqual(run.actions.map((a) => a.action), ['add-client', 'migrate', 'migrate', 'migrate', 'end']);
-    assert.ok(run.requests.length > 10 && run.requests.every((r) => r.status === 'ok' && r.server === 'vm-test'), `${run.requests.length} requests`);
+    assert.ok(run.requests.length > 10, `${run.requests.length} requests`);
+    for (const r of run.requests) {
+      assert.equal(r.status, 'ok', JSON.stringify(r));
+      assert.equal(r.server, 'vm-workload', 'the workload server answered, with its name');
+      assert.ok(r.processing_ms !== null && r.processing_ms >= 100, `the server held the buffer its 100 ms: ${JSON.stringify(r)}`);
+    }
+
+    // Each moved VM's record carries its task's times and the VmMigratedEvent the server logged.
+    for (const m of run.migrations.filter((m) => m.status === 'succeeded')) {
+      const details = (m.details as { vsphere: VsphereMigrationDetails } | undefined)?.vsphere;
+      assert.ok(details, `details of ${JSON.stringify(m)}`);
+      assert.match(details.task, /^task-\d+$/);
+      const started = Date.parse(details.task_start_time!);
+      const completed = Date.parse(details.task_complete_time!);
+      assert.ok(started <= completed, JSON.stringify(details));
+      const event = details.event;
+      assert.ok(event, `${m.vm}'s VmMigratedEvent: ${JSON.stringify(details)}`);
+      assert.equal(event.type, 'VmMigratedEvent');
+      assert.equal(event.source_host, m.source);
+      assert.equal(event.target_host, m.target);
+      assert.ok(Date.parse(event.created_time) >= started, JSON.stringify(details));
+      assert.match(event.message, new RegExp(`^Migration of virtual machine ${m.vm} from ${m.source}, \\S+ to ${m.target}, \\S+ completed$`));
+    }
+    assert.equal(held.details, undefined, 'vcsim refused the call: there was no task');
 
     // Counters: at 20 s and at the end, for every host, with the monitor's averaging of instances.
     const times = [...new Set(run.samples.map((s) => s.time_s))];
@@ -342,7 +360,7 @@ describe('vsphere platform against vcsim', vcsimSkip(), () => {
     } finally {
       await platform.close();
     }
-    const aggregatePath = writeConfig(harness, 'aggregate.json', { instances: 'aggregate' });
+    const aggregatePath = writeConfig(harness.sim, 'aggregate.json', { instances: 'aggregate' });
     const aggregate = await openVspherePlatform(options(aggregatePath), deps(harness.sim));
     try {
       const net = (await aggregate.sample()).filter((r) => r.host === 'DC0_C0_H0' && r.counter === 'net.usage.average');

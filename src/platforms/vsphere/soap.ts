@@ -46,6 +46,10 @@ export function moRef(element: XmlElement | undefined): MoRef | undefined {
   return element && type ? { type, value: element.text } : undefined;
 }
 
+export function sameRef(a: MoRef, b: MoRef): boolean {
+  return a.value === b.value && a.type === b.type;
+}
+
 export function refXml(name: string, ref: MoRef): Xml {
   return el(name, ref.value, { type: ref.type });
 }

@@ -8,6 +8,8 @@ export interface ServiceContent {
   viewManager: MoRef;
   sessionManager: MoRef;
   perfManager: MoRef;
+  /** Absent on servers without events. */
+  eventManager: MoRef | undefined;
   about: { fullName: string; apiType: string; apiVersion: string; instanceUuid: string };
 }
 
@@ -51,15 +53,49 @@ export interface PerfEntityMetric {
   series: { id: PerfMetricId; values: number[] }[];
 }
 
+/** A time the server gave: its text as written (an xsd:dateTime) and its value. */
+export interface ServerTime {
+  text: string;
+  date: Date;
+}
+
 export type TaskState = 'queued' | 'running' | 'success' | 'error';
 
 export interface TaskInfo {
   state: TaskState;
-  queueTime: Date | undefined;
-  startTime: Date | undefined;
-  completeTime: Date | undefined;
+  queueTime: ServerTime | undefined;
+  startTime: ServerTime | undefined;
+  completeTime: ServerTime | undefined;
+  /** The chain of the events the task logged, where the server says (vCenter does). */
+  eventChainId: number | undefined;
   /** The fault's type and message when `state` is `error`. */
   error: { fault: string; message: string } | undefined;
+}
+
+/** Which events QueryEvents returns: an EventFilterSpec reduced to what this tool asks. */
+export interface EventQuery {
+  /** Events about this entity itself (recursion `self`). */
+  entity: MoRef;
+  /** Only these event types (and their subtypes), e.g. `VmMigratedEvent`. */
+  eventTypes: readonly string[];
+  /** Events created at or after this server time; servers may ignore it (vcsim 0.24 does). */
+  since: ServerTime | undefined;
+  maxCount: number;
+}
+
+/** One logged event, with the parts this tool records. */
+export interface VimEvent {
+  /** Its type, e.g. `VmMigratedEvent` or `DrsVmMigratedEvent`. */
+  type: string;
+  key: number;
+  chainId: number | undefined;
+  createdTime: ServerTime;
+  /** `fullFormattedMessage`, the text the vSphere Client shows. */
+  message: string;
+  /** The names of the entities it is about; for a VmMigratedEvent `host` is where the VM went. */
+  vm: string | undefined;
+  host: string | undefined;
+  sourceHost: string | undefined;
 }
 
 const SERVICE_INSTANCE: MoRef = { type: 'ServiceInstance', value: 'ServiceInstance' };
@@ -73,9 +109,18 @@ function requiredRef(element: XmlElement | undefined, name: string): MoRef {
 }
 
 function dateOf(text: string | undefined): Date | undefined {
+  return serverTimeOf(text)?.date;
+}
+
+function serverTimeOf(text: string | undefined): ServerTime | undefined {
   if (text === undefined || text === '') return undefined;
   const date = new Date(text);
-  return Number.isNaN(date.getTime()) ? undefined : date;
+  return Number.isNaN(date.getTime()) ? undefined : { text, date };
+}
+
+function integerOf(text: string | undefined): number | undefined {
+  if (text === undefined || !/^-?\d+$/.test(text.trim())) return undefined;
+  return Number(text);
 }
 
 /**
@@ -100,6 +145,7 @@ export class VimClient {
         viewManager: requiredRef(value, 'viewManager'),
         sessionManager: requiredRef(value, 'sessionManager'),
         perfManager: requiredRef(value, 'perfManager'),
+        eventManager: moRef(child(value, 'eventManager')),
         about: {
           fullName: childText(about, 'fullName') ?? '',
           apiType: childText(about, 'apiType') ?? '',
@@ -270,13 +316,32 @@ export class VimClient {
     const error = child(info, 'error');
     return {
       state,
-      queueTime: dateOf(childText(info, 'queueTime')),
-      startTime: dateOf(childText(info, 'startTime')),
-      completeTime: dateOf(childText(info, 'completeTime')),
+      queueTime: serverTimeOf(childText(info, 'queueTime')),
+      startTime: serverTimeOf(childText(info, 'startTime')),
+      completeTime: serverTimeOf(childText(info, 'completeTime')),
+      eventChainId: integerOf(childText(info, 'eventChainId')),
       error: error
         ? { fault: child(error, 'fault')?.xsiType?.local ?? 'MethodFault', message: (childText(error, 'localizedMessage') ?? '').trim() }
         : undefined,
     };
+  }
+
+  /** QueryEvents on the EventManager; a server without one faults like one without the method. */
+  async queryEvents(query: EventQuery): Promise<VimEvent[]> {
+    const manager = this.content.eventManager;
+    if (!manager) throw new VimFault('NotSupported', 'the server has no EventManager', 'QueryEvents', undefined);
+    // EventFilterSpec's elements in the WSDL's order: entity, time, ..., eventTypeId, maxCount.
+    const filter = el('filter', fragment(
+      el('entity', fragment(refXml('entity', query.entity), el('recursion', 'self'))),
+      query.since ? el('time', el('beginTime', query.since.text)) : undefined,
+      each('eventTypeId', query.eventTypes),
+      el('maxCount', query.maxCount),
+    ));
+    const response = await this.transport.call('QueryEvents', manager, filter);
+    return children(response, 'returnval').flatMap((element) => {
+      const event = vimEventOf(element);
+      return event ? [event] : [];
+    });
   }
 
   /** A raw call, for what the typed methods do not cover (tests use it, e.g. TerminateSession). */
@@ -293,6 +358,23 @@ function taskRef(response: XmlElement, method: string): MoRef {
   const task = moRef(child(response, 'returnval'));
   if (!task) throw new Error(`${method}: no task in the answer`);
   return task;
+}
+
+/** An event of a QueryEvents answer, or undefined when it lacks its key or its creation time. */
+function vimEventOf(element: XmlElement): VimEvent | undefined {
+  const key = integerOf(childText(element, 'key'));
+  const createdTime = serverTimeOf(childText(element, 'createdTime'));
+  if (key === undefined || !createdTime) return undefined;
+  return {
+    type: element.xsiType?.local ?? 'Event',
+    key,
+    chainId: integerOf(childText(element, 'chainId')),
+    createdTime,
+    message: (childText(element, 'fullFormattedMessage') ?? '').trim(),
+    vm: childText(child(element, 'vm'), 'name'),
+    host: childText(child(element, 'host'), 'name'),
+    sourceHost: childText(child(element, 'sourceHost'), 'name'),
+  };
 }
 
 function metricIdOf(element: XmlElement | undefined): PerfMetricId {

@@ -2,6 +2,9 @@
 // the vsphere platform: the inventory the flags ask for, HTTPS on 127.0.0.1 with the
 // certificate the test generated, and the credentials from the environment (never argv).
 //
+// Where vcsim falls short of vCenter in a way the tests need, the fixture emulates vCenter,
+// saying so: migration_events.go logs the VmMigratedEvent of a successful relocation.
+//
 // It prints one JSON line on stdout, {"url": "https://127.0.0.1:PORT/sdk"}, then serves until
 // SIGTERM or SIGINT, or until its standard input closes (the test process went away), and
 // removes the model's temporary datastore folders before exiting.
@@ -67,6 +70,7 @@ func run(datacenters, clusters, clusterHosts, standaloneHosts, machines int, cer
 	if err := disableMethods(disable); err != nil {
 		return err
 	}
+	postMigrationEvents()
 
 	model.Service.Listen = &url.URL{Host: "127.0.0.1:0", User: url.UserPassword(user, pass)}
 	model.Service.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
