@@ -37,3 +37,20 @@ export interface TimelineSpec {
   barLegend: string;
   markLegend: string;
 }
+
+export interface ScatterChartSpec {
+  title: string;
+  /** E.g. 'measured total time (ms)'. */
+  xLabel: string;
+  /** E.g. 'predicted total time (ms)'. */
+  yLabel: string;
+  /** One colour and legend entry per series, e.g. 'fitted cases', 'held-out cases'. */
+  series: { name: string; points: { x: number; y: number }[] }[];
+  /**
+   * Log scales on both axes (values span decades); points ≤ 0 cannot be drawn on them and
+   * are left out, and the chart says how many.
+   */
+  logScale: boolean;
+  /** Draw y = x across the plot, and optionally a band of ±fraction around it (e.g. 0.1 for ±10 %). */
+  diagonal: { band: number | null };
+}

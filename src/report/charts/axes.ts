@@ -1,8 +1,14 @@
-import type { LinearAxis } from './linear-axis.ts';
 import { AXIS_COLOUR, FONT_SIZE, GRID_COLOUR } from './style.ts';
 import { svgElement } from './svg-element.ts';
 import { centredBaseline, svgText } from './text.ts';
 import { fitText, textWidth } from './text-width.ts';
+
+/** What an axis draws: where a value goes, and the ticks it shows with their labels. */
+export interface Axis {
+  scale: (value: number) => number;
+  ticks: number[];
+  labels: string[];
+}
 
 export interface PlotArea {
   left: number;
@@ -21,7 +27,7 @@ const DESCENT = 0.24;
 export const X_AXIS_HEIGHT =
   TICK_LENGTH + LABEL_GAP + FONT_SIZE.tick + TITLE_GAP + FONT_SIZE.axisTitle * (1 + DESCENT);
 
-export function xAxisSvg({ scale, ticks, labels }: LinearAxis, plot: PlotArea, title: string): string {
+export function xAxisSvg({ scale, ticks, labels }: Axis, plot: PlotArea, title: string): string {
   const bottom = plot.top + plot.height;
   const parts = [line(plot.left, bottom, plot.left + plot.width, bottom)];
   ticks.forEach((tick, index) => {
@@ -42,12 +48,12 @@ export function xAxisSvg({ scale, ticks, labels }: LinearAxis, plot: PlotArea, t
 }
 
 /** How far a vertical axis reaches out from the plot: ticks, labels and its title. */
-export function verticalAxisWidth({ labels }: LinearAxis): number {
+export function verticalAxisWidth({ labels }: Axis): number {
   const widest = labels.reduce((max, label) => Math.max(max, textWidth(label, FONT_SIZE.tick)), 0);
   return TICK_LENGTH + LABEL_GAP + widest + TITLE_GAP + FONT_SIZE.axisTitle;
 }
 
-export function yAxisSvg(axis: LinearAxis, plot: PlotArea, side: 'left' | 'right', title: string): string {
+export function yAxisSvg(axis: Axis, plot: PlotArea, side: 'left' | 'right', title: string): string {
   const { scale, ticks, labels } = axis;
   const x = side === 'left' ? plot.left : plot.left + plot.width;
   const outwards = side === 'left' ? -1 : 1;
@@ -82,12 +88,12 @@ export function yAxisSvg(axis: LinearAxis, plot: PlotArea, side: 'left' | 'right
   return group(`y-axis-${side}`, parts);
 }
 
-export function verticalGridSvg({ scale, ticks }: LinearAxis, plot: PlotArea): string {
+export function verticalGridSvg({ scale, ticks }: Axis, plot: PlotArea): string {
   const lines = ticks.map((tick) => line(scale(tick), plot.top, scale(tick), plot.top + plot.height, GRID_COLOUR));
   return group('grid', lines);
 }
 
-export function horizontalGridSvg({ scale, ticks }: LinearAxis, plot: PlotArea): string {
+export function horizontalGridSvg({ scale, ticks }: Axis, plot: PlotArea): string {
   const lines = ticks.map((tick) => line(plot.left, scale(tick), plot.left + plot.width, scale(tick), GRID_COLOUR));
   return group('grid', lines);
 }

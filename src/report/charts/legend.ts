@@ -1,3 +1,4 @@
+import { markerSvg, type MarkerShape } from './markers.ts';
 import { FONT_SIZE } from './style.ts';
 import { svgElement } from './svg-element.ts';
 import { centredBaseline, svgText } from './text.ts';
@@ -5,7 +6,8 @@ import { fitText, textWidth } from './text-width.ts';
 
 export type Swatch =
   | { kind: 'line'; colour: string; dash?: string }
-  | { kind: 'box'; fill: string; opacity?: number; stroke?: string };
+  | { kind: 'box'; fill: string; opacity?: number; stroke?: string }
+  | { kind: 'marker'; shape: MarkerShape; colour: string };
 
 export interface LegendEntry {
   label: string;
@@ -83,6 +85,7 @@ function swatchSvg(swatch: Swatch, x: number, y: number): string {
     const ends = { x1: x, y1: y, x2: x + SWATCH_WIDTH, y2: y };
     return svgElement('line', { ...ends, stroke: colour, 'stroke-width': 2, 'stroke-dasharray': dash });
   }
+  if (swatch.kind === 'marker') return markerSvg(swatch.shape, x + SWATCH_WIDTH / 2, y, swatch.colour);
   return svgElement('rect', {
     x,
     y: y - SWATCH_HEIGHT / 2,

@@ -1,3 +1,5 @@
+import type { MarkerShape } from './markers.ts';
+
 export interface LineStyle {
   colour: string;
   dash: string;
@@ -14,7 +16,13 @@ const SECONDARY_STYLES: readonly [LineStyle, ...LineStyle[]] = [
   { colour: '#666666', dash: '7 4' },
 ];
 
+/** Shapes as well as colours tell the points of series apart, in grey print too. */
+const MARKER_SHAPES: readonly [MarkerShape, ...MarkerShape[]] = ['circle', 'square', 'triangle', 'diamond'];
+
 export const SHADE = { fill: '#8c8c8c', opacity: 0.3 } as const;
+
+/** y = x on a scatter chart: thin and dark, a reference rather than data. */
+export const DIAGONAL_COLOUR = '#333333';
 
 export const TIMELINE_COLOURS = {
   bar: '#0072B2',
@@ -27,6 +35,10 @@ export const TIMELINE_COLOURS = {
 
 export function seriesColour(index: number): string {
   return cycle(SERIES_COLOURS, index);
+}
+
+export function seriesMarker(index: number): MarkerShape {
+  return cycle(MARKER_SHAPES, index);
 }
 
 export function secondaryStyle(index: number): LineStyle {

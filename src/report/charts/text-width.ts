@@ -9,7 +9,13 @@ const ASCII_WIDTHS = [
   615, 352, 635, 634, 278, 278, 579, 278, 974, 634, 612, 635, 635, 411, 521, 392, 634, 592, 818, 592, 592, 525, 636,
   337, 636, 838,
 ];
-const OTHER_WIDTHS: Record<string, number> = { '\u202f': 200, '\u2212': 838, '\u2026': 1000 };
+const OTHER_WIDTHS: Record<string, number> = {
+  '\u202f': 200,
+  '\u2212': 838,
+  '\u2026': 1000,
+  '\u00b1': 838,
+  '\u2264': 838,
+};
 /** Generous, so that unexpected characters rather leave room than overlap. */
 const UNKNOWN_WIDTH = 700;
 /** DejaVu Sans Bold is about a tenth wider. */
