@@ -12,6 +12,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PlatformOptions } from '../src/platforms/platform.ts';
+import { qemuStatsOf } from '../src/platforms/qemu/migration.ts';
 import { openQemuPlatform, type QemuPlatform } from '../src/platforms/qemu/qemu-platform.ts';
 import { missingLabPackages } from '../src/platforms/qemu/requirements.ts';
 import type { ActionRecord, MigrationRecord, RecordSink, SampleRecord } from '../src/record/records.ts';
@@ -137,7 +138,7 @@ export async function benchQemu(workDir: string): Promise<void> {
     console.log('  migrations: total time against the wire limit (RAM sent / max-bandwidth)');
     console.log(`    ${'vm'.padEnd(5)} ${'route'.padEnd(11)} ${'status'.padEnd(10)} ${'total ms'.padStart(8)} ${'MB sent'.padStart(8)} ${'wire ms'.padStart(8)} ${'ratio'.padStart(6)} ${'passes'.padStart(6)} ${'down ms'.padStart(7)} ${'probe ms'.padStart(8)}`);
     const ratios: number[] = [];
-    for (const stats of platform.migrations) {
+    for (const stats of [...idle.migrations, ...busy.migrations].flatMap((record) => qemuStatsOf(record.details) ?? [])) {
       const wireMs = stats.transferred_bytes !== null ? (stats.transferred_bytes / stats.max_bandwidth_bytes_per_s) * 1000 : Number.NaN;
       const ratio = stats.total_time_ms !== null ? stats.total_time_ms / wireMs : Number.NaN;
       if (Number.isFinite(ratio)) ratios.push(ratio);

@@ -4,54 +4,23 @@
  * leaving nothing, and `down` cleans up after a `lab up` killed with SIGKILL.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Lab } from '../../src/platforms/qemu/lab.ts';
-import { netnsNameFor, readState, type LabState } from '../../src/platforms/qemu/lab-state.ts';
+import { readState, type LabState } from '../../src/platforms/qemu/lab-state.ts';
 import { lbGet } from '../../src/platforms/qemu/lb-request.ts';
-import { netnsExists, netnsPath } from '../../src/platforms/qemu/network.ts';
-import { isRunning, processesInNetns, type ProcessIdentity } from '../../src/platforms/qemu/processes.ts';
-import { REPO_ROOT } from '../support/cli.ts';
+import { isRunning } from '../../src/platforms/qemu/processes.ts';
+import { runCli, type CliOptions, type CliResult } from '../support/cli.ts';
+import { assertNothingLeft } from './support/lab-leftovers.ts';
 import { labSkipReason } from './support/lab-requirements.ts';
 
 const skip = labSkipReason();
-const LAB_CLI = path.join(REPO_ROOT, 'test', 'qemu', 'support', 'lab-cli.ts');
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function labCli(args: string[], timeoutMs = 180_000): { done: Promise<Result>; pid: number } {
-  const child = spawn(process.execPath, ['--import', 'tsx', LAB_CLI, 'lab', ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const done = new Promise<Result>((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-  return { done, pid: child.pid as number };
-}
-
-const run = (args: string[]): Promise<Result> => labCli(args).done;
-
-/** Asserts that nothing of the lab in `dir` is left: processes, namespace, files. */
-function assertNothingLeft(dir: string, processes: readonly ProcessIdentity[]): void {
-  for (const process of processes) assert.equal(isRunning(process), false, `process ${process.pid} is gone`);
-  const netns = netnsNameFor(dir);
-  assert.equal(netnsExists(netns), false, `namespace ${netns} deleted`);
-  assert.deepEqual(processesInNetns(netnsPath(netns)), []);
-  assert.equal(fs.existsSync(dir), false, `${dir} removed`);
-}
+/** `vm-monitoring lab ARGS` through the CLI, with time enough to boot TCG guests on a busy machine. */
+const run = (args: string[], options: CliOptions = {}): Promise<CliResult> => runCli(['lab', ...args], { timeoutMs: 600_000, ...options });
 
 describe('vm-monitoring lab', { skip, concurrency: 1 }, () => {
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'vmm-lab-'));
@@ -112,15 +81,16 @@ describe('vm-monitoring lab', { skip, concurrency: 1 }, () => {
   it('goes down cleanly after `lab up` was killed with SIGKILL while booting', async () => {
     const dir = path.join(base, 'b');
     dirs.push(dir);
-    const up = labCli(['up', '--hosts', '2', '--vms', '2', '--config', config, '--dir', dir]);
+    let upChild: ChildProcess | null = null;
+    const up = run(['up', '--hosts', '2', '--vms', '2', '--config', config, '--dir', dir], { onSpawn: (child) => (upChild = child) });
     // Kill it once QEMU processes exist: they are in the state file, the namespace and HAProxy too.
     const deadline = performance.now() + 60_000;
     while ((readState(dir)?.processes.filter((p) => p.kind === 'qemu').length ?? 0) < 2) {
       assert.ok(performance.now() < deadline, 'lab up started its VMs');
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    process.kill(up.pid, 'SIGKILL');
-    await up.done;
+    assert.ok((upChild as ChildProcess | null)?.kill('SIGKILL'), 'lab up killed');
+    assert.equal((await up).signal, 'SIGKILL');
     const state = readState(dir) as LabState;
     assert.equal(state.status, 'starting');
     assert.ok(state.processes.some(isRunning), 'the lab was left half made');

@@ -22,6 +22,8 @@ export interface CliResult {
 }
 
 export interface CliOptions {
+  /** Called with the child as soon as it is spawned (to signal it, for example). */
+  onSpawn?: (child: ChildProcess) => void;
   /** Called with the child and all stdout so far, each time stdout data arrives. */
   onStdout?: (child: ChildProcess, stdoutSoFar: string) => void;
   /** The child is killed (and the promise rejects) after this long; default 30 s. */
@@ -37,6 +39,7 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  options.onSpawn?.(child);
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8');

@@ -119,7 +119,10 @@ export class LabCounters {
     this.lastSampleMs = nowMs;
     const net = this.netBytes();
     const hosts = new Map(this.lab.state.hosts.map((host) => [host.name, { ticks: 0, netBytes: 0, rssKB: 0, swapKB: 0, ksmPages: 0, activeKB: 0, vms: 0 }]));
-    for (const record of this.qemuProcesses()) {
+    const processes = this.qemuProcesses();
+    // A process that left the lab without a final read (it died on its own) is forgotten.
+    for (const id of this.previous.keys()) if (!processes.some((record) => record.id === id)) this.previous.delete(id);
+    for (const record of processes) {
       const host = hosts.get(record.host ?? '');
       const reading = readProcess(record.pid);
       if (!host || !reading) continue;

@@ -5,9 +5,10 @@ import { exec, findExecutable } from './exec.ts';
 import { guestImage, type NicModel } from './guest-image.ts';
 import { haproxyConfig } from './haproxy.ts';
 import { acquireLock, netnsNameFor, readState, writeState, type Accelerator, type LabState, type ProcessRecord, type VmRecord } from './lab-state.ts';
+import { takeDown, takeDownSync, type TakenDown } from './lab-teardown.ts';
 import { waitForVmThroughLb } from './lb-request.ts';
-import { createNetns, createTap, deleteNetns, deleteTap, guestAddress, guestMac, inNetns, netnsExists, netnsPath } from './network.ts';
-import { isRunning, processesInNetns, processStartTime, signal, spawnDetached, terminate, type ProcessIdentity } from './processes.ts';
+import { createNetns, createTap, deleteTap, guestAddress, guestMac, inNetns, netnsExists } from './network.ts';
+import { isRunning, spawnDetached, terminate } from './processes.ts';
 import { QmpClient } from './qmp.ts';
 import { staticBusybox } from './requirements.ts';
 
@@ -37,9 +38,6 @@ export const VM_NICENESS = 5;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** The files a lab creates in its directory; `lab down` removes these and nothing else. */
-const LAB_FILE = /^(lab\.json|lab\.lock|lab\.json\.\d+\.tmp|haproxy\.cfg|haproxy\.log|lb\.sock|haproxy-admin\.sock|p\d+\.(qmp|serial|log|migrate))$/;
-
 /**
  * A lab: QEMU processes grouped into logical hosts, one network namespace with a bridge and a
  * tap per QEMU process, and HAProxy in front of the VMs on a unix socket. Everything it
@@ -47,6 +45,8 @@ const LAB_FILE = /^(lab\.json|lab\.lock|lab\.json\.\d+\.tmp|haproxy\.cfg|haproxy
  */
 export class Lab {
   private readonly qmpClients = new Map<string, Promise<QmpClient>>();
+  /** Processes being ended: no new QMP connection to them. */
+  private readonly retiring = new Set<string>();
   /** Called with a QEMU process about to be ended (the counters read it one last time). */
   beforeRetire: ((record: ProcessRecord) => void) | null = null;
 
@@ -76,8 +76,13 @@ export class Lab {
     } catch (error) {
       log(`lab up failed: ${(error as Error).message}; taking down what was made`);
       lab?.closeQmp();
-      await Lab.down(dir);
-      release();
+      try {
+        await takeDown(dir);
+      } catch (downError) {
+        log(`taking down what was made failed too: ${(downError as Error).message}; run 'vm-monitoring lab down'`);
+      } finally {
+        release();
+      }
       throw error;
     }
   }
@@ -89,7 +94,7 @@ export class Lab {
     if (!state) throw new Error(`no lab is up in ${resolved}: run 'vm-monitoring lab up'`);
     if (state.status !== 'up') throw new Error(`the lab in ${resolved} is ${state.status}: run 'vm-monitoring lab down' and up again`);
     const release = acquireLock(resolved);
-    const dead = state.vms.filter((vm) => !isRunning(processById(state, vm.process)));
+    const dead = state.vms.filter((vm) => !state.processes.some((p) => p.id === vm.process && isRunning(p)));
     if (dead.length > 0) {
       release();
       throw new Error(`the lab in ${resolved} lost ${dead.map((vm) => vm.name).join(', ')}: run 'vm-monitoring lab down' and up again`);
@@ -105,57 +110,15 @@ export class Lab {
   /**
    * Takes the lab in `dir` down: ends every process it started (those in its state file and
    * any left in its namespace), deletes the namespace with its bridge and taps, and removes
-   * its files. Idempotent; works from what is left after a crash.
+   * its files. Idempotent; works from what is left after a crash (see lab-teardown.ts).
    */
-  static async down(dir: string, log: LabLog = () => {}): Promise<{ processes: number; netns: boolean; files: number }> {
-    const resolved = path.resolve(dir);
-    const state = readState(resolved);
-    const netns = state?.netns ?? netnsNameFor(resolved);
-    if (state && state.status !== 'stopping') {
-      state.status = 'stopping';
-      try {
-        writeState(state);
-      } catch {
-        // a read-only or vanished directory: go on removing what can be removed
-      }
-    }
-    const identities: ProcessIdentity[] = [...(state?.processes ?? [])];
-    for (const pid of processesInNetns(netnsPath(netns))) {
-      const starttime = processStartTime(pid);
-      if (starttime !== null && !identities.some((p) => p.pid === pid && p.starttime === starttime)) identities.push({ pid, starttime });
-    }
-    const running = identities.filter(isRunning);
-    await Promise.all(running.map((identity) => terminate(identity, 3000)));
-    const hadNetns = netnsExists(netns);
-    deleteNetns(netns);
-    const files = removeLabFiles(resolved);
-    if (running.length > 0 || hadNetns) log(`lab down: ended ${running.length} processes, ${hadNetns ? `deleted namespace ${netns}` : 'no namespace left'}`);
-    return { processes: running.length, netns: hadNetns, files };
+  static down(dir: string, log: LabLog = () => {}): Promise<TakenDown> {
+    return takeDown(dir, log);
   }
 
-  /**
-   * The same as `down`, synchronously and with SIGKILL: for a process that is exiting and
-   * cannot wait (an owned lab when the tool quits without closing its platform).
-   */
+  /** The same, synchronously and with SIGKILL, for a process that is exiting and cannot wait. */
   static downSync(dir: string): void {
-    const resolved = path.resolve(dir);
-    const state = readState(resolved);
-    const netns = state?.netns ?? netnsNameFor(resolved);
-    const identities: ProcessIdentity[] = [...(state?.processes ?? [])];
-    for (const pid of processesInNetns(netnsPath(netns))) {
-      const starttime = processStartTime(pid);
-      if (starttime !== null) identities.push({ pid, starttime });
-    }
-    const running = identities.filter(isRunning);
-    for (const identity of running) signal(identity, 'SIGKILL');
-    const deadline = performance.now() + 3000;
-    while (running.some(isRunning) && performance.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
-    try {
-      deleteNetns(netns);
-    } catch {
-      // still held by a process that would not die: lab down will retry
-    }
-    removeLabFiles(resolved);
+    takeDownSync(dir);
   }
 
   /** Lets go of the lab without taking it down: it stays up for the next command. */
@@ -185,6 +148,7 @@ export class Lab {
     if (!client) {
       const record = this.process(id);
       if (!record.qmp) throw new Error(`process ${id} has no QMP socket`);
+      if (this.retiring.has(id)) throw new Error(`process ${id} is being ended`);
       client = QmpClient.connect(record.qmp);
       client.catch(() => this.qmpClients.delete(id));
       this.qmpClients.set(id, client);
@@ -206,29 +170,40 @@ export class Lab {
     vm.process = id;
     vm.host = record.host as string;
     delete record.incoming;
-    writeState(this.state);
+    this.save();
   }
 
-  /** Ends QEMU process `id` (QMP quit, then signals), deletes its tap and forgets it. */
+  /**
+   * Ends QEMU process `id` (QMP quit, then signals), deletes its tap and its files and forgets
+   * it. A tap that cannot be deleted is left to `lab down` (it goes with the namespace).
+   */
   async retire(id: string): Promise<void> {
     const record = this.process(id);
-    this.beforeRetire?.(record);
-    const client = this.qmpClients.get(id);
-    this.qmpClients.delete(id);
-    if (client) {
-      try {
-        const qmp = await client;
-        await Promise.race([qmp.execute('quit').catch(() => undefined), sleep(2000)]);
-        qmp.close();
-      } catch {
-        // not connected: signals below
+    this.retiring.add(id);
+    try {
+      this.beforeRetire?.(record);
+      const client = this.qmpClients.get(id);
+      this.qmpClients.delete(id);
+      if (client) {
+        try {
+          const qmp = await client;
+          await qmp.execute('quit', undefined, 2000).catch(() => undefined);
+          qmp.close();
+        } catch {
+          // not connected: signals below
+        }
       }
+      await terminate(record, 3000);
+      if (record.tap) await deleteTap(this.state.netns, record.tap).catch(() => undefined);
+      for (const suffix of ['qmp', 'migrate', 'serial', 'log']) fs.rmSync(path.join(this.dir, `${id}.${suffix}`), { force: true });
+      // Forgotten only once it is gone: `lab down` still finds a process that would not die.
+      if (!isRunning(record)) {
+        this.state.processes = this.state.processes.filter((p) => p.id !== id);
+        this.save();
+      }
+    } finally {
+      this.retiring.delete(id);
     }
-    await terminate(record, 3000);
-    if (record.tap) await deleteTap(this.state.netns, record.tap);
-    for (const suffix of ['qmp', 'migrate', 'serial', 'log']) fs.rmSync(path.join(this.dir, `${id}.${suffix}`), { force: true });
-    this.state.processes = this.state.processes.filter((p) => p.id !== id);
-    writeState(this.state);
   }
 
   /** The unix socket the target of a migration into process `id` listens on. */
@@ -283,7 +258,7 @@ export class Lab {
     const records = await Promise.all(state.vms.map(async (vm) => ({ vm, record: await this.spawnVm(vm, this.host(vm.host), false) })));
     await Promise.all(
       records.map(async ({ vm, record }) => {
-        await this.waitForSerial(record, serverListening(vm.name), spec.bootTimeoutSeconds * 1000, `${vm.name} to boot`);
+        await waitForSerial(record, serverListening(vm.name), spec.bootTimeoutSeconds * 1000, `${vm.name} to boot`);
         state.boot_seconds[vm.name] = (performance.now() - started) / 1000;
         this.save();
         log(`${vm.name} up on ${vm.host} after ${state.boot_seconds[vm.name]?.toFixed(1)} s (pid ${record.pid})`);
@@ -342,7 +317,7 @@ export class Lab {
     Object.assign(record, identity);
     this.state.processes.push(record);
     this.save();
-    const booted = await this.waitForSerial(record, INIT_STARTED, spec.kvmProbeSeconds * 1000, 'a KVM guest to boot').then(
+    const booted = await waitForSerial(record, INIT_STARTED, spec.kvmProbeSeconds * 1000, 'a KVM guest to boot').then(
       () => true,
       () => false,
     );
@@ -360,6 +335,9 @@ export class Lab {
   private async spawnVm(vm: VmRecord, host: HostSpec, incoming: boolean): Promise<ProcessRecord> {
     const hostIndex = this.state.hosts.indexOf(host) + 1;
     const tap = `t${vm.index}h${hostIndex}`;
+    const holder = this.state.processes.find((p) => p.tap === tap && isRunning(p));
+    if (holder) throw new Error(`tap ${tap} of ${vm.name} on ${host.name} is still held by process ${holder.id} (pid ${holder.pid})`);
+    // A tap left by a process that is gone (its retire could not delete it) is replaced.
     await deleteTap(this.state.netns, tap);
     await createTap(this.state.netns, tap);
     return this.spawnQemu(vm, host, tap, incoming);
@@ -381,7 +359,7 @@ export class Lab {
       '-m', guestMemoryArgument(state.memory_mb, state.accelerator), '-smp', String(state.vcpus),
       '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
       '-kernel', image.kernel, '-initrd', image.initrd,
-      '-append', `console=ttyS0 ${process.env.QEMU_LAB_KERNEL_DEBUG ? 'loglevel=7' : 'quiet'} panic=-1 vmm.name=${vm.name} vmm.ip=${vm.address}/24`,
+      '-append', `console=ttyS0 ${process.env.QEMU_LAB_KERNEL_DEBUG ? 'loglevel=7' : 'quiet'} panic=-1 init_on_free=1 vmm.name=${vm.name} vmm.ip=${vm.address}/24`,
       '-chardev', `file,id=serial0,path=${record.serial}`, '-serial', 'chardev:serial0',
       '-netdev', `tap,id=net0,ifname=${tap},script=no,downscript=no`,
       '-device', `${state.nic},netdev=net0,mac=${vm.mac},romfile=`,
@@ -402,23 +380,6 @@ export class Lab {
     this.save();
     return record;
   }
-
-  /** Waits for `pattern` on the process's serial console; fails early when the process ends. */
-  private async waitForSerial(record: ProcessRecord, pattern: RegExp, timeoutMs: number, what: string): Promise<void> {
-    const deadline = performance.now() + timeoutMs;
-    for (;;) {
-      let text = '';
-      try {
-        text = fs.readFileSync(record.serial as string, 'utf8');
-      } catch {
-        // not created yet
-      }
-      if (pattern.test(text)) return;
-      if (!isRunning(record)) throw new Error(`QEMU ${record.id} (${record.vm ?? record.kind}) exited while waiting for ${what}: ${tail(record.log)}`);
-      if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-      await sleep(100);
-    }
-  }
 }
 
 /**
@@ -434,26 +395,27 @@ export function guestMemoryArgument(memoryMB: number, accelerator: Accelerator):
   return accelerator === 'tcg' ? `${memoryMB * 1024 + 8}K` : String(memoryMB);
 }
 
-/** Removes the lab's own files from `dir`, and `dir` when that leaves it empty; returns how many. */
-function removeLabFiles(dir: string): number {
-  let files = 0;
-  try {
-    for (const entry of fs.readdirSync(dir)) {
-      if (!LAB_FILE.test(entry)) continue;
-      fs.rmSync(path.join(dir, entry), { force: true });
-      files++;
-    }
-    if (fs.readdirSync(dir).length === 0) fs.rmdirSync(dir);
-  } catch {
-    // no directory: nothing to remove
-  }
-  return files;
-}
-
 function processById(state: LabState, id: string): ProcessRecord {
   const record = state.processes.find((p) => p.id === id);
   if (!record) throw new Error(`no process ${id} in the lab`);
   return record;
+}
+
+/** Waits for `pattern` on the process's serial console; fails early when the process ends. */
+async function waitForSerial(record: ProcessRecord, pattern: RegExp, timeoutMs: number, what: string): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    let text = '';
+    try {
+      text = fs.readFileSync(record.serial as string, 'utf8');
+    } catch {
+      // not created yet
+    }
+    if (pattern.test(text)) return;
+    if (!isRunning(record)) throw new Error(`QEMU ${record.id} (${record.vm ?? record.kind}) exited while waiting for ${what}: ${tail(record.log)}`);
+    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    await sleep(100);
+  }
 }
 
 function tail(file: string, bytes = 600): string {

@@ -6,7 +6,10 @@ import type { ProcessRecord } from './lab-state.ts';
 import { Probe, type ProbeResult } from './probe.ts';
 import type { QmpClient, QmpEvent } from './qmp.ts';
 
-/** One record per pass over the VM's memory, as QEMU's guestperf keeps them (from query-migrate). */
+/**
+ * One record per pass over the VM's memory, as QEMU's guestperf keeps them (from query-migrate,
+ * read as the pass begins), and a last one with the migration's end state.
+ */
 export interface PassProgress {
   at_s: number;
   status: string;
@@ -45,6 +48,12 @@ export interface QemuMigrationStats {
 
 export interface QemuMigrationOutcome extends MigrationOutcome {
   details: { qemu: QemuMigrationStats };
+}
+
+/** QEMU's statistics in a migration record's details; null when the qemu platform did not run it. */
+export function qemuStatsOf(details: Record<string, unknown> | undefined): QemuMigrationStats | null {
+  const stats = details?.qemu;
+  return typeof stats === 'object' && stats !== null ? (stats as QemuMigrationStats) : null;
 }
 
 export interface MigrationContext {
@@ -88,28 +97,22 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 export async function migrateVm(context: MigrationContext, order: MigrationOrder, signal: AbortSignal): Promise<QemuMigrationOutcome> {
   const { lab, clock, migration } = context;
   const requestedS = clock.now();
-  const maxBandwidth = Math.round((migration.maxBandwidthMbps * 1e6) / 8);
   const source = lab.processOf(order.vm);
-  const stats: QemuMigrationStats = {
-    vm: order.vm, source: order.source, target: order.target, source_pid: source.pid, target_pid: null,
-    status: 'not started', reason: '', total_time_ms: null, downtime_ms: null, setup_time_ms: null, transferred_bytes: null,
-    ram_total_bytes: null, passes: null, mbps: null, max_bandwidth_bytes_per_s: maxBandwidth, downtime_limit_ms: migration.downtimeLimitMs,
-    progress: [], probe: null,
-  };
+  const stats = initialStats(order, source.pid, migration);
   const failed = (reason: string, status: MigrationOutcome['status'] = 'failed'): QemuMigrationOutcome => {
-    const now = clock.now();
     stats.status = status;
     stats.reason = reason;
     return {
-      started_s: requestedS, ended_s: now, downtime_ms: null, client_downtime_ms: null, bytes: null, passes: null, status, reason, details: { qemu: stats },
+      started_s: requestedS, ended_s: clock.now(), downtime_ms: null, client_downtime_ms: null, bytes: null, passes: null, status, reason,
+      details: { qemu: stats },
     };
   };
+  // A target on the VM's own host would take over its tap: refused before anything starts.
+  if (order.source === order.target) return failed(`${order.vm} is already on ${order.target}`);
   if (source.host !== order.source) return failed(`${order.vm} is on ${source.host}, not ${order.source}`);
   if (signal.aborted) return failed('the run was interrupted', 'interrupted');
 
   let target: ProcessRecord;
-  let sourceQmp: QmpClient;
-  let targetQmp: QmpClient;
   try {
     target = await lab.startIncoming(order.vm, order.target);
   } catch (error) {
@@ -117,13 +120,11 @@ export async function migrateVm(context: MigrationContext, order: MigrationOrder
   }
   stats.target_pid = target.pid;
   const uri = `unix:${lab.migrationSocket(target.id)}`;
+  let sourceQmp: QmpClient;
+  let targetQmp: QmpClient;
   try {
     [sourceQmp, targetQmp] = await Promise.all([lab.qmp(source.id), lab.qmp(target.id)]);
-    const events = [{ capability: 'events', state: true }];
-    await targetQmp.execute('migrate-set-capabilities', { capabilities: events });
-    await targetQmp.execute('migrate-incoming', { uri });
-    await sourceQmp.execute('migrate-set-capabilities', { capabilities: events });
-    await sourceQmp.execute('migrate-set-parameters', { 'max-bandwidth': maxBandwidth, 'downtime-limit': migration.downtimeLimitMs });
+    await configure(sourceQmp, targetQmp, uri, stats);
   } catch (error) {
     await lab.retire(target.id).catch(() => undefined);
     return failed(`cannot prepare the migration: ${(error as Error).message}`);
@@ -136,49 +137,147 @@ export async function migrateVm(context: MigrationContext, order: MigrationOrder
   const stopListening = sourceQmp.onEvent((event: QmpEvent) => {
     if (event.event === 'MIGRATION' && event.data.status === 'completed') completedAtS ??= clock.now();
   });
+  try {
+    const startedS = clock.now();
+    const run = await runToEnd(context, order, sourceQmp, uri, startedS, stats.progress, signal);
+    const info = run.info.status === 'completed' ? await settledInfo(sourceQmp, run.info) : run.info;
+    stopListening();
+    const endedS = completedAtS ?? clock.now();
+    readStats(stats, info);
+    // The final state as its own progress record, when the last poll did not see it.
+    if (stats.progress.length > 0) recordPass(stats.progress, info, clock.now() - startedS);
 
-  const startedS = clock.now();
+    let reason = run.reason;
+    if (info.status === 'completed') {
+      if (await waitUntilRunning(targetQmp, 10_000)) {
+        // The source goes at once, as after a real switchover; the probe then waits for the VM to answer from its new host.
+        lab.commitMove(order.vm, target.id);
+        await lab.retire(source.id).catch(() => undefined); // what would not end is left to `lab down`
+        stats.probe = await probe.finish(context.probe.settleSeconds);
+        return {
+          started_s: startedS, ended_s: endedS, downtime_ms: stats.downtime_ms, client_downtime_ms: stats.probe.maxGapMs,
+          bytes: stats.transferred_bytes, passes: stats.passes, status: 'succeeded', reason: '', details: { qemu: stats },
+        };
+      }
+      // The target never ran: give the VM back to the source.
+      reason = 'the target did not start running after the migration completed';
+      await sourceQmp.execute('cont').catch(() => undefined);
+    }
+
+    stats.probe = await probe.stop();
+    await lab.retire(target.id).catch(() => undefined);
+    // QEMU resumes the source after a cancelled or failed migration; make sure it runs.
+    if (!(await waitUntilRunning(sourceQmp, 5000))) await sourceQmp.execute('cont').catch(() => undefined);
+    stats.reason = reason ?? info['error-desc'] ?? `migration ${info.status ?? 'ended'}`;
+    return {
+      started_s: startedS, ended_s: clock.now(), downtime_ms: null, client_downtime_ms: stats.probe.maxGapMs,
+      bytes: stats.transferred_bytes, passes: stats.passes, status: run.interrupted ? 'interrupted' : 'failed', reason: stats.reason,
+      details: { qemu: stats },
+    };
+  } finally {
+    // Whatever happened above, no listener and no probe outlive the migration.
+    stopListening();
+    if (!probe.isStopped) await probe.stop();
+  }
+}
+
+function initialStats(order: MigrationOrder, sourcePid: number, migration: MigrationConfig): QemuMigrationStats {
+  return {
+    vm: order.vm, source: order.source, target: order.target, source_pid: sourcePid, target_pid: null,
+    status: 'not started', reason: '', total_time_ms: null, downtime_ms: null, setup_time_ms: null, transferred_bytes: null,
+    ram_total_bytes: null, passes: null, mbps: null, max_bandwidth_bytes_per_s: Math.round((migration.maxBandwidthMbps * 1e6) / 8),
+    downtime_limit_ms: migration.downtimeLimitMs, progress: [], probe: null,
+  };
+}
+
+/** The target listens on `uri`; both sides send events; the source gets the bandwidth and downtime limits. */
+async function configure(sourceQmp: QmpClient, targetQmp: QmpClient, uri: string, stats: QemuMigrationStats): Promise<void> {
+  const events = [{ capability: 'events', state: true }];
+  await targetQmp.execute('migrate-set-capabilities', { capabilities: events });
+  await targetQmp.execute('migrate-incoming', { uri });
+  await sourceQmp.execute('migrate-set-capabilities', { capabilities: events });
+  await sourceQmp.execute('migrate-set-parameters', { 'max-bandwidth': stats.max_bandwidth_bytes_per_s, 'downtime-limit': stats.downtime_limit_ms });
+}
+
+/**
+ * Issues `migrate` and polls `query-migrate` until QEMU says it ended, recording each new pass
+ * and the bytes sent; cancels it when it does not converge in time or the run is interrupted.
+ * QEMU's MIGRATION_PASS and MIGRATION events wake the poll at once, so that a pass is recorded
+ * as it begins, not up to a poll interval later (a pass shorter than a QMP round trip is still
+ * seen only through the next one's pass number). `reason` is ours (not QEMU's) when we
+ * cancelled the migration or lost QMP.
+ */
+async function runToEnd(
+  context: MigrationContext,
+  order: MigrationOrder,
+  sourceQmp: QmpClient,
+  uri: string,
+  startedS: number,
+  progress: PassProgress[],
+  signal: AbortSignal,
+): Promise<{ info: MigrateInfo; reason: string | null; interrupted: boolean }> {
+  const { clock, migration } = context;
   let info: MigrateInfo = {};
-  let ourReason: string | null = null;
+  let reason: string | null = null;
   let interrupted = false;
+  let cancelled = false;
   let lastTransferred = 0;
+  let wake: (() => void) | null = null;
+  const stopWaking = sourceQmp.onEvent((event: QmpEvent) => {
+    if (event.event === 'MIGRATION_PASS' || event.event === 'MIGRATION') wake?.();
+  });
   try {
     await sourceQmp.execute('migrate', { uri });
-    let cancelled = false;
     for (;;) {
       info = await sourceQmp.execute<MigrateInfo>('query-migrate');
       const now = clock.now();
       const transferred = info.ram?.transferred ?? lastTransferred;
       if (transferred > lastTransferred) context.onBytes(order.source, order.target, transferred - lastTransferred);
       lastTransferred = transferred;
-      recordPass(stats.progress, info, now - startedS);
+      recordPass(progress, info, now - startedS);
       if (TERMINAL.has(info.status ?? '')) break;
-      if (!cancelled && signal.aborted) {
-        interrupted = true;
-        ourReason = 'the run was interrupted';
-      } else if (!cancelled && now - startedS > migration.convergenceTimeoutSeconds) {
-        ourReason = `did not converge within ${migration.convergenceTimeoutSeconds} s (${info.ram?.['dirty-sync-count'] ?? 0} passes)`;
+      if (!cancelled) {
+        if (signal.aborted) {
+          interrupted = true;
+          reason = 'the run was interrupted';
+        } else if (now - startedS > migration.convergenceTimeoutSeconds) {
+          reason = `did not converge within ${migration.convergenceTimeoutSeconds} s (${info.ram?.['dirty-sync-count'] ?? 0} passes)`;
+        }
+        if (reason !== null) {
+          cancelled = true;
+          await sourceQmp.execute('migrate_cancel');
+        }
       }
-      if (!cancelled && ourReason !== null) {
-        cancelled = true;
-        await sourceQmp.execute('migrate_cancel');
-      }
-      await sleep(migration.pollMs);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, migration.pollMs);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wake = null;
     }
   } catch (error) {
-    ourReason ??= `QMP: ${(error as Error).message}`;
+    reason ??= `QMP: ${(error as Error).message}`;
     info = { ...info, status: 'failed' };
+  } finally {
+    stopWaking();
   }
+  return { info, reason, interrupted };
+}
 
-  if (info.status === 'completed') {
-    // Right at completion QEMU may still read 0 for total-time and downtime: read again.
-    for (let attempt = 0; attempt < 10 && !(info['total-time'] && info.downtime !== undefined && info['total-time'] > 0); attempt++) {
-      await sleep(50);
-      info = await sourceQmp.execute<MigrateInfo>('query-migrate').catch(() => info);
-    }
+/** Right at completion QEMU may still read 0 for total-time: reads again, a little later, until it does not. */
+async function settledInfo(sourceQmp: QmpClient, info: MigrateInfo): Promise<MigrateInfo> {
+  let settled = info;
+  for (let attempt = 0; attempt < 10 && !((settled['total-time'] ?? 0) > 0 && settled.downtime !== undefined); attempt++) {
+    await sleep(50);
+    settled = await sourceQmp.execute<MigrateInfo>('query-migrate').catch(() => settled);
   }
-  stopListening();
-  const endedS = Math.min(completedAtS ?? clock.now(), clock.now());
+  return settled;
+}
+
+/** QEMU's final account of the migration, from its last `query-migrate`. */
+function readStats(stats: QemuMigrationStats, info: MigrateInfo): void {
   stats.status = info.status ?? 'unknown';
   stats.total_time_ms = info['total-time'] ?? null;
   stats.downtime_ms = info.downtime ?? null;
@@ -187,45 +286,15 @@ export async function migrateVm(context: MigrationContext, order: MigrationOrder
   stats.ram_total_bytes = info.ram?.total ?? null;
   stats.passes = info.ram?.['dirty-sync-count'] ?? null;
   stats.mbps = info.ram?.mbps ?? null;
-  const lastPass = stats.progress.at(-1);
-  if (lastPass && lastPass.status !== stats.status) recordPass(stats.progress, info, clock.now() - startedS, true);
-
-  if (info.status === 'completed') {
-    const running = await waitUntilRunning(targetQmp, 10_000);
-    if (running) {
-      // The source goes at once, as after a real switchover; the probe then waits for the VM to answer from its new host.
-      lab.commitMove(order.vm, target.id);
-      await lab.retire(source.id);
-      stats.probe = await probe.finish(context.probe.settleSeconds);
-      return {
-        started_s: startedS, ended_s: endedS, downtime_ms: stats.downtime_ms, client_downtime_ms: stats.probe.maxGapMs,
-        bytes: stats.transferred_bytes, passes: stats.passes, status: 'succeeded', reason: '', details: { qemu: stats },
-      };
-    }
-    // The target never ran: give the VM back to the source.
-    ourReason = 'the target did not start running after the migration completed';
-    await sourceQmp.execute('cont').catch(() => undefined);
-  }
-
-  stats.probe = await probe.stop();
-  await lab.retire(target.id).catch(() => undefined);
-  // QEMU resumes the source after a cancelled or failed migration; make sure it runs.
-  if (!(await waitUntilRunning(sourceQmp, 5000))) await sourceQmp.execute('cont').catch(() => undefined);
-  const reason = ourReason ?? info['error-desc'] ?? `migration ${info.status ?? 'ended'}`;
-  stats.reason = reason;
-  return {
-    started_s: startedS, ended_s: clock.now(), downtime_ms: null, client_downtime_ms: stats.probe.maxGapMs,
-    bytes: stats.transferred_bytes, passes: stats.passes, status: interrupted ? 'interrupted' : 'failed', reason, details: { qemu: stats },
-  };
 }
 
-/** Appends a progress record when a new pass began (dirty-sync-count changed) or when `force`d. */
-function recordPass(progress: PassProgress[], info: MigrateInfo, atS: number, force = false): void {
+/** Appends a progress record when a new pass began (dirty-sync-count grew) or the migration reached a new end state. */
+function recordPass(progress: PassProgress[], info: MigrateInfo, atS: number): void {
   const pass = info.ram?.['dirty-sync-count'] ?? 0;
   const status = info.status ?? '';
   const last = progress.at(-1);
   const isNew = !last || pass > last.pass || (TERMINAL.has(status) && last.status !== status);
-  if (!force && !isNew) return;
+  if (!isNew) return;
   progress.push({
     at_s: atS,
     status,
@@ -244,7 +313,7 @@ function recordPass(progress: PassProgress[], info: MigrateInfo, atS: number, fo
 async function waitUntilRunning(qmp: QmpClient, timeoutMs: number): Promise<boolean> {
   const deadline = performance.now() + timeoutMs;
   while (performance.now() < deadline) {
-    const status = await qmp.execute<{ status: string }>('query-status').catch(() => null);
+    const status = await qmp.execute<{ status: string }>('query-status', undefined, Math.max(100, deadline - performance.now())).catch(() => null);
     if (status?.status === 'running') return true;
     await sleep(20);
   }

@@ -15,7 +15,7 @@ export interface ProbeResult {
   settled: boolean;
 }
 
-const REQUEST_HEAD_END = '\r\n\r\n';
+const HEAD_END = '\r\n\r\n';
 
 /**
  * A probe polling one VM through the load balancer's `/vm/NAME/ping` over one kept-alive
@@ -27,7 +27,9 @@ const REQUEST_HEAD_END = '\r\n\r\n';
 export class Probe {
   private socket: net.Socket | null = null;
   private buffer = '';
+  /** Settles the request in flight, sent on `waitingOn`. */
   private waiting: ((ok: boolean) => void) | null = null;
+  private waitingOn: net.Socket | null = null;
   private stopped = false;
   private loop: Promise<void> | null = null;
   private lastAnswerS: number | null = null;
@@ -51,6 +53,11 @@ export class Probe {
 
   start(): void {
     this.loop = this.run();
+  }
+
+  /** True once the probe stopped: asked to, or at its time limit. */
+  get isStopped(): boolean {
+    return this.stopped;
   }
 
   /**
@@ -111,6 +118,7 @@ export class Probe {
     }
     this.stopped = true;
     this.socket?.destroy();
+    this.onSettled?.(); // a `finish` waiting for an answer that will not come returns now
   }
 
   private noteGap(fromS: number, toS: number): void {
@@ -124,11 +132,13 @@ export class Probe {
   /** Sends one request on the kept-alive connection (opening it if needed); true for a 200 from the VM. */
   private send(request: string): Promise<boolean> {
     return new Promise((resolve) => {
+      const socket = this.connection();
+      this.waitingOn = socket;
       this.waiting = (ok) => {
         this.waiting = null;
+        this.waitingOn = null;
         resolve(ok);
       };
-      const socket = this.connection();
       socket.write(request);
     });
   }
@@ -144,7 +154,8 @@ export class Probe {
     });
     const broken = (): void => {
       if (this.socket === socket) this.socket = null;
-      this.waiting?.(false);
+      // Only the request sent on this connection failed (its 'close' may come after a new one was opened).
+      if (this.waitingOn === socket) this.waiting?.(false);
     };
     socket.on('error', broken);
     socket.on('close', broken);
@@ -154,12 +165,12 @@ export class Probe {
 
   /** Takes one whole response off the buffer, if there is one, and settles the waiting request. */
   private parse(): void {
-    const headEnd = this.buffer.indexOf(REQUEST_HEAD_END);
+    const headEnd = this.buffer.indexOf(HEAD_END);
     if (headEnd < 0) return;
     const head = this.buffer.slice(0, headEnd);
     const lengthMatch = /\r\ncontent-length:\s*(\d+)/i.exec(head);
     const bodyLength = lengthMatch ? Number(lengthMatch[1]) : 0;
-    const total = headEnd + REQUEST_HEAD_END.length + bodyLength;
+    const total = headEnd + HEAD_END.length + bodyLength;
     if (this.buffer.length < total) return;
     this.buffer = this.buffer.slice(total);
     const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1] ?? 0);

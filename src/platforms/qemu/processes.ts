@@ -10,47 +10,44 @@ export interface ProcessIdentity {
   starttime: string;
 }
 
-/** Field 22 of /proc/PID/stat, or null when there is no such process. */
-export function processStartTime(pid: number): string | null {
+/** The fields of /proc/PID/stat from field 3 (the state) on, or null when there is no such process. */
+function statFields(pid: number): string[] | null {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) is in parentheses and may hold spaces: count from its end.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[19] ?? null;
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return null;
   }
 }
 
+/** Field 22 of /proc/PID/stat, or null when there is no such process. */
+export function processStartTime(pid: number): string | null {
+  return statFields(pid)?.[19] ?? null;
+}
+
 /** True while the process runs (a zombie, already dead but not reaped, counts as gone). */
 export function isRunning(identity: ProcessIdentity): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${identity.pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[19] === identity.starttime && fields[0] !== 'Z' && fields[0] !== 'X';
-  } catch {
-    return false;
-  }
+  const fields = statFields(identity.pid);
+  return fields !== null && fields[19] === identity.starttime && fields[0] !== 'Z' && fields[0] !== 'X';
 }
 
 /**
  * Starts `command` in its own session, detached from this process (it outlives the tool:
  * the lab stays up between commands), stdout and stderr appended to `logPath`.
  */
-export function spawnDetached(command: string, args: readonly string[], logPath: string): { identity: ProcessIdentity; exited: Promise<number | null> } {
+export function spawnDetached(command: string, args: readonly string[], logPath: string): { identity: ProcessIdentity } {
   const log = fs.openSync(logPath, 'a');
   try {
     const child = spawn(command, args, { detached: true, stdio: ['ignore', log, log] });
+    // A failed spawn is thrown below (no pid); its 'error' event, emitted later, must not crash the tool.
+    child.once('error', () => undefined);
     const pid = child.pid;
     if (pid === undefined) throw new Error(`cannot start ${command}`);
-    const exited = new Promise<number | null>((resolve) => {
-      child.once('exit', (code, signal) => resolve(code ?? (signal ? -1 : null)));
-      child.once('error', () => resolve(null));
-    });
     child.unref();
     // The start time as soon as /proc has it: the process exists once spawn returned a pid.
     const starttime = processStartTime(pid) ?? '';
-    return { identity: { pid, starttime }, exited };
+    return { identity: { pid, starttime } };
   } finally {
     fs.closeSync(log);
   }
@@ -78,16 +75,6 @@ export function signal(identity: ProcessIdentity, name: NodeJS.Signals): void {
   } catch {
     // gone meanwhile
   }
-}
-
-/** Waits until the process is gone or `timeoutMs` passes; true when it is gone. */
-export async function waitForExit(identity: ProcessIdentity, timeoutMs: number): Promise<boolean> {
-  const deadline = performance.now() + timeoutMs;
-  while (isRunning(identity)) {
-    if (performance.now() >= deadline) return false;
-    await sleep(20);
-  }
-  return true;
 }
 
 /** The pids of the processes whose network namespace is the one bound at `netnsPath` (/run/netns/NAME). */

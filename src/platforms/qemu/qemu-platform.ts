@@ -9,7 +9,7 @@ import { cacheDirOf, hostSpecsFor, labDirOf, loadQemuConfig, type QemuConfig } f
 import { counterSources, cpuMhzFromCpuinfo, ksmRunning, LabCounters } from './counters.ts';
 import { setRotation } from './haproxy.ts';
 import { Lab, type LabLog } from './lab.ts';
-import { migrateVm, type QemuMigrationOutcome, type QemuMigrationStats } from './migration.ts';
+import { migrateVm, type QemuMigrationOutcome } from './migration.ts';
 import { describeMissing } from './requirements.ts';
 
 /** When /proc/cpuinfo has no clock: the seed's hosts' 3800 MHz would be a guess, so say so in run.json. */
@@ -24,8 +24,6 @@ export class QemuPlatform implements Platform {
   readonly clock = new RealClock();
   readonly refreshSeconds = 1;
   readonly minIntervalSeconds = 1;
-  /** QEMU's statistics of every migration this platform ran, in the order they ended. */
-  readonly migrations: QemuMigrationStats[] = [];
   private readonly counters: LabCounters;
   private readonly activeMemory: ActiveMemoryMonitor;
   private readonly loads: Load[] = [];
@@ -60,8 +58,9 @@ export class QemuPlatform implements Platform {
     };
   }
 
-  async migrate(order: MigrationOrder, signal: AbortSignal): Promise<QemuMigrationOutcome> {
-    const outcome = await migrateVm(
+  /** The outcome's `details.qemu` holds QEMU's statistics; the run directory keeps them in migration-details.jsonl. */
+  migrate(order: MigrationOrder, signal: AbortSignal): Promise<QemuMigrationOutcome> {
+    return migrateVm(
       {
         lab: this.lab, clock: this.clock, migration: this.config.migration, probe: this.config.probe,
         onBytes: (source, target, bytes) => this.counters.addMigrationBytes(source, target, bytes),
@@ -69,8 +68,6 @@ export class QemuPlatform implements Platform {
       order,
       signal,
     );
-    this.migrations.push(outcome.details.qemu);
-    return outcome;
   }
 
   async sample(): Promise<CounterReading[]> {
@@ -129,15 +126,15 @@ export class QemuPlatform implements Platform {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all(this.loads.map((load) => load.stopAll(AbortSignal.abort())));
-    await this.activeMemory.stop();
-    this.lab.beforeRetire = null;
-    this.removeExitHook();
-    if (this.ownsLab) {
+    try {
+      await Promise.all(this.loads.map((load) => load.stopAll(AbortSignal.abort())));
+      await this.activeMemory.stop();
+    } finally {
+      // Even when the clients or the monitor failed to stop: the lab is let go of, and taken down when owned.
+      this.lab.beforeRetire = null;
+      this.removeExitHook();
       this.lab.detach();
-      await Lab.down(this.lab.dir, labLog);
-    } else {
-      this.lab.detach();
+      if (this.ownsLab) await Lab.down(this.lab.dir, labLog);
     }
   }
 }

@@ -23,7 +23,11 @@ interface Pending {
   command: string;
   resolve(value: unknown): void;
   reject(error: Error): void;
+  timer: NodeJS.Timeout;
 }
+
+/** How long a command may go unanswered before it fails: QEMU answers at once unless it is stuck. */
+export const QMP_COMMAND_TIMEOUT_MS = 60_000;
 
 /**
  * A client of QEMU's machine protocol (QMP) over its unix socket: one JSON object a line,
@@ -42,7 +46,10 @@ export class QmpClient {
     const fail = (error: Error): void => {
       if (this.closedError) return;
       this.closedError = error;
-      for (const pending of this.pending.values()) pending.reject(new Error(`${pending.command}: ${error.message}`));
+      for (const pending of this.pending.values()) {
+        clearTimeout(pending.timer);
+        pending.reject(new Error(`${pending.command}: ${error.message}`));
+      }
       this.pending.clear();
     };
     socket.on('error', fail);
@@ -57,13 +64,16 @@ export class QmpClient {
     const deadline = performance.now() + timeoutMs;
     let lastError: Error = new Error('not tried');
     while (performance.now() < deadline) {
+      let client: QmpClient | null = null;
       try {
         const socket = await openSocket(path, Math.max(100, deadline - performance.now()));
-        const client = new QmpClient(socket);
+        client = new QmpClient(socket);
         await client.greeting(Math.max(100, deadline - performance.now()));
-        await client.execute('qmp_capabilities');
+        await client.execute('qmp_capabilities', undefined, Math.max(100, deadline - performance.now()));
         return client;
       } catch (error) {
+        // A connection that did not get through the handshake is closed before the next try.
+        client?.close();
         lastError = error as Error;
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
@@ -71,12 +81,19 @@ export class QmpClient {
     throw new Error(`cannot connect to QMP at ${path}: ${lastError.message}`);
   }
 
-  /** Runs `command` and resolves with its `return` value; rejects with a QmpError when QEMU refuses it. */
-  execute<T = unknown>(command: string, args?: Record<string, unknown>): Promise<T> {
+  /**
+   * Runs `command` and resolves with its `return` value; rejects with a QmpError when QEMU
+   * refuses it, and with an Error when the connection closes or no answer comes within `timeoutMs`.
+   */
+  execute<T = unknown>(command: string, args?: Record<string, unknown>, timeoutMs = QMP_COMMAND_TIMEOUT_MS): Promise<T> {
     if (this.closedError) return Promise.reject(new Error(`${command}: ${this.closedError.message}`));
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { command, resolve: resolve as (value: unknown) => void, reject });
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new Error(`${command}: no answer from QEMU within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(id, { command, resolve: resolve as (value: unknown) => void, reject, timer });
       this.socket.write(`${JSON.stringify(args ? { execute: command, arguments: args, id } : { execute: command, id })}\n`);
     });
   }
@@ -145,8 +162,9 @@ export class QmpClient {
     const id = message.id;
     if (typeof id !== 'number') return;
     const pending = this.pending.get(id);
-    if (!pending) return;
+    if (!pending) return; // answered after its timeout
     this.pending.delete(id);
+    clearTimeout(pending.timer);
     if ('error' in message) {
       const error = message.error as { class?: string; desc?: string };
       pending.reject(new QmpError(pending.command, error.class ?? 'GenericError', error.desc ?? 'failed'));
