@@ -35,23 +35,34 @@ function readScript(file: string): string {
   }
 }
 
-function defaultRunDirectory(): string {
-  return path.join('runs', new Date().toISOString().replace(/\.\d+Z$/, 'Z').replaceAll(':', '-'));
+/** `parent/<UTC time of now>`, e.g. `runs/2026-11-25T04-30-00Z`. */
+export function timestampedDirectory(parent: string): string {
+  return path.join(parent, new Date().toISOString().replace(/\.\d+Z$/, 'Z').replaceAll(':', '-'));
 }
 
-/** Ctrl-C: the first stops the run cleanly, a second quits at once after saving what was recorded. */
-function watchInterrupts(saveNow: () => void): { signal: AbortSignal; dispose(): void } {
+/**
+ * Ctrl-C (or SIGTERM, so that a killed tool still takes down what it brought up): the first
+ * stops the work cleanly (saying how), a second quits at once after saving what was recorded.
+ */
+export function watchInterrupts(saveNow: () => void, stopping: string): { signal: AbortSignal; dispose(): void } {
   const interrupt = new AbortController();
-  const onSigint = (): void => {
+  const onSignal = (): void => {
     if (interrupt.signal.aborted) {
       saveNow();
       process.exit(EXIT_INTERRUPTED);
     }
-    process.stderr.write('\ninterrupted: stopping clients and taking a last sample (Ctrl-C again to quit at once)\n');
+    process.stderr.write(`\ninterrupted: ${stopping} (Ctrl-C again to quit at once)\n`);
     interrupt.abort();
   };
-  process.on('SIGINT', onSigint);
-  return { signal: interrupt.signal, dispose: () => process.off('SIGINT', onSigint) };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signal: interrupt.signal,
+    dispose: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
 }
 
 /** `vm-monitoring run`: returns the exit code; bad input throws InputError. */
@@ -63,7 +74,7 @@ export async function runCommand(scriptPath: string, flags: RunFlags): Promise<n
     throw new InputError(`unknown platform '${flags.platform}' (known: ${Object.keys(PLATFORMS).join(', ')}; default ${DEFAULT_PLATFORM})`);
   }
   let runDirectory: RunDirectory | undefined;
-  const interrupts = watchInterrupts(() => runDirectory?.flush());
+  const interrupts = watchInterrupts(() => runDirectory?.flush(), 'stopping clients and taking a last sample');
   const platform = await openPlatform({
     configPath: flags.config,
     seed: flags.seed,
@@ -75,7 +86,7 @@ export async function runCommand(scriptPath: string, flags: RunFlags): Promise<n
     const prepared = await prepareRun(experiment, platform, flags.interval);
     if (interrupts.signal.aborted) return EXIT_INTERRUPTED;
     runDirectory = RunDirectory.open(
-      flags.out ?? defaultRunDirectory(),
+      flags.out ?? timestampedDirectory('runs'),
       describeRun(prepared, { scriptPath, scriptText, seed: flags.seed, maxMigrationsPerHost: flags.maxMigrationsPerHost }),
     );
     return await recordRun(prepared, runDirectory, flags, interrupts.signal);

@@ -195,50 +195,52 @@ describe('vm-monitoring CLI', { concurrency: 3 }, () => {
       assert.equal(readRunJson(c.out).seed, 4);
     }));
 
-  it('Ctrl-C stops promptly with exit 130, run.json interrupted, and every record kept well-formed', () =>
-    withTempDir(async (tmp) => {
-      // samples/3.1/memory2.txt's testbed, with a timeline long enough (~100000 s, several
-      // wall seconds at --interval 1) that the interrupt surely lands in the middle.
-      const migrations = Array.from({ length: 100 }, (_, i) => `1000 migrate vm01 ${i % 2 === 0 ? 'esx6' : 'esx1'}`);
-      const script = writeScript(tmp, 'long.txt', [
-        'esx1:vm01,vm02,vm03,vm04 esx2:vm05,vm06,vm07,vm08 esx3:vm09,vm10,vm11,vm12 esx4:vm13,vm14,vm15,vm16 esx5:vm17,vm18,vm19,vm20 esx6:',
-        '0 add-client memory2 40',
-        ...migrations,
-        '1000 end',
-      ]);
-      const out = path.join(tmp, 'run');
-      let interruptedAt: number | undefined;
-      const result = await runCli(['run', script, '--interval', '1', '--out', out], {
-        onStdout: (child, soFar) => {
-          // Past the header (written before the SIGINT handler exists): the run is under way.
-          if (interruptedAt === undefined && soFar.split('\n').length > 2) {
-            interruptedAt = performance.now();
-            child.kill('SIGINT');
-          }
-        },
-      });
-      assert.ok(interruptedAt !== undefined, 'SIGINT was sent');
-      // Uninterrupted, this script runs for about 10 wall seconds.
-      const exitedAfterMs = performance.now() - interruptedAt;
-      assert.ok(exitedAfterMs < 4000, `exited ${Math.round(exitedAfterMs)} ms after SIGINT`);
-      assert.equal(result.code, 130, `exit code; signal ${result.signal}; stderr: ${result.stderr}`);
-      assert.doesNotMatch(result.stderr, /^\s+at /m);
-      assert.match(result.stderr, /interrupted/);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    it(`${signal} stops promptly with exit 130, run.json interrupted, and every record kept well-formed`, () =>
+      withTempDir(async (tmp) => {
+        // samples/3.1/memory2.txt's testbed, with a timeline long enough (~100000 s, several
+        // wall seconds at --interval 1) that the interrupt surely lands in the middle.
+        const migrations = Array.from({ length: 100 }, (_, i) => `1000 migrate vm01 ${i % 2 === 0 ? 'esx6' : 'esx1'}`);
+        const script = writeScript(tmp, 'long.txt', [
+          'esx1:vm01,vm02,vm03,vm04 esx2:vm05,vm06,vm07,vm08 esx3:vm09,vm10,vm11,vm12 esx4:vm13,vm14,vm15,vm16 esx5:vm17,vm18,vm19,vm20 esx6:',
+          '0 add-client memory2 40',
+          ...migrations,
+          '1000 end',
+        ]);
+        const out = path.join(tmp, 'run');
+        let interruptedAt: number | undefined;
+        const result = await runCli(['run', script, '--interval', '1', '--out', out], {
+          onStdout: (child, soFar) => {
+            // Past the header (written before the SIGINT handler exists): the run is under way.
+            if (interruptedAt === undefined && soFar.split('\n').length > 2) {
+              interruptedAt = performance.now();
+              child.kill(signal);
+            }
+          },
+        });
+        assert.ok(interruptedAt !== undefined, `${signal} was sent`);
+        // Uninterrupted, this script runs for about 10 wall seconds.
+        const exitedAfterMs = performance.now() - interruptedAt;
+        assert.ok(exitedAfterMs < 4000, `exited ${Math.round(exitedAfterMs)} ms after ${signal}`);
+        assert.equal(result.code, 130, `exit code; signal ${result.signal}; stderr: ${result.stderr}`);
+        assert.doesNotMatch(result.stderr, /^\s+at /m);
+        assert.match(result.stderr, /interrupted/);
 
-      const runInfo = readRunJson(out);
-      assert.equal(runInfo.status, 'interrupted');
-      const files = Object.fromEntries(CSV_FILES.map((file) => [file, readCsvFile(path.join(out, file))]));
-      const samples = files['samples.csv']?.rows ?? [];
-      const actions = files['actions.csv']?.rows ?? [];
-      assert.ok(samples.length > 0, 'samples.csv has rows');
-      assert.ok(actions.length > 0 && actions.length < migrations.length + 2, `stopped before the end (${actions.length} actions)`);
-      assert.equal(actions.some((a) => a.action === 'end'), false, 'the end action never fired');
-      // The last sample is taken when the run stops.
-      const lastSampleS = Number(samples.at(-1)?.time_s);
-      assert.ok(Math.abs(lastSampleS - Number(runInfo.run_seconds)) < 0.001, `last sample at ${lastSampleS}, run ended at ${String(runInfo.run_seconds)}`);
-      // Clients stop at once: their in-flight requests are recorded as aborted.
-      assert.ok((files['requests.csv']?.rows ?? []).some((r) => r.status === 'aborted'), 'some requests aborted');
-      // stdout was closed cleanly too.
-      parseCsv(result.stdout).forEach((row, index) => assert.equal(row.length, STDOUT_COLUMNS.length, `stdout line ${index + 1}`));
-    }));
+        const runInfo = readRunJson(out);
+        assert.equal(runInfo.status, 'interrupted');
+        const files = Object.fromEntries(CSV_FILES.map((file) => [file, readCsvFile(path.join(out, file))]));
+        const samples = files['samples.csv']?.rows ?? [];
+        const actions = files['actions.csv']?.rows ?? [];
+        assert.ok(samples.length > 0, 'samples.csv has rows');
+        assert.ok(actions.length > 0 && actions.length < migrations.length + 2, `stopped before the end (${actions.length} actions)`);
+        assert.equal(actions.some((a) => a.action === 'end'), false, 'the end action never fired');
+        // The last sample is taken when the run stops.
+        const lastSampleS = Number(samples.at(-1)?.time_s);
+        assert.ok(Math.abs(lastSampleS - Number(runInfo.run_seconds)) < 0.001, `last sample at ${lastSampleS}, run ended at ${String(runInfo.run_seconds)}`);
+        // Clients stop at once: their in-flight requests are recorded as aborted.
+        assert.ok((files['requests.csv']?.rows ?? []).some((r) => r.status === 'aborted'), 'some requests aborted');
+        // stdout was closed cleanly too.
+        parseCsv(result.stdout).forEach((row, index) => assert.equal(row.length, STDOUT_COLUMNS.length, `stdout line ${index + 1}`));
+      }));
+  }
 });
