@@ -82,6 +82,7 @@ export class SimLoad implements Load {
       phaseIndex: 0,
       finishServed: 0,
       arrivedS: sentS,
+      untouchedMB: 0,
       onDone: (_job, doneS) => this.served(client, server, doneS),
     };
     client.inFlight = { sentS, job, server };

@@ -92,11 +92,14 @@ export class Datacenter implements MigrationEnvironment {
     for (const vm of host.vms) vm.advance(now);
     for (const migration of host.outgoing) migration.advance(now);
 
-    const link = host.linkBytesPerSecond * this.profile.linkEfficiency;
-    const cap = this.profile.maxBandwidthMBps === null ? Infinity : this.profile.maxBandwidthMBps * 1024 * 1024;
+    const { maxBandwidthMBps, maxStreamMBps, stopAndCopyMBps, linkEfficiency } = this.profile;
+    const capOf = (m: PreCopyMigration): number => {
+      const mbps = m.stopped && stopAndCopyMBps !== null ? stopAndCopyMBps : Math.min(maxBandwidthMBps ?? Infinity, maxStreamMBps ?? Infinity);
+      return mbps * 1024 * 1024;
+    };
     const streams = [...host.outgoing];
-    const networkRates = streams.map((m) =>
-      Math.min(link / host.outgoing.size, (m.target.linkBytesPerSecond * this.profile.linkEfficiency) / m.target.incoming.size, cap),
+    const networkRates = streams.map(
+      (m) => Math.min(host.linkBytesPerSecond / host.outgoing.size, m.target.linkBytesPerSecond / m.target.incoming.size, capOf(m)) * linkEfficiency,
     );
     const vms = [...host.vms];
     const streamDemands = networkRates.map((rate) => (rate / (1024 * 1024)) * this.profile.cpuMHzPerMBps);

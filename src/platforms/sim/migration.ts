@@ -68,6 +68,11 @@ export class PreCopyMigration {
     return this.outcome;
   }
 
+  /** Sending the last dirty pages with the VM stopped. */
+  get stopped(): boolean {
+    return this.stage === 'stop-and-copy';
+  }
+
   get transferring(): boolean {
     return this.stage === 'precopy' || this.stage === 'stop-and-copy';
   }

@@ -12,6 +12,8 @@ export interface Job {
   finishServed: number;
   /** When the guest received the request. */
   arrivedS: number;
+  /** MB of its buffer the job has not written yet: pages never written are zero pages to a migration. */
+  untouchedMB: number;
   readonly onDone: (job: Job, doneS: number) => void;
 }
 
@@ -34,6 +36,8 @@ export class SimVm {
   private readonly computing: Job[] = [];
   private dirtyPerMegacycle = 0;
   private buffersMB = 0;
+  /** Of `buffersMB`, what jobs that write their buffer have not written yet. */
+  private untouchedMB = 0;
   private writingMB = 0;
   private constantMB = 0;
   private dirtyMark = 0;
@@ -90,8 +94,11 @@ export class SimVm {
     this.advance(now);
     job.arrivedS = now;
     this.buffersMB += job.work.bufferMB;
+    // A buffer the job writes is touched page by page as it writes; one it never writes (cpu's) at once.
+    job.untouchedMB = job.work.phases.some((phase) => phase.kind === 'compute' && phase.writesBuffer) ? job.work.bufferMB : 0;
+    this.untouchedMB += job.untouchedMB;
     this.peakBuffersSinceMarkMB = Math.max(this.peakBuffersSinceMarkMB, this.buffersMB);
-    this.touchedMB = Math.max(this.touchedMB, Math.min(this.config.memoryMB, this.config.guestOsMB + this.buffersMB));
+    this.touch();
     this.startPhase(job, 0, now);
     this.changed(this);
   }
@@ -104,6 +111,24 @@ export class SimVm {
     if (n > 0 && this.rateMHz > 0) this.served += (this.rateMHz / n) * dt;
     this.dirtiedMB += this.dirtyMBps * dt;
     this.lastAdvanceS = now;
+    if (this.untouchedMB > 0 && n > 0 && !this.paused) this.writeBuffers((this.rateMHz / n) * dt);
+  }
+
+  /** Each computing job that writes its buffer touches what it writes in `megacycles` of its own. */
+  private writeBuffers(megacycles: number): void {
+    for (const job of this.computing) {
+      const phase = job.work.phases[job.phaseIndex];
+      if (job.untouchedMB <= 0 || phase?.kind !== 'compute' || !phase.writesBuffer) continue;
+      const written = Math.min(job.untouchedMB, megacycles * phase.dirtyMBPerMegacycle);
+      job.untouchedMB -= written;
+      this.untouchedMB -= written;
+    }
+    this.touch();
+  }
+
+  private touch(): void {
+    const heldMB = this.buffersMB - this.untouchedMB;
+    this.touchedMB = Math.max(this.touchedMB, Math.min(this.config.memoryMB, this.config.guestOsMB + heldMB));
   }
 
   /** Sets the vCPU's effective rate (after `advance(now)`) and reschedules the next phase end. */
@@ -166,6 +191,8 @@ export class SimVm {
     const phase = job.work.phases[index];
     if (phase === undefined) {
       this.buffersMB -= job.work.bufferMB;
+      this.untouchedMB -= job.untouchedMB;
+      job.untouchedMB = 0;
       job.onDone(job, now);
       return;
     }

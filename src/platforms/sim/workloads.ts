@@ -1,6 +1,6 @@
 import type { ClientType } from '../../script/experiment.ts';
 import type { WorkloadsConfig } from './config.ts';
-import type { SeededRandom } from './random.ts';
+import type { SeededRandom } from '../../seeded-random.ts';
 
 /** Part of a request's processing: CPU work (megacycles), or a sleep that needs no CPU. */
 export type Phase =
@@ -19,10 +19,12 @@ export interface RequestWork {
 export function requestWorkFactory(
   config: WorkloadsConfig,
   mhzPerCore: number,
+  maxDirtyMBps: number | null,
   random: SeededRandom,
 ): (type: ClientType) => RequestWork {
-  const fillMegacyclesPerMB = mhzPerCore / config.memory.fillMBps;
-  const memory2DirtyPerMegacycle = config.memory2.dirtyMBps / mhzPerCore;
+  const limit = (mbps: number): number => Math.min(mbps, maxDirtyMBps ?? Infinity);
+  const fillMegacyclesPerMB = mhzPerCore / limit(config.memory.fillMBps);
+  const memory2DirtyPerMegacycle = limit(config.memory2.dirtyMBps) / mhzPerCore;
   const vary = (value: number): number => random.jitter(value, config.jitter);
   return (type) => {
     switch (type) {
