@@ -5,9 +5,11 @@
  * request: the seed's three server applications plus a ping and a page dirtier.
  *
  *   GET /cpu?digits=N             compute pi to N digits (spigot algorithm)
- *   GET /memory?mb=M&ms=T         allocate M MB, fill it with a constant, sleep T ms, free it
+ *   GET /memory?mb=M&ms=T         allocate M MB, fill it with a constant, sleep T ms (or until the
+ *                                 client closes the connection), free it
  *   GET /memory2?mb=M&ms=T        allocate M MB, keep refilling it for T ms, free it
- *   GET /dirty?mb=M&rate=R&ms=T   allocate M MB, dirty R MB/s of its pages for T ms, free it
+ *   GET /dirty?mb=M&rate=R&ms=T   allocate M MB, dirty R MB/s of its pages for T ms (or until the
+ *                                 client closes the connection), free it
  *   GET /ping                     answer at once
  *
  * Every response carries `x-server: NAME` (the VM's name) and `x-processing-ms: N` (from the
@@ -162,11 +164,24 @@ static void job_cpu(long digits, struct reply *r) {
   set_reply(r, 200, "digits=%ld pi=%s\n", digits, first);
 }
 
-static void job_memory(long mb, long ms, struct reply *r) {
+/* True when the client closed its connection or it broke (a pipelined next request is not that). */
+static int client_gone(int fd) {
+  char c;
+  ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+/* Sleeps `ms`, in 10 ms ticks, or less when the client on `fd` goes away: nobody waits for the answer. */
+static void sleep_while_client_waits(int fd, double ms) {
+  double until = now_ms() + ms;
+  for (double left = ms; left > 0 && !client_gone(fd); left = until - now_ms()) sleep_ms(left < 10 ? left : 10);
+}
+
+static void job_memory(int fd, long mb, long ms, struct reply *r) {
   unsigned char *buf = acquire_buffer(mb, r);
   if (!buf) return;
   memset(buf, 0x5a, (size_t)mb << 20);
-  sleep_ms((double)ms);
+  sleep_while_client_waits(fd, (double)ms);
   release_buffer(buf, mb);
   set_reply(r, 200, "memory mb=%ld ms=%ld\n", mb, ms);
 }
@@ -191,8 +206,12 @@ static void job_memory2(long mb, long ms, struct reply *r) {
   set_reply(r, 200, "memory2 mb=%ld ms=%ld fills=%ld written_mb=%ld\n", mb, ms, fills, chunks);
 }
 
-/* Dirties `rate` MB/s of distinct pages, cycling through the buffer, in 10 ms ticks. */
-static void job_dirty(long mb, long rate, long ms, struct reply *r) {
+/*
+ * Dirties `rate` MB/s of distinct pages, cycling through the buffer, in 10 ms ticks. Stops
+ * early, freeing the buffer, when the client on `fd` goes away: a long job nobody waits for
+ * would go on dirtying memory.
+ */
+static void job_dirty(int fd, long mb, long rate, long ms, struct reply *r) {
   unsigned char *buf = acquire_buffer(mb, r);
   if (!buf) return;
   size_t pages = ((size_t)mb << 20) / PAGE;
@@ -203,7 +222,7 @@ static void job_dirty(long mb, long rate, long ms, struct reply *r) {
   uint64_t dirtied = 0;
   size_t next = 0;
   unsigned char value = 1;
-  for (double tick = start; tick < until; tick += 10) {
+  for (double tick = start; tick < until && !client_gone(fd); tick += 10) {
     double due_until = (tick + 10 < until ? tick + 10 : until) - start;
     uint64_t due = (uint64_t)(due_until * pages_per_ms);
     while (dirtied < due) {
@@ -269,7 +288,7 @@ static int parse_query(char *query, struct param *params, int count, struct repl
   return 1;
 }
 
-static void dispatch(const char *method, char *target, struct reply *r) {
+static void dispatch(int fd, const char *method, char *target, struct reply *r) {
   if (strcmp(method, "GET") != 0) {
     set_reply(r, 405, "only GET\n");
     return;
@@ -284,13 +303,13 @@ static void dispatch(const char *method, char *target, struct reply *r) {
     if (parse_query(query, p, 1, r)) job_cpu(p[0].value, r);
   } else if (strcmp(target, "/memory") == 0) {
     struct param p[] = {{"mb", 1, MAX_MB, 10, 0}, {"ms", 0, MAX_MS, 100, 0}};
-    if (parse_query(query, p, 2, r)) job_memory(p[0].value, p[1].value, r);
+    if (parse_query(query, p, 2, r)) job_memory(fd, p[0].value, p[1].value, r);
   } else if (strcmp(target, "/memory2") == 0) {
     struct param p[] = {{"mb", 1, MAX_MB, 10, 0}, {"ms", 0, MAX_MS, 100, 0}};
     if (parse_query(query, p, 2, r)) job_memory2(p[0].value, p[1].value, r);
   } else if (strcmp(target, "/dirty") == 0) {
     struct param p[] = {{"mb", 1, MAX_MB, 10, 0}, {"rate", 1, MAX_RATE_MBPS, 10, 0}, {"ms", 0, MAX_MS, 1000, 0}};
-    if (parse_query(query, p, 3, r)) job_dirty(p[0].value, p[1].value, p[2].value, r);
+    if (parse_query(query, p, 3, r)) job_dirty(fd, p[0].value, p[1].value, p[2].value, r);
   } else {
     set_reply(r, 404, "no such path\n");
   }
@@ -413,10 +432,10 @@ static void serve_connection(int fd) {
           keep_alive = 0;
           body_len = 0;
         } else {
-          dispatch(method, target, &r);
+          dispatch(fd, method, target, &r);
         }
       } else {
-        dispatch(method, target, &r);
+        dispatch(fd, method, target, &r);
       }
     }
     /* Pipelined bytes after this request's head: its body first, then the next request. */

@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { InputError } from '../errors.ts';
 import { DEFAULT_PLATFORM, PLATFORMS } from '../platforms/registry.ts';
+import { calibrateCommand, type CalibrateFlags } from './calibrate-command.ts';
 import { addLabCommand } from './lab-command.ts';
 import { nonNegativeInteger, positiveInteger, positiveNumber } from './options.ts';
 import { collectLabel, reportCommand, type ReportFlags } from './report-command.ts';
@@ -45,6 +46,19 @@ function buildProgram(setExitCode: (code: number) => void): Command {
     .action(async (runDirs: string[], flags: ReportFlags) => setExitCode(await reportCommand(runDirs, flags)));
 
   addLabCommand(program, setExitCode);
+
+  program
+    .command('calibrate')
+    .description('measure single-VM migrations on the qemu lab, fit the sim\'s qemu profile on half of them, report its errors on the other half')
+    .option('--grid <file>', 'the cases (YAML or JSON; default samples/calibrate/grid.yaml)')
+    .option('--out <dir>', 'where to write tables, charts, report.html and the fitted profile (default: calibrations/<timestamp>)')
+    .option('--measured <csv>', 'take the measurements from an earlier calibration\'s measured.csv instead of the lab')
+    .option('--searches <n>', 'independent global searches of the fit (the best wins)', positiveInteger, 3)
+    .option('--population <n>', 'candidate parameter sets per generation of a search', positiveInteger, 40)
+    .option('--generations <n>', 'generations of a search (each runs the sim on the fit half once per candidate)', positiveInteger, 20)
+    .showHelpAfterError(false)
+    .exitOverride()
+    .action(async (flags: CalibrateFlags) => setExitCode(await calibrateCommand(flags)));
   return program;
 }
 

@@ -77,18 +77,19 @@ export class RunDirectory implements RecordSink {
   }
 }
 
-function createEmptyDirectory(dir: string): void {
+/** Creates `dir`, which must be missing or empty: a run or calibration never mixes with an earlier one. */
+export function createEmptyDirectory(dir: string): void {
   try {
     fs.mkdirSync(dir, { recursive: true });
   } catch (error) {
     const code = errorCode(error);
     if (code === 'EEXIST' || code === 'ENOTDIR') {
-      throw new InputError(`run directory ${dir} exists and is not a directory`);
+      throw new InputError(`output directory ${dir} exists and is not a directory`);
     }
     throw error;
   }
   if (fs.readdirSync(dir).length > 0) {
-    throw new InputError(`run directory ${dir} already exists and is not empty; choose another or empty it`);
+    throw new InputError(`output directory ${dir} already exists and is not empty; choose another or empty it`);
   }
 }
 

@@ -7,8 +7,8 @@ import { formatNumber, tickFormatter } from '../../src/report/charts/number-form
 import { svgToPng } from '../../src/report/charts/png.ts';
 import { TIMELINE_COLOURS } from '../../src/report/charts/palette.ts';
 import { renderTimeline } from '../../src/report/charts/timeline-chart.ts';
+import { pngSize, svgSize, texts } from './svg-helpers.ts';
 
-const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 function ramp(name: string, length = 50, slope = 1): Series {
   return { name, points: Array.from({ length }, (_, x) => [x, x * slope] as Point) };
@@ -26,22 +26,6 @@ function lineSpec(overrides: Partial<LineChartSpec> = {}): LineChartSpec {
 
 function timelineSpec(rows: TimelineSpec['rows']): TimelineSpec {
   return { title: 'Migrations', xLabel: 'time (s)', rows, barLegend: 'migration', markLegend: 'downtime' };
-}
-
-function svgSize(svg: string): { width: number; height: number } {
-  const match = /<svg [^>]*width="(\d+)" height="(\d+)"/.exec(svg);
-  assert.ok(match, 'the root <svg> has a width and height');
-  return { width: Number(match[1]), height: Number(match[2]) };
-}
-
-function pngSize(png: Buffer): { width: number; height: number } {
-  assert.deepEqual(png.subarray(0, 8), PNG_SIGNATURE);
-  assert.equal(png.toString('ascii', 12, 16), 'IHDR');
-  return { width: png.readUInt32BE(16), height: png.readUInt32BE(20) };
-}
-
-function texts(svg: string): string[] {
-  return [...svg.matchAll(/<text [^>]*>([^<]*)<\/text>/g)].map((match) => match[1] ?? '');
 }
 
 function elements(svg: string, pattern: RegExp): string[] {

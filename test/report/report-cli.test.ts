@@ -5,10 +5,10 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { assertBadInput, readCsvFile, runCli, withTempDir, type CliResult } from '../support/cli.ts';
 import { request, writeRun } from './run-fixture.ts';
+import { PNG_SIGNATURE } from './svg-helpers.ts';
 
 const LIGHT_SCRIPT = 'samples/3.2/light-cpu.txt';
 const HEAVY_SCRIPT = 'samples/3.2/heavy-cpu.txt';
-const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const COUNTER_FIGURES = ['cpu-usagemhz', 'mem-consumed', 'mem-active', 'mem-shared', 'mem-swapused', 'net-usage'];
 const COUNTER_TITLES = ['cpu.usagemhz', 'mem.consumed', 'mem.active', 'mem.shared', 'mem.swapused', 'net.usage'];
 const TABLE_FILES = ['migration-time.md', 'migration-time.csv', 'server-performance.md', 'server-performance.csv'];

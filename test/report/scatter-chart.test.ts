@@ -6,8 +6,8 @@ import { svgToPng } from '../../src/report/charts/png.ts';
 import { renderScatterChart } from '../../src/report/charts/scatter-chart.ts';
 import { FONT_SIZE } from '../../src/report/charts/style.ts';
 import { textWidth } from '../../src/report/charts/text-width.ts';
+import { pngSize, svgSize, texts } from './svg-helpers.ts';
 
-const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const NARROW_SPACE = '\u202f';
 
 type ScatterPoint = ScatterChartSpec['series'][number]['points'][number];
@@ -25,22 +25,6 @@ function scatterSpec(overrides: Partial<ScatterChartSpec> = {}): ScatterChartSpe
     diagonal: { band: null },
     ...overrides,
   };
-}
-
-function svgSize(svg: string): { width: number; height: number } {
-  const match = /<svg [^>]*width="(\d+)" height="(\d+)"/.exec(svg);
-  assert.ok(match, 'the root <svg> has a width and height');
-  return { width: Number(match[1]), height: Number(match[2]) };
-}
-
-function pngSize(png: Buffer): { width: number; height: number } {
-  assert.deepEqual(png.subarray(0, 8), PNG_SIGNATURE);
-  assert.equal(png.toString('ascii', 12, 16), 'IHDR');
-  return { width: png.readUInt32BE(16), height: png.readUInt32BE(20) };
-}
-
-function texts(svg: string): string[] {
-  return [...svg.matchAll(/<text [^>]*>([^<]*)<\/text>/g)].map((match) => match[1] ?? '');
 }
 
 function group(svg: string, className: string): string {

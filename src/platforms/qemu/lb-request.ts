@@ -6,10 +6,10 @@ export interface LbAnswer {
   body: string;
 }
 
-/** One GET through the load balancer's unix socket, on a fresh connection. */
-export function lbGet(socketPath: string, requestPath: string, timeoutMs = 5000): Promise<LbAnswer> {
+/** One GET through the load balancer's unix socket, on a fresh connection; `signal` gives it up. */
+export function lbGet(socketPath: string, requestPath: string, timeoutMs = 5000, signal?: AbortSignal): Promise<LbAnswer> {
   return new Promise((resolve, reject) => {
-    const request = http.get({ socketPath, path: requestPath, host: 'lab', agent: false, timeout: timeoutMs }, (response) => {
+    const request = http.get({ socketPath, path: requestPath, host: 'lab', agent: false, timeout: timeoutMs, signal }, (response) => {
       let body = '';
       response.setEncoding('utf8');
       response.on('data', (chunk: string) => (body += chunk));

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
 /** How a hypervisor's pre-copy live migration behaves, beyond the hardware it runs on. */
@@ -14,8 +16,15 @@ export const migrationProfileSchema = z
     downtimeLimitSeconds: z.number().positive(),
     /** Cap on one migration's rate in MB/s (QEMU's max-bandwidth); null for none. */
     maxBandwidthMBps: z.number().positive().nullable(),
-    /** Share of the raw link rate one migration stream achieves. */
-    linkEfficiency: z.number().positive().max(1),
+    /** The last copy, with the VM stopped, ignores the cap and goes at this rate (QEMU does); null: at the stream's rate. */
+    stopAndCopyMBps: z.number().positive().nullable(),
+    /** The most one stream's sender can push during pre-copy, in MB/s, whatever the cap (QEMU under TCG is CPU-bound near 1 Gbit/s); null for no limit. */
+    maxStreamMBps: z.number().positive().nullable(),
+    /**
+     * Share of its rate (its share of the links, or the cap or sender limit where lower) one
+     * migration stream achieves; above 1 where a rate limiter lets more through than asked.
+     */
+    linkEfficiency: z.number().positive().max(1.2),
     /** Bytes sent for a page never written (zero pages travel as tiny records). */
     zeroPageBytes: z.number().nonnegative(),
     /** Switch over after this many passes even if not converged (vMotion 4.1); null for no cap (QEMU). */
@@ -26,12 +35,14 @@ export const migrationProfileSchema = z
     cpuMHzPerMBps: z.number().nonnegative(),
     /** Share of a migrating VM's vCPU lost to dirty-page tracing. */
     tracingSlowdown: z.number().min(0).max(0.9),
+    /** The fastest a vCPU can write memory, in MB/s (QEMU's TCG emulation is slow at it); null for no limit. */
+    maxDirtyMBps: z.number().positive().nullable(),
   })
   .strict();
 
 export type MigrationProfile = z.infer<typeof migrationProfileSchema>;
 
-export const PROFILES = {
+const BUILT_IN = {
   /**
    * VMware vSphere 4.1 as the seed measured it. The fixed costs and the stream's CPU need
    * are chosen so that the seed's section 3.2 runs land in its Table 1 ranges (7.5 to 22 s),
@@ -42,12 +53,15 @@ export const PROFILES = {
     switchoverSeconds: 0.25,
     downtimeLimitSeconds: 0.5,
     maxBandwidthMBps: null,
+    stopAndCopyMBps: null,
+    maxStreamMBps: null,
     linkEfficiency: 0.9,
     zeroPageBytes: 16,
     maxPasses: 12,
     convergenceTimeoutSeconds: 600,
     cpuMHzPerMBps: 30,
     tracingSlowdown: 0.08,
+    maxDirtyMBps: null,
   },
   /** QEMU 7.2's defaults: 128 MiB/s max-bandwidth, 300 ms downtime limit, no cap on passes. */
   qemu: {
@@ -55,14 +69,43 @@ export const PROFILES = {
     switchoverSeconds: 0.02,
     downtimeLimitSeconds: 0.3,
     maxBandwidthMBps: 128,
+    stopAndCopyMBps: 1000,
+    maxStreamMBps: null,
     linkEfficiency: 0.95,
     zeroPageBytes: 9,
     maxPasses: null,
     convergenceTimeoutSeconds: 120,
     cpuMHzPerMBps: 0,
     tracingSlowdown: 0.05,
+    maxDirtyMBps: null,
   },
 } as const satisfies Record<string, MigrationProfile>;
+
+/** A profile written by `vm-monitoring calibrate`: its fitted `migration` values over a built-in profile. */
+const fittedProfileSchema = z.looseObject({
+  based_on: z.enum(Object.keys(BUILT_IN) as [keyof typeof BUILT_IN]),
+  migration: migrationProfileSchema.partial(),
+  calibration: z.looseObject({ at: z.string() }),
+});
+
+/** The `qemu` profile fitted to this project's qemu lab on a 2-core machine under TCG (see the README). */
+const QEMU_LAB_PROFILE = 'qemu-lab-profile.json';
+
+function readFittedProfile(file: string): { profile: MigrationProfile; fittedAt: string } {
+  const fitted = fittedProfileSchema.parse(JSON.parse(readFileSync(fileURLToPath(new URL(file, import.meta.url)), 'utf8')));
+  return { profile: migrationProfileSchema.parse({ ...BUILT_IN[fitted.based_on], ...fitted.migration }), fittedAt: fitted.calibration.at };
+}
+
+const qemuLab = readFittedProfile(QEMU_LAB_PROFILE);
+
+export const PROFILES: Record<keyof typeof BUILT_IN | 'qemu-lab', MigrationProfile> = { ...BUILT_IN, 'qemu-lab': qemuLab.profile };
+
+/** Where each profile's values come from, for run.json. */
+export const PROFILE_SOURCES: Record<ProfileName, string> = {
+  'vsphere-4.1': 'chosen so that the seed\'s section 3.2 runs land in its Table 1 ranges',
+  qemu: 'QEMU 7.2\'s defaults',
+  'qemu-lab': `fitted by vm-monitoring calibrate against the qemu lab on ${qemuLab.fittedAt} (src/platforms/sim/${QEMU_LAB_PROFILE})`,
+};
 
 export type ProfileName = keyof typeof PROFILES;
 export const PROFILE_NAMES = Object.keys(PROFILES) as [ProfileName, ...ProfileName[]];

@@ -7,8 +7,8 @@ import { SimLoad } from './clients.ts';
 import { loadSimConfig, migrationProfileOf, type SimConfig } from './config.ts';
 import { Datacenter } from './datacenter.ts';
 import { PreCopyMigration } from './migration.ts';
-import type { MigrationProfile } from './profiles.ts';
-import { SeededRandom } from './random.ts';
+import { PROFILE_SOURCES, type MigrationProfile } from './profiles.ts';
+import { SeededRandom } from '../../seeded-random.ts';
 import type { SimVm } from './vm.ts';
 import { requestWorkFactory } from './workloads.ts';
 
@@ -61,12 +61,18 @@ export class SimPlatform implements Platform {
 
   createLoad(servers: string[], onRequest: (record: RequestRecord) => void): Load {
     const vms = servers.map((name) => this.datacenter.vms.get(name) as SimVm);
-    const makeWork = requestWorkFactory(this.config.workloads, this.config.hosts.mhzPerCore, this.random);
+    const makeWork = requestWorkFactory(this.config.workloads, this.config.hosts.mhzPerCore, this.profile.maxDirtyMBps, this.random);
     return new SimLoad(this.clock, vms, makeWork, this.config.network, onRequest);
   }
 
   describe(): Record<string, unknown> {
-    return { name: this.name, config_file: this.options.configPath ?? null, ...this.config, migration: this.profile };
+    return {
+      name: this.name,
+      config_file: this.options.configPath ?? null,
+      ...this.config,
+      profile_source: PROFILE_SOURCES[this.config.profile],
+      migration: this.profile,
+    };
   }
 
   async close(): Promise<void> {}

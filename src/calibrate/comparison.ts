@@ -1,0 +1,71 @@
+import { median } from '../report/statistics.ts';
+import type { CaseResult, MigrationCase } from './migration-case.ts';
+
+/** Below this, a downtime error is judged in milliseconds rather than in percent. */
+export const DOWNTIME_FLOOR_MS = 20;
+
+export interface CaseComparison {
+  migrationCase: MigrationCase;
+  measured: CaseResult;
+  predicted: CaseResult;
+  /** |predicted − measured| / measured; null where a side has no value. */
+  totalError: number | null;
+  bytesError: number | null;
+  downtimeError: number | null;
+  /** |predicted − measured| in ms, where both converged. */
+  downtimeErrorMs: number | null;
+  passesError: number | null;
+  convergenceAgrees: boolean;
+}
+
+export interface ErrorSummary {
+  cases: number;
+  /** Medians of the absolute errors above, over the cases that have them. */
+  totalError: number | null;
+  bytesError: number | null;
+  downtimeError: number | null;
+  downtimeErrorMs: number | null;
+  passesError: number | null;
+  convergenceMismatches: number;
+}
+
+export function compareCase(migrationCase: MigrationCase, measured: CaseResult, predicted: CaseResult): CaseComparison {
+  const bothConverged = measured.converged && predicted.converged;
+  const downtime = bothConverged && measured.downtime_ms !== null && predicted.downtime_ms !== null;
+  return {
+    migrationCase,
+    measured,
+    predicted,
+    totalError: relativeError(predicted.total_ms, measured.total_ms),
+    bytesError: relativeError(predicted.bytes, measured.bytes),
+    downtimeError: downtime ? relativeError(predicted.downtime_ms as number, measured.downtime_ms as number) : null,
+    downtimeErrorMs: downtime ? Math.abs((predicted.downtime_ms as number) - (measured.downtime_ms as number)) : null,
+    passesError: bothConverged ? Math.abs(predicted.passes - measured.passes) : null,
+    convergenceAgrees: measured.converged === predicted.converged,
+  };
+}
+
+export function summarize(comparisons: readonly CaseComparison[]): ErrorSummary {
+  const medianOf = (pick: (comparison: CaseComparison) => number | null): number | null =>
+    median(comparisons.map(pick).filter((value): value is number => value !== null));
+  return {
+    cases: comparisons.length,
+    totalError: medianOf((c) => c.totalError),
+    bytesError: medianOf((c) => c.bytesError),
+    downtimeError: medianOf((c) => c.downtimeError),
+    downtimeErrorMs: medianOf((c) => c.downtimeErrorMs),
+    passesError: medianOf((c) => c.passesError),
+    convergenceMismatches: comparisons.filter((c) => !c.convergenceAgrees).length,
+  };
+}
+
+/** The bar: total time and bytes within 10 %, downtime within 25 % or 20 ms, convergence always right. */
+export function meetsTargets(summary: ErrorSummary): boolean {
+  const within = (value: number | null, limit: number): boolean => value === null || value < limit;
+  const downtime = within(summary.downtimeError, 0.25) || within(summary.downtimeErrorMs, DOWNTIME_FLOOR_MS);
+  return within(summary.totalError, 0.1) && within(summary.bytesError, 0.1) && downtime && summary.convergenceMismatches === 0;
+}
+
+function relativeError(predicted: number, measured: number): number | null {
+  return measured > 0 ? Math.abs(predicted - measured) / measured : null;
+}

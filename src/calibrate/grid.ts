@@ -1,0 +1,83 @@
+import { z } from 'zod';
+import { loadConfigFile } from '../config/load-config.ts';
+import type { CaseSettings, CaseWorkload, MigrationCase } from './migration-case.ts';
+
+const workloadSchema = z.union([
+  z.literal('idle'),
+  z.object({ memory: z.number().int().min(1).max(4096), sleepMs: z.number().int().min(0).max(600_000).optional() }).strict(),
+  z.object({ dirty: z.number().positive().max(10_000), bufferMB: z.number().int().min(1).max(4096).optional() }).strict(),
+], { error: 'expected idle, { memory: MB } or { dirty: MB/s }' });
+
+/**
+ * The calibration grid: every combination of the lists is one case. Cases are split like a
+ * checkerboard (by the parity of the sum of their indices in the lists) between the fit's
+ * half and the held-out half, so that each value of each list falls in both halves.
+ */
+export const gridSchema = z
+  .object({
+    ramMB: z.array(z.number().int().min(64).max(16384)).min(1),
+    /** `idle`, `{ memory: MB }` (the seed's memory app holding a filled buffer), `{ dirty: MB/s }` (the guest dirtier). */
+    workloads: z.array(workloadSchema).min(1),
+    bandwidthMbps: z.array(z.number().positive().max(100_000)).min(1),
+    downtimeLimitMs: z.array(z.number().int().min(1).max(60_000)).min(1),
+    /** The dirtier's buffer, unless a workload names its own. */
+    dirtyBufferMB: z.number().int().min(1).max(4096).default(64),
+    /** How long the memory app sleeps holding its buffer, unless a workload says: by default longer than any case. */
+    memorySleepMs: z.number().int().min(0).max(600_000).default(120_000),
+    warmupSeconds: z.number().min(0).max(600).default(5),
+    convergenceTimeoutSeconds: z.number().positive().max(3600).default(30),
+  })
+  .strict()
+  .superRefine((grid, context) => {
+    for (const [index, workload] of grid.workloads.entries()) {
+      const bufferMB = typeof workload === 'string' ? 0 : 'memory' in workload ? workload.memory : (workload.bufferMB ?? grid.dirtyBufferMB);
+      const smallest = Math.min(...grid.ramMB);
+      if (bufferMB >= smallest) {
+        context.addIssue({ code: 'custom', path: ['workloads', index], message: `a ${bufferMB} MB buffer does not fit in a ${smallest} MB guest` });
+      }
+    }
+  });
+
+export type Grid = z.infer<typeof gridSchema>;
+
+export function loadGrid(path: string): Grid {
+  return loadConfigFile(path, gridSchema);
+}
+
+export function settingsOf(grid: Grid): CaseSettings {
+  return { warmupSeconds: grid.warmupSeconds, convergenceTimeoutSeconds: grid.convergenceTimeoutSeconds };
+}
+
+/** Every case of the grid, RAM size outermost (the lab is brought up once per size). */
+export function casesOf(grid: Grid): MigrationCase[] {
+  const cases: MigrationCase[] = [];
+  for (const [r, ramMB] of grid.ramMB.entries()) {
+    for (const [w, entry] of grid.workloads.entries()) {
+      const workload = workloadOf(entry, grid);
+      for (const [b, bandwidthMbps] of grid.bandwidthMbps.entries()) {
+        for (const [d, downtimeLimitMs] of grid.downtimeLimitMs.entries()) {
+          const id = `ram${ramMB}-${workloadName(workload)}-bw${bandwidthMbps}-dl${downtimeLimitMs}`;
+          cases.push({ id, ramMB, workload, bandwidthMbps, downtimeLimitMs, training: (r + w + b + d) % 2 === 0 });
+        }
+      }
+    }
+  }
+  return cases;
+}
+
+function workloadOf(entry: Grid['workloads'][number], grid: Grid): CaseWorkload {
+  if (entry === 'idle') return { kind: 'idle' };
+  if ('memory' in entry) return { kind: 'memory', bufferMB: entry.memory, sleepMs: entry.sleepMs ?? grid.memorySleepMs };
+  return { kind: 'dirty', bufferMB: entry.bufferMB ?? grid.dirtyBufferMB, rateMBps: entry.dirty };
+}
+
+function workloadName(workload: CaseWorkload): string {
+  switch (workload.kind) {
+    case 'idle':
+      return 'idle';
+    case 'memory':
+      return `memory${workload.bufferMB}`;
+    case 'dirty':
+      return `dirty${workload.bufferMB}x${workload.rateMBps}`;
+  }
+}

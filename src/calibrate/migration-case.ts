@@ -1,0 +1,55 @@
+/**
+ * One single-VM migration of the calibration grid, and what was measured or predicted of it.
+ * Plain data: the qemu lab measures cases, the sim predicts them, the same way.
+ */
+
+/** What the guest does while it migrates. */
+export type CaseWorkload =
+  | { kind: 'idle' }
+  /** The seed's `memory` app in a closed loop: fill a buffer of `bufferMB`, sleep `sleepMs`, free it, again. */
+  | { kind: 'memory'; bufferMB: number; sleepMs: number }
+  /** The guest dirtier: rewrites pages of a `bufferMB` buffer at a fixed `rateMBps`. */
+  | { kind: 'dirty'; bufferMB: number; rateMBps: number };
+
+export interface MigrationCase {
+  /** Unique and readable, e.g. `ram256-dirty64x40-bw300-dl100`. */
+  id: string;
+  ramMB: number;
+  workload: CaseWorkload;
+  /** QEMU's max-bandwidth, in Mbit/s. */
+  bandwidthMbps: number;
+  /** QEMU's downtime-limit. */
+  downtimeLimitMs: number;
+  /** True for cases the fit may use; false for the held-out half. */
+  training: boolean;
+}
+
+/** How every case of a grid is run. */
+export interface CaseSettings {
+  /** The workload runs this long before the migration starts. */
+  warmupSeconds: number;
+  /** A migration still in pre-copy after this long is cancelled: the case does not converge. */
+  convergenceTimeoutSeconds: number;
+}
+
+export interface CaseResult {
+  id: string;
+  /** False when the migration was cancelled for not converging within the timeout. */
+  converged: boolean;
+  /** From the `migrate` command to completion (QEMU's total-time), or to the cancellation. */
+  total_ms: number;
+  /** How long the VM was stopped; null when it did not converge. */
+  downtime_ms: number | null;
+  setup_ms: number | null;
+  bytes: number;
+  /** Passes over memory, counted as QEMU's dirty-sync-count. */
+  passes: number;
+  /** Why the migration did not complete, or ''. */
+  reason: string;
+}
+
+/** Something that runs cases: the qemu lab measures them, the sim predicts them. */
+export interface CaseRunner {
+  run(migrationCase: MigrationCase, signal: AbortSignal): Promise<CaseResult>;
+  close(): Promise<void>;
+}

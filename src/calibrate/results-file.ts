@@ -1,0 +1,68 @@
+import { CsvFile } from '../record/csv-file.ts';
+import { InputError } from '../errors.ts';
+import { BadCellError, readCsvRows, type CsvRow } from '../report/csv-reader.ts';
+import type { CaseResult, MigrationCase } from './migration-case.ts';
+
+/** A case's result as one row of measured.csv or predicted.csv. */
+interface ResultRow {
+  id: string;
+  converged: string;
+  total_ms: number;
+  downtime_ms: number | null;
+  setup_ms: number | null;
+  bytes: number;
+  passes: number;
+  reason: string;
+}
+
+const RESULT_COLUMNS = ['id', 'converged', 'total_ms', 'downtime_ms', 'setup_ms', 'bytes', 'passes', 'reason'] as const;
+
+/** Case results written as they come, so an interrupted calibration keeps what it measured. */
+export class ResultsFile {
+  readonly #file: CsvFile<ResultRow>;
+
+  constructor(path: string) {
+    this.#file = new CsvFile<ResultRow>(path, RESULT_COLUMNS);
+  }
+
+  append(result: CaseResult): void {
+    this.#file.append({ ...result, converged: result.converged ? 'yes' : 'no' });
+    this.#file.flush();
+  }
+
+  close(): void {
+    this.#file.close();
+  }
+}
+
+/** Reads a results file, keeping the results of `cases`; every case must be there. */
+export async function readResults(file: string, cases: readonly MigrationCase[]): Promise<Map<string, CaseResult>> {
+  const results = new Map<string, CaseResult>();
+  await readCsvRows(file, RESULT_COLUMNS, (row) => {
+    const result = parseResult(row);
+    results.set(result.id, result);
+  });
+  const missing = cases.find((migrationCase) => !results.has(migrationCase.id));
+  if (missing) throw new InputError(`${file}: no result for the grid's case ${missing.id}`);
+  return results;
+}
+
+function parseResult(row: CsvRow): CaseResult {
+  const number = (column: keyof ResultRow): number => {
+    const value = Number(row[column]);
+    if (row[column] === '' || !Number.isFinite(value)) throw new BadCellError(column, `${column}: expected a number, got '${row[column]}'`);
+    return value;
+  };
+  const optional = (column: keyof ResultRow): number | null => (row[column] === '' ? null : number(column));
+  if (row.converged !== 'yes' && row.converged !== 'no') throw new BadCellError('converged', `converged: expected yes or no, got '${row.converged}'`);
+  return {
+    id: row.id as string,
+    converged: row.converged === 'yes',
+    total_ms: number('total_ms'),
+    downtime_ms: optional('downtime_ms'),
+    setup_ms: optional('setup_ms'),
+    bytes: number('bytes'),
+    passes: number('passes'),
+    reason: row.reason ?? '',
+  };
+}

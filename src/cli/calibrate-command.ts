@@ -1,0 +1,200 @@
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { calibrate, type Calibration } from '../calibrate/calibration.ts';
+import { casesTable, describeWorkload, writeCalibrationReport } from '../calibrate/calibration-report.ts';
+import { meetsTargets, type ErrorSummary } from '../calibrate/comparison.ts';
+import { casesOf, loadGrid, settingsOf } from '../calibrate/grid.ts';
+import type { CaseResult, CaseSettings, MigrationCase } from '../calibrate/migration-case.ts';
+import { readResults, ResultsFile } from '../calibrate/results-file.ts';
+import { openQemuCaseRunner } from '../platforms/qemu/calibration-runner.ts';
+import { FITTED_PARAMETERS, simCaseRunner, simLabModelOf } from '../platforms/sim/calibration-runner.ts';
+import { createEmptyDirectory } from '../record/run-directory.ts';
+import { tableToCsv, type Table } from '../report/table.ts';
+import { TOOL_VERSION } from '../version.ts';
+import { EXIT_INTERRUPTED, timestampedDirectory, watchInterrupts } from './run-command.ts';
+
+export interface CalibrateFlags {
+  grid?: string;
+  out?: string;
+  measured?: string;
+  searches: number;
+  population: number;
+  generations: number;
+}
+
+export const DEFAULT_GRID = fileURLToPath(new URL('../../samples/calibrate/grid.yaml', import.meta.url));
+
+const log = (line: string): void => void process.stderr.write(`calibrate: ${line}\n`);
+
+/**
+ * `vm-monitoring calibrate`: measures the grid's cases on the qemu lab (or reads an earlier
+ * measured.csv), fits the sim's qemu profile on half of them, predicts all, and writes the
+ * comparison (CSV on stdout, tables, charts, report.html and the fitted profile in --out).
+ */
+export async function calibrateCommand(flags: CalibrateFlags): Promise<number> {
+  const gridPath = flags.grid ?? DEFAULT_GRID;
+  const grid = loadGrid(gridPath);
+  const cases = casesOf(grid);
+  const settings = settingsOf(grid);
+  const earlier = flags.measured ? await readResults(flags.measured, cases) : null;
+  const outDir = flags.out ?? timestampedDirectory('calibrations');
+  createEmptyDirectory(outDir);
+
+  let measured: ReadonlyMap<string, CaseResult>;
+  let measuredOn: MeasuredOn;
+  if (earlier) {
+    writeResults(path.join(outDir, 'measured.csv'), cases, earlier);
+    measured = earlier;
+    measuredOn = earlierLab(flags.measured as string);
+  } else {
+    const lab = await measureOnLab(cases, settings, outDir);
+    if (!lab.measured) return EXIT_INTERRUPTED;
+    measured = lab.measured;
+    measuredOn = lab.description;
+  }
+
+  log(`fitting ${FITTED_PARAMETERS.length} parameters of the sim on ${cases.filter((c) => c.training).length} cases`);
+  const calibration = await calibrate({
+    cases,
+    measured,
+    parameters: FITTED_PARAMETERS,
+    predictorFor: (values) => simCaseRunner(simLabModelOf(values), settings),
+    fit: { searches: flags.searches, population: flags.population, generations: flags.generations },
+  });
+  writeResults(path.join(outDir, 'predicted.csv'), cases, new Map(calibration.comparisons.map((c) => [c.migrationCase.id, c.predicted])));
+  writeFittedProfile(path.join(outDir, 'fitted-profile.json'), calibration, gridPath, measuredOn);
+  const page = writeCalibrationReport(outDir, calibration, FITTED_PARAMETERS, aboutTable(gridPath, cases, measuredOn));
+
+  process.stdout.write(tableToCsv(casesTable(calibration)));
+  log(`fit half: ${describeSummary(calibration.training)}`);
+  log(`held-out half: ${describeSummary(calibration.heldOut)}`);
+  log(`report: ${page}`);
+  return 0;
+}
+
+/**
+ * Runs every case on a lab of its own, keeping each result in measured.csv and QEMU's own
+ * account of it (per-pass progress included) in measured-details.jsonl as it comes; `measured`
+ * is null when interrupted.
+ */
+async function measureOnLab(
+  cases: readonly MigrationCase[],
+  settings: CaseSettings,
+  outDir: string,
+): Promise<{ measured: Map<string, CaseResult> | null; description: Record<string, unknown> }> {
+  const file = path.join(outDir, 'measured.csv');
+  const results = new ResultsFile(file);
+  const interrupts = watchInterrupts(() => results.close(), 'ending the case under way and taking the lab down');
+  const measured = new Map<string, CaseResult>();
+  const runner = await openQemuCaseRunner({ settings, log });
+  let description: Record<string, unknown> = {};
+  try {
+    for (const [index, migrationCase] of cases.entries()) {
+      if (interrupts.signal.aborted) break;
+      const result = await runner.run(migrationCase, interrupts.signal);
+      if (interrupts.signal.aborted) break;
+      measured.set(migrationCase.id, result);
+      results.append(result);
+      appendFileSync(path.join(outDir, 'measured-details.jsonl'), `${JSON.stringify({ id: migrationCase.id, qemu: runner.lastStats })}\n`);
+      description = runner.describe();
+      writeFileSync(path.join(outDir, LAB_FILE), `${JSON.stringify(description, null, 2)}\n`);
+      log(`[${index + 1}/${cases.length}] ${migrationCase.id}: ${describeResult(result)}`);
+    }
+  } finally {
+    await runner.close();
+    results.close();
+    interrupts.dispose();
+  }
+  if (measured.size < cases.length) {
+    log(`interrupted: ${file} keeps the ${measured.size} cases measured`);
+    return { measured: null, description };
+  }
+  return { measured, description };
+}
+
+function writeResults(file: string, cases: readonly MigrationCase[], results: ReadonlyMap<string, CaseResult>): void {
+  const out = new ResultsFile(file);
+  for (const migrationCase of cases) {
+    const result = results.get(migrationCase.id);
+    if (result) out.append(result);
+  }
+  out.close();
+}
+
+function describeResult(result: CaseResult): string {
+  const mb = (result.bytes / (1024 * 1024)).toFixed(1);
+  if (!result.converged) return `did not converge (${result.reason}), ${mb} MB sent`;
+  return `${result.total_ms.toFixed(0)} ms, downtime ${result.downtime_ms?.toFixed(0) ?? '?'} ms, ${mb} MB, ${result.passes} passes`;
+}
+
+function describeSummary(summary: ErrorSummary): string {
+  const percent = (value: number | null): string => (value === null ? 'n/a' : `${(value * 100).toFixed(1)} %`);
+  return (
+    `${summary.cases} cases, median |error| total time ${percent(summary.totalError)}, bytes ${percent(summary.bytesError)}, ` +
+    `downtime ${percent(summary.downtimeError)} (${summary.downtimeErrorMs?.toFixed(1) ?? 'n/a'} ms), ` +
+    `convergence wrong in ${summary.convergenceMismatches}; targets ${meetsTargets(summary) ? 'met' : 'NOT met'}`
+  );
+}
+
+/** Where the measurements come from: the lab a calibration ran on, or just an earlier calibration's file. */
+type MeasuredOn = string | Record<string, unknown>;
+
+/** The lab a calibration measured on, kept next to its measured.csv. */
+const LAB_FILE = 'lab.json';
+
+/** An earlier calibration's lab, with the file the measurements are read from; just the file's name without a lab.json. */
+function earlierLab(measuredFile: string): MeasuredOn {
+  const labFile = path.join(path.dirname(measuredFile), LAB_FILE);
+  if (!existsSync(labFile)) return displayPath(measuredFile);
+  return { measured: displayPath(measuredFile), ...(JSON.parse(readFileSync(labFile, 'utf8')) as Record<string, unknown>) };
+}
+
+/** A path as run files record it: relative to where the tool runs when inside it, so records do not name one machine's directories. */
+function displayPath(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative.startsWith('..') || path.isAbsolute(relative) ? file : relative;
+}
+
+function describeSource(measuredOn: MeasuredOn): string {
+  if (typeof measuredOn === 'string') return measuredOn;
+  const text = (key: string): string => String(measuredOn[key] ?? '?');
+  const lab = `the qemu lab: QEMU ${text('qemu_version')}, accelerator ${text('accelerator')}, guest kernel ${text('kernel_version')}`;
+  return measuredOn.measured === undefined ? lab : `${lab} (read from ${text('measured')})`;
+}
+
+function aboutTable(gridPath: string, cases: readonly MigrationCase[], measuredOn: MeasuredOn): Table {
+  const workloads = [...new Set(cases.map((c) => describeWorkload(c.workload)))].join('; ');
+  return {
+    id: 'calibration',
+    title: 'Calibration',
+    caption: 'The grid and where its measurements come from.',
+    columns: [
+      { header: 'grid', kind: 'text' },
+      { header: 'cases', kind: 'count' },
+      { header: 'workloads', kind: 'text' },
+      { header: 'measured on', kind: 'text' },
+      { header: 'tool', kind: 'text' },
+    ],
+    rows: [[displayPath(gridPath), cases.length, workloads, describeSource(measuredOn), `vm-monitoring ${TOOL_VERSION}`]],
+  };
+}
+
+/** The fitted profile as the sim loads it (see src/platforms/sim/profiles.ts), with how it was obtained. */
+function writeFittedProfile(file: string, calibration: Calibration, gridPath: string, measuredOn: MeasuredOn): void {
+  const model = simLabModelOf(calibration.fitted.values);
+  const profile = {
+    based_on: 'qemu',
+    migration: model.migration,
+    vms: model.vms,
+    calibration: {
+      at: new Date().toISOString(),
+      grid: displayPath(gridPath),
+      measured_on: measuredOn,
+      fit_loss: calibration.fitted.loss,
+      fit: calibration.training,
+      held_out: calibration.heldOut,
+    },
+  };
+  writeFileSync(file, `${JSON.stringify(profile, null, 2)}\n`);
+}
