@@ -63,7 +63,7 @@ export async function fitParameters(problem: FitProblem, options: FitOptions): P
   return { values: valuesAt(parameters, best.point), loss: best.value, evaluations };
 }
 
-export async function meanLoss(problem: Omit<FitProblem, 'parameters'>, values: ParameterValues): Promise<number> {
+async function meanLoss(problem: Omit<FitProblem, 'parameters'>, values: ParameterValues): Promise<number> {
   const runner = problem.predictorFor(values);
   const signal = new AbortController().signal;
   let sum = 0;
@@ -72,7 +72,7 @@ export async function meanLoss(problem: Omit<FitProblem, 'parameters'>, values: 
   return sum / problem.cases.length;
 }
 
-export function caseLoss(measured: CaseResult, predicted: CaseResult, migrationCase: MigrationCase): number {
+function caseLoss(measured: CaseResult, predicted: CaseResult, migrationCase: MigrationCase): number {
   const comparison = compareCase(migrationCase, measured, predicted);
   if (!comparison.convergenceAgrees) return CONVERGENCE_PENALTY;
   const logRatio = (a: number, b: number): number => Math.abs(Math.log(Math.max(a, 1e-9) / Math.max(b, 1e-9)));

@@ -3,17 +3,8 @@ import { InputError } from '../errors.ts';
 import { BadCellError, readCsvRows, type CsvRow } from '../report/csv-reader.ts';
 import type { CaseResult, MigrationCase } from './migration-case.ts';
 
-/** A case's result as one row of measured.csv or predicted.csv. */
-interface ResultRow {
-  id: string;
-  converged: string;
-  total_ms: number;
-  downtime_ms: number | null;
-  setup_ms: number | null;
-  bytes: number;
-  passes: number;
-  reason: string;
-}
+/** A case's result as one row of measured.csv or predicted.csv: convergence as yes or no. */
+type ResultRow = Omit<CaseResult, 'converged'> & { converged: string };
 
 const RESULT_COLUMNS = ['id', 'converged', 'total_ms', 'downtime_ms', 'setup_ms', 'bytes', 'passes', 'reason'] as const;
 
