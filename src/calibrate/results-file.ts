@@ -11,14 +11,17 @@ const RESULT_COLUMNS = ['id', 'converged', 'total_ms', 'downtime_ms', 'setup_ms'
 /** Case results written as they come, so an interrupted calibration keeps what it measured. */
 export class ResultsFile {
   readonly #file: CsvFile<ResultRow>;
+  #writeError: Error | undefined;
 
   constructor(path: string) {
-    this.#file = new CsvFile<ResultRow>(path, RESULT_COLUMNS);
+    this.#file = new CsvFile<ResultRow>(path, RESULT_COLUMNS, (error) => (this.#writeError = new Error(`cannot write ${path}: ${error.message}`)));
   }
 
+  /** Writes the row at once; throws if it could not be written. */
   append(result: CaseResult): void {
     this.#file.append({ ...result, converged: result.converged ? 'yes' : 'no' });
     this.#file.flush();
+    if (this.#writeError) throw this.#writeError;
   }
 
   close(): void {

@@ -1,4 +1,4 @@
-import { readFileSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../errors.ts';
 import { DEFAULT_PLATFORM, PLATFORMS } from '../platforms/registry.ts';
@@ -6,6 +6,9 @@ import { fanOut } from '../record/fan-out.ts';
 import { buildReport } from '../report/build-report.ts';
 import { RunDirectory } from '../record/run-directory.ts';
 import { StdoutCsv } from '../record/stdout-csv.ts';
+import { StdoutStream } from '../record/stdout-stream.ts';
+import { RunFailure } from '../run/run-failure.ts';
+import type { RunOutcome } from '../run/runner.ts';
 import { describeRun, executeRun, prepareRun, type PreparedRun } from '../run/session.ts';
 import { parseScript } from '../script/parse.ts';
 import { placementOf } from '../script/validate.ts';
@@ -74,6 +77,7 @@ export async function runCommand(scriptPath: string, flags: RunFlags): Promise<n
     throw new InputError(`unknown platform '${flags.platform}' (known: ${Object.keys(PLATFORMS).join(', ')}; default ${DEFAULT_PLATFORM})`);
   }
   let runDirectory: RunDirectory | undefined;
+  const failure = new RunFailure();
   const interrupts = watchInterrupts(() => runDirectory?.flush(), 'stopping clients and taking a last sample');
   const platform = await openPlatform({
     configPath: flags.config,
@@ -88,26 +92,46 @@ export async function runCommand(scriptPath: string, flags: RunFlags): Promise<n
     runDirectory = RunDirectory.open(
       flags.out ?? timestampedDirectory('runs'),
       describeRun(prepared, { scriptPath, scriptText, seed: flags.seed, maxMigrationsPerHost: flags.maxMigrationsPerHost }),
+      { onWriteError: (reason) => failure.fail(reason) },
     );
-    return await recordRun(prepared, runDirectory, flags, interrupts.signal);
+    return await recordRun(prepared, runDirectory, flags, { signal: interrupts.signal, failure });
   } finally {
     interrupts.dispose();
     await platform.close();
   }
 }
 
-async function recordRun(prepared: PreparedRun, runDirectory: RunDirectory, flags: RunFlags, signal: AbortSignal): Promise<number> {
-  const stdout = new StdoutCsv((chunk) => writeSync(1, chunk));
+async function recordRun(
+  prepared: PreparedRun,
+  runDirectory: RunDirectory,
+  flags: RunFlags,
+  stops: { signal: AbortSignal; failure: RunFailure },
+): Promise<number> {
+  const stdoutStream = new StdoutStream();
+  const stdout = new StdoutCsv((chunk) => stdoutStream.write(chunk));
   const progress = new Progress(prepared.experiment.steps.filter((step) => step.action.kind === 'migrate').length);
   const records = fanOut(runDirectory, stdout, progress);
   const wallStart = performance.now();
+  const stopping = AbortSignal.any([stops.signal, stops.failure.signal]);
   try {
-    const outcome = await executeRun(prepared, records, { maxMigrationsPerHost: flags.maxMigrationsPerHost, signal });
-    const status = outcome.status === 'completed' && outcome.failedSetup.length > 0 ? 'failed' : outcome.status;
+    const outcome = await executeRun(prepared, records, {
+      maxMigrationsPerHost: flags.maxMigrationsPerHost,
+      signal: stops.signal,
+      failure: stops.failure,
+      pace: () => stdoutStream.whenDrained(stopping),
+    });
     const wallSeconds = (performance.now() - wallStart) / 1000;
     stdout.close();
     progress.stop();
-    runDirectory.finish({ status, ended_at: new Date().toISOString(), run_seconds: outcome.endedS, wall_seconds: wallSeconds });
+    runDirectory.finish({ ...endOf(outcome), ended_at: new Date().toISOString(), run_seconds: outcome.endedS, wall_seconds: wallSeconds });
+    await stdoutStream.flushed();
+    // The run directory's own write error may have come only as its files were closed.
+    const failure = runDirectory.writeError ?? outcome.failure;
+    if (failure !== undefined) {
+      process.stderr.write(`run failed: ${failure}; what was recorded before is in ${runDirectory.dir}\n`);
+      return EXIT_RUN_FAILED;
+    }
+    const status = outcome.failedSetup.length > 0 ? 'failed' : outcome.status;
     if (status === 'failed') {
       process.stderr.write(`run failed: could not place ${outcome.failedSetup.join(', ')} as the placement line asks (see migrations.csv)\n`);
     }
@@ -125,4 +149,11 @@ async function recordRun(prepared: PreparedRun, runDirectory: RunDirectory, flag
     runDirectory.finish({ status: 'failed', error: (error as Error).message, ended_at: new Date().toISOString() });
     throw error;
   }
+}
+
+/** How run.json says the run ended. */
+function endOf(outcome: RunOutcome): { status: string; error?: string } {
+  if (outcome.failure !== undefined) return { status: 'failed', error: outcome.failure };
+  if (outcome.failedSetup.length > 0) return { status: 'failed', error: `could not place ${outcome.failedSetup.join(', ')}` };
+  return { status: outcome.status };
 }

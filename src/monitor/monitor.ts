@@ -7,21 +7,35 @@ export interface RunningMonitor {
   stop(): Promise<void>;
 }
 
-/** Samples every host of `platform` every `intervalSeconds`, on the platform's clock. */
-export function startMonitor(platform: Platform, records: RecordSink, intervalSeconds: number): RunningMonitor {
+/**
+ * Samples every host of `platform` every `intervalSeconds`, on the platform's clock. A sample
+ * that fails ends the loop and goes to `onFailure`: the run cannot go on blind.
+ */
+export function startMonitor(
+  platform: Platform,
+  records: RecordSink,
+  intervalSeconds: number,
+  onFailure: (reason: string) => void,
+): RunningMonitor {
   const clock = platform.clock;
   const stopping = new AbortController();
   let lastSampleS = clock.now();
+  let failed = false;
 
   const sampleNow = async (): Promise<void> => {
-    const readings = await platform.sample();
-    lastSampleS = clock.now();
-    for (const record of averageInstances(readings, lastSampleS)) records.sample(record);
+    try {
+      const readings = await platform.sample();
+      lastSampleS = clock.now();
+      for (const record of averageInstances(readings, lastSampleS)) records.sample(record);
+    } catch (error) {
+      failed = true;
+      onFailure(`sampling ${platform.name} failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
   };
 
   const loop = (async () => {
     let next = clock.now() + intervalSeconds;
-    for (;;) {
+    while (!failed) {
       await clock.sleepUntil(next, stopping.signal);
       if (stopping.signal.aborted) return;
       await sampleNow();
@@ -35,7 +49,7 @@ export function startMonitor(platform: Platform, records: RecordSink, intervalSe
     async stop() {
       stopping.abort();
       await loop;
-      if (clock.now() > lastSampleS) await sampleNow();
+      if (!failed && clock.now() > lastSampleS) await sampleNow();
     },
   };
 }

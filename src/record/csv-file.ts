@@ -1,4 +1,4 @@
-import { openBufferedFile } from './buffered-file.ts';
+import { createBufferedFile } from './buffered-file.ts';
 import type { BufferedWriter } from './buffered-writer.ts';
 import { formatCsvLine, formatCsvRecordLine, type CsvCell } from './csv.ts';
 
@@ -7,9 +7,10 @@ export class CsvFile<R extends Record<keyof R, CsvCell>> {
   readonly #columns: readonly (keyof R & string)[];
   readonly #file: BufferedWriter;
 
-  constructor(path: string, columns: readonly (keyof R & string)[]) {
+  /** `onError`: as for `createBufferedFile`. */
+  constructor(path: string, columns: readonly (keyof R & string)[], onError: (error: Error) => void) {
     this.#columns = columns;
-    this.#file = openBufferedFile(path);
+    this.#file = createBufferedFile(path, onError);
     this.#file.write(formatCsvLine(columns));
     this.#file.flush();
   }

@@ -9,12 +9,22 @@ function field(info: Record<string, unknown>, ...keys: string[]): TableCell {
   return typeof value === 'string' || typeof value === 'number' ? value : null;
 }
 
+/** run.json gets its status only when the run ends: a run without one was killed or crashed. */
+function statusOf(info: Record<string, unknown>): TableCell {
+  const status = field(info, 'status');
+  if (status === null) return 'cut short (no end recorded)';
+  const error = field(info, 'error');
+  return status === 'failed' && error !== null ? `failed: ${error}` : status;
+}
+
 export function runsTable(runs: readonly RunSummary[]): Table {
   const columns = ['run', 'directory', 'script', 'platform', 'profile', 'seed', 'interval [s]', 'started', 'status', 'length [s]'];
   return {
     id: 'runs',
     title: 'Runs',
-    caption: 'The runs this report reads, with the parameters their run.json records.',
+    caption:
+      'The runs this report reads, with the parameters their run.json records. A run whose run.json has no status ' +
+      'was cut short (killed, or the machine stopped): its files hold what was recorded until then.',
     columns: columns.map((header) => ({ header, kind: header === 'seed' || header.endsWith('[s]') ? 'number' : 'text' })),
     rows: runs.map((run) => [
       run.label,
@@ -25,7 +35,7 @@ export function runsTable(runs: readonly RunSummary[]): Table {
       field(run.info, 'seed'),
       field(run.info, 'interval_s'),
       field(run.info, 'started_at'),
-      field(run.info, 'status'),
+      statusOf(run.info),
       field(run.info, 'run_seconds'),
     ]),
   };

@@ -4,16 +4,21 @@ import type { Inventory, Platform } from '../platforms/platform.ts';
 import type { ActionStatus, RecordSink } from '../record/records.ts';
 import type { Action, Experiment, ScriptStep } from '../script/experiment.ts';
 import { MigrationDispatcher } from './migrations.ts';
+import type { RunFailure } from './run-failure.ts';
 
 export interface RunOptions {
   intervalSeconds: number;
   maxMigrationsPerHost: number;
   /** Ctrl-C: no more actions, clients stop at once, a last sample, and the run ends. */
   signal: AbortSignal;
+  /** Where background work reports an error that ends the run; it then stops as on Ctrl-C. */
+  failure: RunFailure;
 }
 
 export interface RunOutcome {
-  status: 'completed' | 'interrupted';
+  status: 'completed' | 'interrupted' | 'failed';
+  /** Why the run failed, when its background work did (setup failures are in `failedSetup`). */
+  failure?: string;
   /** Setup migrations that failed, leaving a VM off the placement line. */
   failedSetup: string[];
   endedS: number;
@@ -40,9 +45,10 @@ export async function runExperiment(
   records: RecordSink,
   options: RunOptions,
 ): Promise<RunOutcome> {
-  const { signal } = options;
+  const { failure } = options;
+  const signal = AbortSignal.any([options.signal, failure.signal]);
   const clock = platform.clock;
-  const monitor = startMonitor(platform, records, options.intervalSeconds);
+  const monitor = startMonitor(platform, records, options.intervalSeconds, (reason) => failure.fail(reason));
   const migrations = new MigrationDispatcher(platform, records, inventory, options.maxMigrationsPerHost, signal);
 
   const failedSetup = await placeVms(experiment, migrations);
@@ -51,7 +57,9 @@ export async function runExperiment(
   await load.stopAll(signal);
   await migrations.allEnded();
   await monitor.stop();
-  return { status: signal.aborted ? 'interrupted' : 'completed', failedSetup, endedS: clock.now() };
+  const endedS = clock.now();
+  if (failure.reason !== undefined) return { status: 'failed', failure: failure.reason, failedSetup, endedS };
+  return { status: signal.aborted ? 'interrupted' : 'completed', failedSetup, endedS };
 }
 
 /** Moves each VM of the placement line to its host, within the slot limit; returns the VMs left elsewhere. */

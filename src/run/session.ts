@@ -4,6 +4,8 @@ import type { RecordSink } from '../record/records.ts';
 import type { Experiment } from '../script/experiment.ts';
 import { TOOL_VERSION } from '../version.ts';
 import { checkAgainstInventory, placementVms } from '../script/validate.ts';
+import type { Pace } from './clock.ts';
+import { RunFailure } from './run-failure.ts';
 import { runExperiment, type RunOutcome } from './runner.ts';
 
 /** An experiment checked against the platform it will run on. */
@@ -25,12 +27,18 @@ export async function prepareRun(experiment: Experiment, platform: Platform, req
   return { experiment, platform, inventory, intervalSeconds };
 }
 
+export interface ExecuteOptions {
+  maxMigrationsPerHost: number;
+  /** Ctrl-C. */
+  signal: AbortSignal;
+  /** Where the sinks of `records` report a write error; by default one of the run's own. */
+  failure?: RunFailure;
+  /** A slow consumer of records (stdout through a pipe) that a simulated run waits for. */
+  pace?: Pace;
+}
+
 /** Runs a prepared experiment to its end on the platform's clock, recording into `records`. */
-export function executeRun(
-  run: PreparedRun,
-  records: RecordSink,
-  options: { maxMigrationsPerHost: number; signal: AbortSignal },
-): Promise<RunOutcome> {
+export function executeRun(run: PreparedRun, records: RecordSink, options: ExecuteOptions): Promise<RunOutcome> {
   const { experiment, platform } = run;
   const load = platform.createLoad(placementVms(experiment), (record) => records.request(record));
   return platform.clock.drive(
@@ -38,7 +46,9 @@ export function executeRun(
       intervalSeconds: run.intervalSeconds,
       maxMigrationsPerHost: options.maxMigrationsPerHost,
       signal: options.signal,
+      failure: options.failure ?? new RunFailure(),
     }),
+    options.pace,
   );
 }
 

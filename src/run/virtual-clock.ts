@@ -1,4 +1,4 @@
-import type { Clock } from './clock.ts';
+import type { Clock, Pace } from './clock.ts';
 import { TimerQueue, type Timer } from './timer-queue.ts';
 
 /** How many plain callbacks may run before the driver lets the event loop breathe (signals, I/O). */
@@ -47,7 +47,7 @@ export class VirtualClock implements Clock {
     });
   }
 
-  async drive<T>(work: Promise<T>): Promise<T> {
+  async drive<T>(work: Promise<T>, pace?: Pace): Promise<T> {
     let settled = false;
     const done = work.then(
       () => (settled = true),
@@ -57,6 +57,7 @@ export class VirtualClock implements Clock {
     let idleBreaths = 0;
     for (;;) {
       await breathe();
+      await pace?.();
       if (settled) return work;
       // One more breath before calling it a stall: the last callback may have settled the work.
       idleBreaths = this.runUntilYield() ? 0 : idleBreaths + 1;

@@ -15,6 +15,7 @@ import type {
   RequestRecord,
   SampleRecord,
 } from '../../src/record/records.ts';
+import { RunFailure } from '../../src/run/run-failure.ts';
 import { runExperiment, type RunOutcome } from '../../src/run/runner.ts';
 import { VirtualClock } from '../../src/run/virtual-clock.ts';
 import type { ClientType } from '../../src/script/experiment.ts';
@@ -63,6 +64,8 @@ class FakePlatform implements Platform {
   readonly migrateCalls: { order: MigrationOrder; at: number }[] = [];
   readonly sampleTimes: number[] = [];
   readonly loads: FakeLoad[] = [];
+  /** `sample()` rejects with this from that time on. */
+  sampleFailsFrom?: { atS: number; message: string };
   private readonly where = new Map<string, string>();
 
   constructor(
@@ -111,6 +114,7 @@ class FakePlatform implements Platform {
 
   async sample(): Promise<CounterReading[]> {
     this.sampleTimes.push(this.clock.now());
+    if (this.sampleFailsFrom && this.clock.now() >= this.sampleFailsFrom.atS) throw new Error(this.sampleFailsFrom.message);
     return this.hosts.map((host) => ({
       host,
       counter: 'vm.count',
@@ -172,7 +176,7 @@ interface RunResult {
 async function run(
   platform: FakePlatform,
   lines: string[],
-  options: { interval?: number; maxPerHost?: number; signal?: AbortSignal } = {},
+  options: { interval?: number; maxPerHost?: number; signal?: AbortSignal; failure?: RunFailure } = {},
 ): Promise<RunResult> {
   const experiment = parseScript(lines.join('\n'), 'test.txt');
   const inventory = await platform.inventory();
@@ -184,6 +188,7 @@ async function run(
       intervalSeconds: options.interval ?? 1000,
       maxMigrationsPerHost: options.maxPerHost ?? 4,
       signal: options.signal ?? new AbortController().signal,
+      failure: options.failure ?? new RunFailure(),
     }),
   );
   return { outcome, records, load };
@@ -464,5 +469,33 @@ describe('runExperiment on a virtual clock', () => {
       { at: 3, call: 'stopAll aborted' },
     ]);
     assert.deepEqual(outcome, { status: 'interrupted', failedSetup: [], endedS: 3 });
+  });
+
+  it('a sample that fails ends the run as failed, with the error as its reason, like an interrupt otherwise', async () => {
+    const platform = new FakePlatform(['h1', 'h2'], { vm1: { host: 'h1', seconds: 100 } });
+    platform.sampleFailsFrom = { atS: 30, message: 'the lab is gone' };
+    const { outcome, records, load } = await run(platform, ['h1:vm1 h2:', '0 add-client cpu 1', '5 migrate vm1 h2', '200 end'], { interval: 10 });
+    assert.equal(outcome.status, 'failed');
+    assert.equal(outcome.failure, 'sampling fake failed: the lab is gone');
+    assert.equal(outcome.endedS, 30);
+    assert.deepEqual(platform.sampleTimes, [10, 20, 30]);
+    assert.equal(records.migrationOf('vm1', 'script').status, 'interrupted');
+    assert.deepEqual(records.actions.map((a) => a.action), ['add-client', 'migrate']);
+    assert.equal(load.calls.at(-1)?.call, 'stopAll aborted');
+  });
+
+  it('a failure reported by a record sink stops the run at that point, as failed', async () => {
+    const platform = new FakePlatform(['h1', 'h2'], { vm1: { host: 'h1' } });
+    const failure = new RunFailure();
+    platform.clock.at(42, () => {
+      failure.fail('cannot write samples.csv: ENOSPC');
+      platform.clock.requestYield();
+    });
+    const { outcome, records } = await run(platform, ['h1:vm1 h2:', '0 add-client cpu 1', '100 migrate vm1 h2', '100 end'], { failure });
+    assert.deepEqual(outcome, { status: 'failed', failure: 'cannot write samples.csv: ENOSPC', failedSetup: [], endedS: 42 });
+    assert.deepEqual(records.actions.map((a) => a.action), ['add-client']);
+    assert.equal(records.migrations.length, 0);
+    failure.fail('a later error');
+    assert.equal(failure.reason, 'cannot write samples.csv: ENOSPC');
   });
 });
