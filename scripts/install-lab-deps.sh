@@ -25,7 +25,7 @@ if [ "${#missing[@]}" -eq 0 ]; then
 fi
 
 echo "lab packages: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
+apt_get="$(dirname "$0")/apt-get-waiting.sh"
+"$apt_get" update -qq
 # --no-install-recommends: no firmware, no GUI; the lab needs none of it.
-apt-get install -y -qq --no-install-recommends "${missing[@]}"
+"$apt_get" install -y -qq --no-install-recommends "${missing[@]}"

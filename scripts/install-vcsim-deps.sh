@@ -7,6 +7,7 @@ command -v go >/dev/null 2>&1 || packages+=(golang-go)
 [ -d /usr/share/gocode/src/github.com/vmware/govmomi/simulator ] || packages+=(golang-github-vmware-govmomi-dev)
 command -v openssl >/dev/null 2>&1 || packages+=(openssl)
 if [ ${#packages[@]} -gt 0 ]; then
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}"
+  apt_get="$(dirname "$0")/apt-get-waiting.sh"
+  "$apt_get" update -qq
+  "$apt_get" install -y -qq --no-install-recommends "${packages[@]}"
 fi

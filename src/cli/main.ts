@@ -15,7 +15,8 @@ function buildProgram(setExitCode: (code: number) => void): Command {
     .description('Run scripted live-migration experiments and record what really happened.')
     .version(TOOL_VERSION)
     .exitOverride()
-    .configureOutput({ outputError: (message, write) => write(`vm-monitoring: ${message.trim().split('\n')[0]}\n`) });
+    // One line, keeping commander's suggestion ("(Did you mean --platform?)") that it puts on a line of its own.
+    .configureOutput({ outputError: (message, write) => write(`vm-monitoring: ${message.trim().split('\n').map((line) => line.trim()).join(' ')}\n`) });
 
   program
     .command('run')
