@@ -1,8 +1,6 @@
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { renderScatterChart } from '../report/charts/scatter-chart.ts';
 import { renderReportHtml, type Figure } from '../report/html-page.ts';
-import { createOutputDirectory, writeFigure, writeTable } from '../report/report-files.ts';
+import { createOutputDirectory, writeFigure, writeReportFile, writeTable } from '../report/report-files.ts';
 import type { Table, TableCell } from '../report/table.ts';
 import type { Calibration } from './calibration.ts';
 import { DOWNTIME_FLOOR_MS, meetsTargets, type CaseComparison, type ErrorSummary } from './comparison.ts';
@@ -173,7 +171,5 @@ export function writeCalibrationReport(outDir: string, calibration: Calibration,
   const figures = comparisonFigures(calibration);
   for (const table of tables) writeTable(outDir, table);
   for (const figure of figures) writeFigure(outDir, figure);
-  const page = path.join(outDir, 'report.html');
-  writeFileSync(page, renderReportHtml({ title: 'vm-monitoring calibration: the sim against the qemu lab', runs: about, tables, figures }));
-  return page;
+  return writeReportFile(outDir, 'report.html', renderReportHtml({ title: 'vm-monitoring calibration: the sim against the qemu lab', runs: about, tables, figures }));
 }

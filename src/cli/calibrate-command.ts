@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, constants, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { calibrate, type Calibration } from '../calibrate/calibration.ts';
@@ -10,6 +10,7 @@ import { readResults, ResultsFile } from '../calibrate/results-file.ts';
 import { openQemuCaseRunner } from '../platforms/qemu/calibration-runner.ts';
 import { FITTED_PARAMETERS, simCaseRunner, simLabModelOf } from '../platforms/sim/calibration-runner.ts';
 import { createEmptyDirectory } from '../record/run-directory.ts';
+import { writeReportFile } from '../report/report-files.ts';
 import { tableToCsv, type Table } from '../report/table.ts';
 import { TOOL_VERSION } from '../version.ts';
 import { EXIT_INTERRUPTED, timestampedDirectory, watchInterrupts } from './run-command.ts';
@@ -26,6 +27,9 @@ export interface CalibrateFlags {
 export const DEFAULT_GRID = fileURLToPath(new URL('../../samples/calibrate/grid.yaml', import.meta.url));
 
 const log = (line: string): void => void process.stderr.write(`calibrate: ${line}\n`);
+const LAB_FILE = 'lab.json';
+/** measured-details.jsonl grows a line per case; never through a link planted in its place. */
+const APPEND_NO_LINK = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW;
 
 /**
  * `vm-monitoring calibrate`: measures the grid's cases on the qemu lab (or reads an earlier
@@ -96,9 +100,9 @@ async function measureOnLab(
       if (interrupts.signal.aborted) break;
       measured.set(migrationCase.id, result);
       results.append(result);
-      appendFileSync(path.join(outDir, 'measured-details.jsonl'), `${JSON.stringify({ id: migrationCase.id, qemu: runner.lastStats })}\n`);
+      appendFileSync(path.join(outDir, 'measured-details.jsonl'), `${JSON.stringify({ id: migrationCase.id, qemu: runner.lastStats })}\n`, { flag: APPEND_NO_LINK });
       description = runner.describe();
-      writeFileSync(path.join(outDir, LAB_FILE), `${JSON.stringify(description, null, 2)}\n`);
+      writeReportFile(outDir, LAB_FILE, `${JSON.stringify(description, null, 2)}\n`);
       log(`[${index + 1}/${cases.length}] ${migrationCase.id}: ${describeResult(result)}`);
     }
   } finally {
@@ -141,7 +145,6 @@ function describeSummary(summary: ErrorSummary): string {
 type MeasuredOn = string | Record<string, unknown>;
 
 /** The lab a calibration measured on, kept next to its measured.csv. */
-const LAB_FILE = 'lab.json';
 
 /** An earlier calibration's lab, with the file the measurements are read from; just the file's name without a lab.json. */
 function earlierLab(measuredFile: string): MeasuredOn {
@@ -196,5 +199,5 @@ function writeFittedProfile(file: string, calibration: Calibration, gridPath: st
       held_out: calibration.heldOut,
     },
   };
-  writeFileSync(file, `${JSON.stringify(profile, null, 2)}\n`);
+  writeReportFile(path.dirname(file), path.basename(file), `${JSON.stringify(profile, null, 2)}\n`);
 }

@@ -1,10 +1,8 @@
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { renderReportHtml } from './html-page.ts';
 import { loadRuns, type LabelledRun } from './load-runs.ts';
 import { counterFigures, latencyFigure, timelineFigure } from './report-figures.ts';
 import { migrationTimeTable, runsTable, serverPerformanceTable } from './report-tables.ts';
-import { createOutputDirectory, writeFigure, writeTable } from './report-files.ts';
+import { createOutputDirectory, writeFigure, writeReportFile, writeTable } from './report-files.ts';
 
 export type { LabelledRun } from './load-runs.ts';
 
@@ -27,7 +25,5 @@ export async function buildReport(runs: readonly LabelledRun[], options: ReportO
   for (const table of tables) writeTable(options.outDir, table);
   for (const figure of figures) writeFigure(options.outDir, figure);
   const title = `vm-monitoring report: ${loaded.runs.map((run) => run.label).join(', ')}`;
-  const page = path.join(options.outDir, 'report.html');
-  writeFileSync(page, renderReportHtml({ title, runs: runsTable(loaded.runs), tables, figures }));
-  return page;
+  return writeReportFile(options.outDir, 'report.html', renderReportHtml({ title, runs: runsTable(loaded.runs), tables, figures }));
 }

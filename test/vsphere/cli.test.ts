@@ -60,9 +60,21 @@ describe('vm-monitoring run --platform vsphere', skip, () => {
       assert.ok(!fs.readFileSync(path.join(out, file), 'utf8').includes(sim.password), `${file} holds the password`);
     }
     assert.ok(!result.stderr.includes(sim.password));
-    const runJson = JSON.parse(fs.readFileSync(path.join(out, 'run.json'), 'utf8')) as { platform: { name: string; tls: { ca_file: string } } };
+    const runJson = JSON.parse(fs.readFileSync(path.join(out, 'run.json'), 'utf8')) as { platform: { name: string; tls: { ca_file: string }; max_response_mib: number } };
     assert.equal(runJson.platform.name, 'vsphere');
     assert.equal(runJson.platform.tls.ca_file, sim.caFile);
+    assert.equal(runJson.platform.max_response_mib, 16);
+  });
+
+  it('fails with one line naming the setting when an answer is longer than maxResponseMiB', async () => {
+    const capped = path.join(sim.dir, 'capped.yaml');
+    fs.writeFileSync(capped, `${fs.readFileSync(config, 'utf8')}maxResponseMiB: 0.0001\n`);
+    const result = await runCli(['run', script, '--platform', 'vsphere', '--config', capped, '--ca-file', sim.caFile, '--out', path.join(sim.dir, 'capped')]);
+    assert.equal(result.code, 1);
+    assert.equal(
+      result.stderr,
+      `vm-monitoring: error: RetrieveServiceContent: the answer from ${new URL(sim.url).origin} is larger than 0.0001 MiB (maxResponseMiB in the vsphere config)\n`,
+    );
   });
 
   it('exits 2 with one line when the certificate cannot be verified, and warns under --insecure', async () => {

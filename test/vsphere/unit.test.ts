@@ -11,10 +11,13 @@ import { loadVsphereConfig, readCredentials } from '../../src/platforms/vsphere/
 import { MigrationEvents, migrationEventRecord, pickMigrationEvent } from '../../src/platforms/vsphere/migration-event.ts';
 import { selectMetrics } from '../../src/platforms/vsphere/perf-metrics.ts';
 import { averageSeries } from '../../src/platforms/vsphere/sample-window.ts';
-import { SoapTransport, TransportError, VimFault } from '../../src/platforms/vsphere/soap.ts';
+import { SoapTransport, TransportError, VimFault, type CallLimits } from '../../src/platforms/vsphere/soap.ts';
 import { VimSession } from '../../src/platforms/vsphere/session.ts';
 import { VimClient, type TaskInfo, type VimEvent } from '../../src/platforms/vsphere/vim-client.ts';
 import { child, childText, el, fragment, parseXml } from '../../src/platforms/vsphere/xml.ts';
+
+const MIB = 1024 * 1024;
+const limits = (timeoutMs: number, maxResponseMiB = 1): CallLimits => ({ timeoutMs, maxResponseMiB });
 
 describe('vim25 XML', () => {
   it('resolves xsi:type whatever prefix the server bound the namespace to', () => {
@@ -66,7 +69,7 @@ describe('SOAP transport', () => {
   });
 
   it('turns a fault into a VimFault with its type and message', async () => {
-    const transport = new SoapTransport(url, { insecure: false }, 5000);
+    const transport = new SoapTransport(url, { insecure: false }, limits(5000));
     try {
       await assert.rejects(transport.call('RelocateVM_Task', { type: 'VirtualMachine', value: 'vm-9' }), (error: unknown) => {
         assert.ok(error instanceof VimFault);
@@ -81,7 +84,7 @@ describe('SOAP transport', () => {
   });
 
   it('gives up on a call that gets no answer within its timeout', async () => {
-    const transport = new SoapTransport(url, { insecure: false }, 300);
+    const transport = new SoapTransport(url, { insecure: false }, limits(300));
     transport.soapAction = 'urn:vim25/silent';
     const started = performance.now();
     try {
@@ -96,6 +99,64 @@ describe('SOAP transport', () => {
       await transport.close();
     }
   });
+});
+
+describe('SOAP answer size', () => {
+  let server: Server;
+  let url: URL;
+  /** What the server sent of its last answer, and a promise settled when the client hung up on it. */
+  let sent = 0;
+  let hungUp: Promise<void>;
+  before(async () => {
+    server = createServer((req, res) => {
+      sent = 0;
+      hungUp = new Promise((resolve) => res.on('close', resolve));
+      const chunk = Buffer.alloc(64 * 1024, 'x');
+      if (req.headers.soapaction === 'urn:vim25/declared') {
+        res.writeHead(200, { 'content-type': 'text/xml', 'content-length': String(1024 * MIB) });
+        res.write(chunk);
+        sent = chunk.length;
+        return; // and nothing more: a client that waits for the rest waits for its timeout
+      }
+      res.writeHead(200, { 'content-type': 'text/xml' });
+      const pour = (): void => {
+        while (!res.destroyed && res.write(chunk)) sent += chunk.length;
+        sent += chunk.length;
+      };
+      res.on('drain', pour);
+      pour();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/sdk`);
+  });
+  after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+
+  const tooLarge = (error: unknown): boolean => {
+    assert.ok(error instanceof TransportError);
+    assert.equal(error.kind, 'too-large');
+    assert.match(error.message, /^QueryPerf: the answer from http:\/\/127\.0\.0\.1:\d+ is larger than 1 MiB \(maxResponseMiB in the vsphere config\)$/);
+    return true;
+  };
+
+  for (const [answer, soapAction] of [['an endless answer', 'urn:vim25/endless'], ['an answer declared too long', 'urn:vim25/declared']] as const) {
+    it(`stops reading ${answer} at the cap and hangs up`, async () => {
+      const transport = new SoapTransport(url, { insecure: false }, limits(60_000, 1));
+      transport.soapAction = soapAction;
+      const started = performance.now();
+      try {
+        await assert.rejects(transport.call('QueryPerf', { type: 'PerformanceManager', value: 'PerfMgr' }), tooLarge);
+        assert.ok(performance.now() - started < 10_000, 'failed at the cap, not at the call timeout');
+        await Promise.race([hungUp, new Promise((_, reject) => setTimeout(() => reject(new Error('the connection is still open')), 5000).unref())]);
+        // The cap plus what the loopback socket's buffers took in before the client hung up.
+        assert.ok(sent < 24 * MIB, `the server sent ${sent} bytes`);
+      } finally {
+        await transport.close();
+      }
+    });
+  }
 });
 
 describe('sample windows', () => {
@@ -156,6 +217,7 @@ describe('vsphere config and credentials', () => {
     assert.equal(config.migrationMethod, 'auto');
     assert.deepEqual(config.load.paths, { cpu: '/cpu', memory: '/memory', memory2: '/memory2' });
     assert.deepEqual(config.timeouts, { callSeconds: 60, migrationSeconds: 3600, taskPollSeconds: 1 });
+    assert.equal(config.maxResponseMiB, 16);
   });
 
   it('points at the line and column of a bad value', () => {
@@ -238,7 +300,7 @@ describe('vim25 client against a scripted server', () => {
       RetrievePropertiesEx: [`<returnval><token>t1</token>${vm(1)}${vm(2)}</returnval>`],
       ContinueRetrievePropertiesEx: [`<returnval><token>t2</token>${vm(3)}</returnval>`, `<returnval>${vm(4)}</returnval>`],
     });
-    const client = await VimClient.connect(url, { insecure: false }, 5000);
+    const client = await VimClient.connect(url, { insecure: false }, limits(5000));
     try {
       const objects = await client.retrieveProperties({
         propSet: [{ type: 'VirtualMachine', pathSet: ['name'] }],
@@ -266,7 +328,7 @@ describe('vim25 client against a scripted server', () => {
       '<sourceHost><name>esx2</name><host type="HostSystem">host-20</host></sourceHost></returnval>';
     const noTime = '<returnval xsi:type="VmMigratedEvent"><key>41</key></returnval>';
     const { server, url, calls, bodies } = await scriptedServer({ RetrieveServiceContent: [withEvents], QueryEvents: [vmMigrated + drs + noTime] });
-    const client = await VimClient.connect(url, { insecure: false }, 5000);
+    const client = await VimClient.connect(url, { insecure: false }, limits(5000));
     try {
       const since = { text: '2024-05-01T10:00:00.250123Z', date: new Date('2024-05-01T10:00:00.250Z') };
       const events = await client.queryEvents({ entity: { type: 'VirtualMachine', value: 'vm-42' }, eventTypes: ['VmMigratedEvent', 'DrsVmMigratedEvent'], since, maxCount: 100 });
@@ -298,7 +360,7 @@ describe('vim25 client against a scripted server', () => {
 
   it('records no event, and warns once, for a server without an EventManager', async () => {
     const { server, url, calls } = await scriptedServer({ RetrieveServiceContent: [serviceContent] });
-    const client = await VimClient.connect(url, { insecure: false }, 5000);
+    const client = await VimClient.connect(url, { insecure: false }, limits(5000));
     const warnings: string[] = [];
     const events = new MigrationEvents(new VimSession(client, { username: 'u', password: 'p', source: {} }, url.href), (m) => warnings.push(m));
     try {
@@ -322,7 +384,7 @@ describe('vim25 client against a scripted server', () => {
       '<queueTime>2024-05-01T10:00:00.100Z</queueTime><startTime>2024-05-01T10:00:00.250Z</startTime>' +
       '<completeTime>2024-05-01T10:00:12.750Z</completeTime></val></propSet></objects></returnval>';
     const { server, url } = await scriptedServer({ RetrieveServiceContent: [serviceContent], RetrievePropertiesEx: [taskInfo] });
-    const client = await VimClient.connect(url, { insecure: false }, 5000);
+    const client = await VimClient.connect(url, { insecure: false }, limits(5000));
     try {
       assert.equal(client.transport.soapAction, 'urn:vim25/8.0.2.0');
       const info = await client.taskInfo({ type: 'Task', value: 'task-7' });

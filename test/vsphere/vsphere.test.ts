@@ -60,7 +60,7 @@ function deps(sim: Vcsim, password = sim.password): { env: NodeJS.ProcessEnv; wa
 
 /** Each VM's host name and resource pool, read through the API by a client of its own. */
 async function vmPlacement(sim: Vcsim): Promise<Map<string, { host: string; pool: string }>> {
-  const client = await VimClient.connect(new URL(sim.url), { ca: fs.readFileSync(sim.caFile, 'utf8'), insecure: false }, 10_000);
+  const client = await VimClient.connect(new URL(sim.url), { ca: fs.readFileSync(sim.caFile, 'utf8'), insecure: false }, { timeoutMs: 10_000, maxResponseMiB: 16 });
   try {
     await client.login(sim.username, sim.password);
     const view = await client.createContainerView(client.content.rootFolder, ['HostSystem', 'VirtualMachine'], true);
@@ -214,7 +214,7 @@ describe('vsphere platform against vcsim', vcsimSkip(), () => {
 
   it('logs in again once when the session expires', async () => {
     const platform = await openVspherePlatform(options(harness.configPath), deps(harness.sim));
-    const admin = await VimClient.connect(new URL(harness.sim.url), { ca: fs.readFileSync(harness.sim.caFile, 'utf8'), insecure: false }, 10_000);
+    const admin = await VimClient.connect(new URL(harness.sim.url), { ca: fs.readFileSync(harness.sim.caFile, 'utf8'), insecure: false }, { timeoutMs: 10_000, maxResponseMiB: 16 });
     try {
       await admin.login(harness.sim.username, harness.sim.password);
       const sessionManager = admin.content.sessionManager;

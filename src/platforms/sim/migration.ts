@@ -43,7 +43,6 @@ export class PreCopyMigration {
   private deadline: Timer | null = null;
   private readonly outcome: Promise<MigrationOutcome>;
   private settle!: (outcome: MigrationOutcome) => void;
-  private readonly onAbort: () => void;
 
   constructor(
     readonly vm: SimVm,
@@ -52,7 +51,6 @@ export class PreCopyMigration {
     private readonly profile: MigrationProfile,
     setupSeconds: number,
     private readonly env: MigrationEnvironment,
-    private readonly signal: AbortSignal,
   ) {
     this.outcome = new Promise((resolve) => (this.settle = resolve));
     const now = env.clock.now();
@@ -60,12 +58,15 @@ export class PreCopyMigration {
     this.lastAdvanceS = now;
     this.timer = env.clock.at(now + setupSeconds, () => this.beginPrecopy());
     this.deadline = env.clock.at(now + profile.convergenceTimeoutSeconds, () => this.giveUp());
-    this.onAbort = () => this.end('interrupted', 'the run was interrupted');
-    this.signal.addEventListener('abort', this.onAbort, { once: true });
   }
 
   get result(): Promise<MigrationOutcome> {
     return this.outcome;
+  }
+
+  /** Ends the migration where it is, the VM staying on its source (a no-op once ended). */
+  interrupt(): void {
+    this.end('interrupted', 'the run was interrupted');
   }
 
   /** Sending the last dirty pages with the VM stopped. */
@@ -167,7 +168,6 @@ export class PreCopyMigration {
     const wasTransferring = this.transferring;
     const paused = this.vm.paused;
     this.stage = 'ended';
-    this.signal.removeEventListener('abort', this.onAbort);
     if (this.timer) this.timer.cancelled = true;
     if (this.deadline) this.deadline.cancelled = true;
     if (wasTransferring) this.env.transferEnded(this);

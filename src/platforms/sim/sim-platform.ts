@@ -2,6 +2,7 @@ import { InputError } from '../../errors.ts';
 import type { Load } from '../../load/load.ts';
 import type { RequestRecord } from '../../record/records.ts';
 import { VirtualClock } from '../../run/virtual-clock.ts';
+import { AbortFanout } from './abort-fanout.ts';
 import type { CounterReading, Inventory, MigrationOrder, MigrationOutcome, Platform, PlatformOptions } from '../platform.ts';
 import { SimLoad } from './clients.ts';
 import { loadSimConfig, migrationProfileOf, type SimConfig } from './config.ts';
@@ -21,6 +22,8 @@ export class SimPlatform implements Platform {
   private readonly datacenter: Datacenter;
   private readonly random: SeededRandom;
   private readonly profile: MigrationProfile;
+  /** Interrupts the running migrations when their signal aborts, through one listener per signal. */
+  private readonly interruptions = new AbortFanout();
 
   constructor(
     private readonly config: SimConfig,
@@ -51,7 +54,9 @@ export class SimPlatform implements Platform {
       });
     }
     const setup = this.random.between(this.profile.setupSeconds.min, this.profile.setupSeconds.max);
-    return new PreCopyMigration(vm, vm.host, target, this.profile, setup, this.datacenter, signal).result;
+    const migration = new PreCopyMigration(vm, vm.host, target, this.profile, setup, this.datacenter);
+    const unsubscribe = this.interruptions.subscribe(signal, () => migration.interrupt());
+    return migration.result.finally(unsubscribe);
   }
 
   async sample(): Promise<CounterReading[]> {

@@ -56,6 +56,12 @@ export const vsphereConfigSchema = z
     instances: z.enum(['each', 'aggregate']).default('each'),
     /** How a VM is moved: MigrateVM_Task where the server has it, else RelocateVM_Task (`auto`), or always one. */
     migrationMethod: z.enum(['auto', 'migrate', 'relocate']).default('auto'),
+    /**
+     * The longest answer a SOAP call may get, in MiB: a longer one fails the call unread.
+     * Parsing takes about 40 times the answer's size in memory, and a string over 512 MiB is
+     * more than V8 holds.
+     */
+    maxResponseMiB: z.number().positive().max(256).default(16),
     timeouts: z
       .object({
         /** Any one SOAP call. */

@@ -1,5 +1,5 @@
 import { rootCertificates } from 'node:tls';
-import { Agent, errors as undiciErrors, request } from 'undici';
+import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici';
 import { NS, child, descend, el, fragment, parseXml, type Xml, type XmlElement } from './xml.ts';
 
 /** A vim25 fault from the server: its type name (e.g. `InvalidLogin`) and message. */
@@ -20,8 +20,11 @@ export class VimFault extends Error {
 export class TransportError extends Error {
   constructor(
     message: string,
-    /** `tls`: the certificate was not accepted; `timeout`: no answer in time; `protocol`: not a SOAP answer. */
-    readonly kind: 'tls' | 'timeout' | 'network' | 'protocol',
+    /**
+     * `tls`: the certificate was not accepted; `timeout`: no answer in time; `protocol`: not a
+     * SOAP answer; `too-large`: an answer longer than the transport accepts, left unread.
+     */
+    readonly kind: 'tls' | 'timeout' | 'network' | 'protocol' | 'too-large',
   ) {
     super(message);
     this.name = 'TransportError';
@@ -54,6 +57,13 @@ export function refXml(name: string, ref: MoRef): Xml {
   return el(name, ref.value, { type: ref.type });
 }
 
+/** What one call may cost: its time, and the size of its answer (parsing takes about 40 times that in memory). */
+export interface CallLimits {
+  timeoutMs: number;
+  /** The config's `maxResponseMiB`. */
+  maxResponseMiB: number;
+}
+
 const SESSION_COOKIE = 'vmware_soap_session';
 
 /**
@@ -69,14 +79,14 @@ export class SoapTransport {
   constructor(
     readonly url: URL,
     tls: TlsOptions,
-    private readonly timeoutMs: number,
+    private readonly limits: CallLimits,
   ) {
     this.dispatcher = new Agent({
       keepAliveTimeout: 30_000,
       connect: {
         rejectUnauthorized: !tls.insecure,
         ...(tls.ca !== undefined ? { ca: [...rootCertificates, tls.ca] } : {}),
-        timeout: timeoutMs,
+        timeout: limits.timeoutMs,
       },
     });
   }
@@ -95,8 +105,9 @@ export class SoapTransport {
       '</soapenv:Envelope>';
     const headers: Record<string, string> = { 'content-type': 'text/xml; charset=utf-8', soapaction: this.soapAction };
     if (this.sessionCookie) headers.cookie = `${SESSION_COOKIE}=${this.sessionCookie}`;
+    const { timeoutMs, maxResponseMiB } = this.limits;
     let status: number;
-    let text: string;
+    let text: string | undefined;
     let setCookie: string | string[] | undefined;
     try {
       const response = await request(this.url, {
@@ -104,16 +115,22 @@ export class SoapTransport {
         headers,
         body: envelope,
         dispatcher: this.dispatcher,
-        headersTimeout: this.timeoutMs,
-        bodyTimeout: this.timeoutMs,
-        signal: AbortSignal.timeout(this.timeoutMs),
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        signal: AbortSignal.timeout(timeoutMs),
       });
       status = response.statusCode;
       setCookie = response.headers['set-cookie'];
-      text = await response.body.text();
+      text = await readBodyUpTo(response, Math.floor(maxResponseMiB * MIB));
     } catch (error) {
-      const { kind, message } = describeTransportError(error, this.url, this.timeoutMs);
+      const { kind, message } = describeTransportError(error, this.url, timeoutMs);
       throw new TransportError(`${method}: ${message}`, kind);
+    }
+    if (text === undefined) {
+      throw new TransportError(
+        `${method}: the answer from ${this.url.origin} is larger than ${maxResponseMiB} MiB (maxResponseMiB in the vsphere config)`,
+        'too-large',
+      );
     }
     this.rememberCookie(setCookie);
     let document: XmlElement;
@@ -140,6 +157,29 @@ export class SoapTransport {
       if (match) this.sessionCookie = match[1];
     }
   }
+}
+
+const MIB = 1024 * 1024;
+
+/**
+ * The body as UTF-8 text, or undefined if it is longer than `maxBytes`: then reading stops
+ * there (or before it starts, for a declared length) and the connection is torn down.
+ */
+async function readBodyUpTo(response: Dispatcher.ResponseData, maxBytes: number): Promise<string | undefined> {
+  const declared = Number(response.headers['content-length']);
+  if (declared > maxBytes) {
+    response.body.destroy();
+    return undefined;
+  }
+  const chunks: Buffer[] = [];
+  let length = 0;
+  // Leaving the loop early destroys the body, which aborts the request.
+  for await (const chunk of response.body as AsyncIterable<Buffer>) {
+    length += chunk.length;
+    if (length > maxBytes) return undefined;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, length).toString('utf8');
 }
 
 /** `<soapenv:Fault>`: the fault's type from the detail's `xsi:type` (or its element name), its message from faultstring. */

@@ -1,4 +1,4 @@
-import { SoapTransport, VimFault, moRef, refXml, type MoRef, type TlsOptions } from './soap.ts';
+import { SoapTransport, VimFault, moRef, refXml, type CallLimits, type MoRef, type TlsOptions } from './soap.ts';
 import { child, childText, children, each, el, fragment, type Xml, type XmlElement } from './xml.ts';
 
 /** The parts of vim25's ServiceContent this tool uses. */
@@ -133,8 +133,8 @@ export class VimClient {
     readonly content: ServiceContent,
   ) {}
 
-  static async connect(url: URL, tls: TlsOptions, timeoutMs: number): Promise<VimClient> {
-    const transport = new SoapTransport(url, tls, timeoutMs);
+  static async connect(url: URL, tls: TlsOptions, limits: CallLimits): Promise<VimClient> {
+    const transport = new SoapTransport(url, tls, limits);
     try {
       const response = await transport.call('RetrieveServiceContent', SERVICE_INSTANCE);
       const value = child(response, 'returnval');

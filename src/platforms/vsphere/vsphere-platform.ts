@@ -155,6 +155,7 @@ export class VspherePlatform implements Platform {
       migration_method: this.config.migrationMethod,
       load: { url: withoutUserInfo(this.config.load.url), socket_path: this.config.load.socketPath ?? null, paths: this.config.load.paths },
       timeouts: this.config.timeouts,
+      max_response_mib: this.config.maxResponseMiB,
     };
   }
 
@@ -196,7 +197,8 @@ export async function openVspherePlatform(options: PlatformOptions, deps: Vspher
 
   let client: VimClient;
   try {
-    client = await VimClient.connect(new URL(config.url), { ...(ca !== undefined ? { ca } : {}), insecure }, config.timeouts.callSeconds * 1000);
+    const limits = { timeoutMs: config.timeouts.callSeconds * 1000, maxResponseMiB: config.maxResponseMiB };
+    client = await VimClient.connect(new URL(config.url), { ...(ca !== undefined ? { ca } : {}), insecure }, limits);
   } catch (error) {
     if (error instanceof TransportError && error.kind === 'tls') throw new InputError(error.message);
     throw error;
