@@ -2,10 +2,10 @@ import { Command, InvalidArgumentError } from 'commander';
 import { InputError } from '../errors.ts';
 import { cacheDirOf, labDirOf, labLayout, loadQemuConfig, type QemuConfig } from '../platforms/qemu/config.ts';
 import { Lab } from '../platforms/qemu/lab.ts';
-import { readState, type LabState } from '../platforms/qemu/lab-state.ts';
-import { isRunning } from '../platforms/qemu/processes.ts';
+import { isLabProcess, LabInUseError, lockHolder, readState, type LabState } from '../platforms/qemu/lab-state.ts';
 import { QmpClient } from '../platforms/qemu/qmp.ts';
 import { describeMissing } from '../platforms/qemu/requirements.ts';
+import { canonicalPath } from '../platforms/qemu/safe-paths.ts';
 import { positiveInteger } from './options.ts';
 
 interface LabFlags {
@@ -48,7 +48,10 @@ export function addLabCommand(program: Command, setExitCode: (code: number) => v
     .showHelpAfterError(false)
     .exitOverride();
 
-  const dirOption = ['--dir <dir>', 'the lab\'s directory (default: the config\'s labDir, $VM_MONITORING_LAB_DIR or /tmp/vm-monitoring-lab)'] as const;
+  const dirOption = [
+    '--dir <dir>',
+    'the lab\'s directory, your own and closed to others (default: the config\'s labDir, $VM_MONITORING_LAB_DIR or /run/vm-monitoring/lab; not root: $XDG_RUNTIME_DIR/vm-monitoring/lab)',
+  ] as const;
   const configOption = ['--config <file>', 'qemu platform config (YAML or JSON)'] as const;
 
   lab
@@ -75,7 +78,7 @@ export function addLabCommand(program: Command, setExitCode: (code: number) => v
 
   lab
     .command('down')
-    .description('end every process of the lab, delete its namespace, taps and sockets; safe to repeat, also after a crash')
+    .description('end every process of the lab, delete its namespace, taps and sockets; safe to repeat, also after a crash; refused while a run uses the lab')
     .option(...configOption)
     .option(...dirOption)
     .showHelpAfterError(false)
@@ -110,27 +113,35 @@ export async function labUp(flags: LabUpFlags): Promise<number> {
 
 export async function labStatus(flags: LabStatusFlags): Promise<number> {
   const config = readConfig(flags);
-  const dir = labDirOf(config, flags.dir);
+  const dir = canonicalPath(labDirOf(config, flags.dir));
   const state = readState(dir);
   if (!state) {
     process.stdout.write(flags.json ? `${JSON.stringify({ dir, status: 'down' })}\n` : `no lab is up in ${dir}\n`);
     return EXIT_FAILED;
   }
-  const dead = state.processes.filter((record) => !isRunning(record));
+  const dead = state.processes.filter((record) => !isLabProcess(record, dir));
   if (flags.json) {
-    const processes = state.processes.map((record) => ({ ...record, running: isRunning(record) }));
-    process.stdout.write(`${JSON.stringify({ ...state, processes }, null, 2)}\n`);
+    const processes = state.processes.map((record) => ({ ...record, running: isLabProcess(record, dir) }));
+    process.stdout.write(`${JSON.stringify({ ...state, processes, used_by_pid: lockHolder(dir)?.pid ?? null }, null, 2)}\n`);
   } else {
     process.stdout.write(await describeLab(state));
-    for (const record of dead) process.stdout.write(`problem: process ${record.id} (${record.vm ?? record.kind}, pid ${record.pid}) is gone\n`);
+    for (const record of dead) process.stdout.write(`problem: process ${record.id} (${record.vm ?? record.kind}, pid ${record.pid}) is gone, or its pid is another process's now\n`);
   }
   return state.status === 'up' && dead.length === 0 ? EXIT_OK : EXIT_FAILED;
 }
 
+/** Exit 1 when a live process (a run) uses the lab: the command is right, the moment is not; nothing is touched. */
 export async function labDown(flags: LabFlags): Promise<number> {
   const config = readConfig(flags);
   const dir = labDirOf(config, flags.dir);
-  const result = await Lab.down(dir, log);
+  let result;
+  try {
+    result = await Lab.down(dir, log);
+  } catch (error) {
+    if (!(error instanceof LabInUseError)) throw error;
+    process.stderr.write(`vm-monitoring: lab down refused: ${error.message}; let it end, or stop it (Ctrl-C, or kill -INT ${error.holder}), then take the lab down\n`);
+    return EXIT_FAILED;
+  }
   process.stdout.write(
     result.processes === 0 && !result.netns && result.files === 0
       ? `no lab in ${dir}: nothing to do\n`
@@ -148,11 +159,13 @@ async function describeLab(state: LabState): Promise<string> {
     `  load balancer: unix socket ${state.lb_socket} (round-robin; /vm/NAME/ for one VM)`,
     `  network namespace ${state.netns}`,
   ];
+  const user = lockHolder(state.dir);
+  if (user) lines.push(`  in use by process ${user.pid}`);
   for (const host of state.hosts) {
     lines.push(`  ${host.name}${host.cpus ? ` (CPUs ${host.cpus.join(',')})` : ''}:`);
     for (const vm of state.vms.filter((candidate) => candidate.host === host.name)) {
       const record = state.processes.find((p) => p.id === vm.process);
-      const runState = record ? await qemuRunState(record.qmp, isRunning(record)) : 'no process';
+      const runState = record ? await qemuRunState(record.qmp, isLabProcess(record, state.dir)) : 'no process';
       lines.push(`    ${vm.name} ${vm.address} pid ${record?.pid ?? '?'} ${runState}`);
     }
   }

@@ -18,8 +18,9 @@ import { exec, findExecutable } from '../../src/platforms/qemu/exec.ts';
 import { moduleLoadOrder } from '../../src/platforms/qemu/guest-image.ts';
 import { haproxyConfig } from '../../src/platforms/qemu/haproxy.ts';
 import { guestMemoryArgument } from '../../src/platforms/qemu/lab.ts';
-import { netnsNameFor } from '../../src/platforms/qemu/lab-state.ts';
+import { defaultLabDir, netnsNameFor } from '../../src/platforms/qemu/lab-state.ts';
 import { guestAddress, guestMac } from '../../src/platforms/qemu/network.ts';
+import { canonicalPath, makePrivateDir, writeExclusive } from '../../src/platforms/qemu/safe-paths.ts';
 
 function withTemp<T>(body: (dir: string) => T): T {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmm-parts-'));
@@ -172,6 +173,40 @@ describe('qemu platform parts', () => {
       assert.equal(experiment.steps.filter((step) => step.action.kind === 'migrate').length, 20, file);
     }
   });
+
+  it('puts the default lab in a runtime directory of the user\'s own, makes lab directories 0700, refuses one under someone else\'s', () =>
+    withTemp((dir) => {
+      assert.equal(defaultLabDir(0, {}), '/run/vm-monitoring/lab');
+      assert.equal(defaultLabDir(1000, { XDG_RUNTIME_DIR: '/run/user/1000' }), '/run/user/1000/vm-monitoring/lab');
+      assert.equal(defaultLabDir(1000, {}), path.join(os.tmpdir(), 'vm-monitoring-1000', 'lab'));
+      const runtime = path.join(dir, 'run', 'vm-monitoring');
+      makePrivateDir('the lab directory', path.join(runtime, 'lab'));
+      for (const made of [path.dirname(runtime), runtime, path.join(runtime, 'lab')]) assert.equal(fs.statSync(made).mode & 0o7777, 0o700, made);
+      fs.symlinkSync(runtime, path.join(dir, 'link'));
+      assert.equal(canonicalPath(path.join(dir, 'link', 'lab')), path.join(fs.realpathSync(runtime), 'lab'), 'links on the way are resolved');
+      assert.equal(canonicalPath(path.join(dir, 'link')), path.join(fs.realpathSync(dir), 'link'), 'the directory itself is kept, to be refused if a link');
+      if (process.getuid?.() === 0) {
+        const planted = path.join(dir, 'planted');
+        fs.mkdirSync(planted);
+        fs.chownSync(planted, 65534, 65534);
+        assert.throws(() => makePrivateDir('the lab directory', path.join(planted, 'lab')), /^InputError: refusing the lab directory .*planted: it is on the way and belongs to uid 65534/);
+        assert.equal(fs.existsSync(path.join(planted, 'lab')), false);
+      }
+    }));
+
+  it('creates a file only where nothing is, a planted link included', () =>
+    withTemp((dir) => {
+      const victim = path.join(dir, 'victim');
+      fs.writeFileSync(victim, 'precious');
+      fs.symlinkSync(victim, path.join(dir, 'haproxy.cfg'));
+      assert.throws(() => writeExclusive(path.join(dir, 'haproxy.cfg'), 'global\n'), /EEXIST/);
+      fs.symlinkSync(path.join(dir, 'missing'), path.join(dir, 'dangling'));
+      assert.throws(() => writeExclusive(path.join(dir, 'dangling'), 'x'), /EEXIST/);
+      assert.equal(fs.existsSync(path.join(dir, 'missing')), false, 'a dangling link is not followed either');
+      assert.equal(fs.readFileSync(victim, 'utf8'), 'precious');
+      writeExclusive(path.join(dir, 'new'), 'x');
+      assert.equal(fs.statSync(path.join(dir, 'new')).mode & 0o777, 0o600);
+    }));
 
   it('reads the CPU clock from /proc/cpuinfo', () => {
     assert.equal(cpuMhzFromCpuinfo('processor\t: 0\ncpu MHz\t\t: 2299.998\n'), 2299.998);

@@ -1,8 +1,8 @@
-import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { loadConfigFile } from '../../config/load-config.ts';
 import { defaultCacheDir } from './guest-image.ts';
+import { defaultLabDir } from './lab-state.ts';
 
 /** Names that go into file names, HAProxy's configuration and the kernel command line. */
 const nameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/, 'a name of letters, digits, _ . - (at most 32)');
@@ -59,7 +59,7 @@ const loadSchema = z
 
 export const qemuConfigSchema = z
   .object({
-    /** Where the lab keeps its state file, sockets and logs (default: $VM_MONITORING_LAB_DIR or /tmp/vm-monitoring-lab). */
+    /** Where the lab keeps its state file, sockets and logs (default: $VM_MONITORING_LAB_DIR or a root-only runtime directory, see defaultLabDir). */
     labDir: z.string().min(1).optional(),
     /** Where built guest images are cached (default: ~/.cache/vm-monitoring). */
     cacheDir: z.string().min(1).optional(),
@@ -89,11 +89,10 @@ export function loadQemuConfig(configPath: string | undefined): QemuConfig {
   return configPath === undefined ? qemuConfigSchema.parse({}) : loadConfigFile(configPath, qemuConfigSchema);
 }
 
-export const DEFAULT_LAB_DIR = path.join(os.tmpdir(), 'vm-monitoring-lab');
 
-/** The lab directory: the flag, else the config, else $VM_MONITORING_LAB_DIR, else /tmp/vm-monitoring-lab. */
+/** The lab directory: the flag, else the config, else $VM_MONITORING_LAB_DIR, else the user's runtime directory's (defaultLabDir). */
 export function labDirOf(config: QemuConfig, flag?: string): string {
-  return path.resolve(flag ?? config.labDir ?? (process.env.VM_MONITORING_LAB_DIR || DEFAULT_LAB_DIR));
+  return path.resolve(flag ?? config.labDir ?? (process.env.VM_MONITORING_LAB_DIR || defaultLabDir()));
 }
 
 export function cacheDirOf(config: QemuConfig): string {

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { cpioArchive, type CpioEntry } from './cpio.ts';
 import { exec, findExecutable } from './exec.ts';
+import { canonicalPath, makePrivateDir } from './safe-paths.ts';
 
 /** The guest's sources: the workload server and the init script. */
 export const GUEST_DIR = fileURLToPath(new URL('../../../guest/', import.meta.url));
@@ -144,6 +145,9 @@ export interface GuestImageOptions {
  */
 export async function guestImage(options: GuestImageOptions): Promise<GuestImage> {
   const started = performance.now();
+  // Its images boot as the lab's guests: a cache someone else can write to could hand them any kernel code.
+  const cacheDir = canonicalPath(options.cacheDir);
+  makePrivateDir('the guest image cache', cacheDir);
   const kernel = options.kernel ?? findGuestKernel();
   if (!kernel) throw new Error('no kernel in /boot with modules in /lib/modules: install linux-image-amd64');
   const modulesDir = path.join('/lib/modules', kernel.version);
@@ -161,7 +165,7 @@ export async function guestImage(options: GuestImageOptions): Promise<GuestImage
     serverSource, initScript, busybox, ...moduleFiles, ...modules,
   ).slice(0, 20);
 
-  const dir = path.join(options.cacheDir, `guest-${key}`);
+  const dir = path.join(cacheDir, `guest-${key}`);
   const initrd = path.join(dir, 'initramfs.cpio.gz');
   const image = (built: boolean): GuestImage => ({
     kernel: kernel.path, kernelVersion: kernel.version, initrd, key, modules: moduleFiles.map((file) => path.basename(file)), built,
@@ -169,8 +173,7 @@ export async function guestImage(options: GuestImageOptions): Promise<GuestImage
   });
   if (fs.existsSync(initrd)) return image(false);
 
-  fs.mkdirSync(options.cacheDir, { recursive: true });
-  const work = fs.mkdtempSync(path.join(options.cacheDir, `.build-${key}-`));
+  const work = fs.mkdtempSync(path.join(cacheDir, `.build-${key}-`));
   try {
     const serverBinary = path.join(work, 'vmm-server');
     await exec(gcc, ['-static', '-O2', '-Wall', '-pthread', '-o', serverBinary, path.join(GUEST_DIR, 'server.c')], { timeoutMs: 120_000 });

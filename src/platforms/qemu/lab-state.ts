@@ -1,93 +1,193 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { isRunning, processStartTime, type ProcessIdentity } from './processes.ts';
+import { z } from 'zod';
+import { commandLine, isRunning, processStartTime, processUid, type ProcessIdentity } from './processes.ts';
+import { checkPrivateDir, readNoFollow, writeExclusive } from './safe-paths.ts';
 
 /**
  * The lab's state file, `LAB_DIR/lab.json`: everything the lab created, written before or
  * right after each thing is created, so that `lab down` can remove it all even after the
- * tool was killed.
+ * tool was killed. It is read back checked: in a directory of the user's own only, in the
+ * shape this tool writes, every path where the lab puts it.
  */
 
+const processRecordSchema = z
+  .object({
+    pid: z.number().int().nonnegative(),
+    /** Field 22 of /proc/PID/stat: tells the process apart from a later one with its pid. */
+    starttime: z.string(),
+    id: z.string().regex(/^(haproxy|p\d+)$/),
+    kind: z.enum(['qemu', 'haproxy', 'kvm-probe']),
+    /** Where its stdout and stderr go. */
+    log: z.string(),
+    vm: z.string().optional(),
+    host: z.string().optional(),
+    tap: z.string().regex(/^t\d+h\d+$/).optional(),
+    qmp: z.string().optional(),
+    serial: z.string().optional(),
+    /** True for a QEMU started with -incoming that has not taken over its VM yet. */
+    incoming: z.boolean().optional(),
+  })
+  .strict();
+
+const vmRecordSchema = z
+  .object({
+    name: z.string(),
+    index: z.number().int().positive(),
+    address: z.string(),
+    mac: z.string(),
+    host: z.string(),
+    /** The id of the QEMU process running it ('' before it is started). */
+    process: z.string(),
+  })
+  .strict();
+
+const labStateSchema = z
+  .object({
+    version: z.literal(1),
+    dir: z.string(),
+    netns: z.string(),
+    status: z.enum(['starting', 'up', 'stopping']),
+    created_at: z.string(),
+    accelerator: z.enum(['kvm', 'tcg']).nullable(),
+    /** How the accelerator was chosen (tried KVM and it booted, or why not). */
+    accelerator_note: z.string(),
+    qemu: z.string(),
+    qemu_version: z.string(),
+    image: z.object({ kernel: z.string(), kernel_version: z.string(), initrd: z.string(), key: z.string(), modules: z.array(z.string()) }).strict().nullable(),
+    memory_mb: z.number().int().positive(),
+    vcpus: z.number().int().positive(),
+    nic: z.string(),
+    lb_socket: z.string(),
+    admin_socket: z.string(),
+    hosts: z.array(z.object({ name: z.string(), cpus: z.array(z.number().int().nonnegative()).nullable() }).strict()),
+    vms: z.array(vmRecordSchema),
+    processes: z.array(processRecordSchema),
+    next_process: z.number().int().positive(),
+    boot_seconds: z.record(z.string(), z.number()),
+  })
+  .strict();
+
 export type Accelerator = 'kvm' | 'tcg';
-
-export interface ProcessRecord extends ProcessIdentity {
-  id: string;
-  kind: 'qemu' | 'haproxy' | 'kvm-probe';
-  /** Where its stdout and stderr go. */
-  log: string;
-  vm?: string;
-  host?: string;
-  tap?: string;
-  qmp?: string;
-  serial?: string;
-  /** True for a QEMU started with -incoming that has not taken over its VM yet. */
-  incoming?: boolean;
-}
-
-export interface VmRecord {
-  name: string;
-  index: number;
-  address: string;
-  mac: string;
-  host: string;
-  /** The id of the QEMU process running it. */
-  process: string;
-}
-
-export interface LabState {
-  version: 1;
-  dir: string;
-  netns: string;
-  status: 'starting' | 'up' | 'stopping';
-  created_at: string;
-  accelerator: Accelerator | null;
-  /** How the accelerator was chosen (tried KVM and it booted, or why not). */
-  accelerator_note: string;
-  qemu: string;
-  qemu_version: string;
-  image: { kernel: string; kernel_version: string; initrd: string; key: string; modules: string[] } | null;
-  memory_mb: number;
-  vcpus: number;
-  nic: string;
-  lb_socket: string;
-  admin_socket: string;
-  hosts: { name: string; cpus: number[] | null }[];
-  vms: VmRecord[];
-  processes: ProcessRecord[];
-  next_process: number;
-  boot_seconds: Record<string, number>;
-}
+export type ProcessRecord = z.infer<typeof processRecordSchema>;
+export type VmRecord = z.infer<typeof vmRecordSchema>;
+export type LabState = z.infer<typeof labStateSchema>;
 
 export const STATE_FILE = 'lab.json';
 export const LOCK_FILE = 'lab.lock';
+export const LAB_DIR_WHAT = 'the lab directory';
+
+/**
+ * Where a lab goes by default: in a runtime directory only its user may enter (root's
+ * /run/vm-monitoring, else $XDG_RUNTIME_DIR/vm-monitoring, else TMPDIR/vm-monitoring-UID),
+ * made 0700 by `lab up` and checked like any lab directory (see safe-paths.ts).
+ */
+export function defaultLabDir(uid = process.geteuid?.() ?? 0, env: NodeJS.ProcessEnv = process.env): string {
+  const runtime = uid === 0 ? '/run/vm-monitoring' : env.XDG_RUNTIME_DIR ? path.join(env.XDG_RUNTIME_DIR, 'vm-monitoring') : path.join(os.tmpdir(), `vm-monitoring-${uid}`);
+  return path.join(runtime, 'lab');
+}
 
 /** The network namespace of the lab in `dir`: derived from the directory, so found even without a state file. */
 export function netnsNameFor(dir: string): string {
   return `vmmon-${createHash('sha256').update(path.resolve(dir)).digest('hex').slice(0, 10)}`;
 }
 
-export function readState(dir: string): LabState | null {
-  let text: string;
-  try {
-    text = fs.readFileSync(path.join(dir, STATE_FILE), 'utf8');
-  } catch {
-    return null;
-  }
-  try {
-    const state = JSON.parse(text) as LabState;
-    return state.version === 1 ? state : null;
-  } catch {
-    return null;
-  }
+/** Where the lab's files are, from its directory alone: the state file is checked against these. */
+export const labFiles = {
+  lbSocket: (dir: string): string => path.join(dir, 'lb.sock'),
+  adminSocket: (dir: string): string => path.join(dir, 'haproxy-admin.sock'),
+  haproxyConfig: (dir: string): string => path.join(dir, 'haproxy.cfg'),
+  haproxyLog: (dir: string): string => path.join(dir, 'haproxy.log'),
+  /** A QEMU process's QMP socket, serial console, log and incoming migration socket. */
+  ofProcess: (dir: string, id: string, suffix: 'qmp' | 'serial' | 'log' | 'migrate'): string => path.join(dir, `${id}.${suffix}`),
+};
+
+/** QEMU's serial console chardev for `serialPath`: also what tells the lab's QEMU processes from others (see isLabProcess). */
+export function serialChardev(serialPath: string): string {
+  return `file,id=serial0,path=${serialPath}`;
 }
 
-/** Writes the state atomically (a crash leaves the old or the new file, never half of one). */
+/**
+ * The state of the lab in `dir` (absolute, canonical), or null when there is none. Throws
+ * when the directory is not the user's own (see safe-paths.ts) or the file is not a state
+ * file this tool wrote for this directory.
+ */
+export function readState(dir: string): LabState | null {
+  if (!checkPrivateDir(LAB_DIR_WHAT, dir)) return null;
+  const file = path.join(dir, STATE_FILE);
+  let text: string;
+  try {
+    text = readNoFollow(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new Error(`cannot read ${file}: ${(error as Error).message}`, { cause: error });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw notOurs(file, 'not JSON');
+  }
+  const parsed = labStateSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw notOurs(file, `${issue?.path.join('.') || 'the file'}: ${issue?.message ?? 'invalid'}`);
+  }
+  const mismatch = pathMismatch(parsed.data, dir);
+  if (mismatch) throw notOurs(file, mismatch);
+  return parsed.data;
+}
+
+function notOurs(file: string, why: string): Error {
+  return new Error(`${file} is not a lab state file this tool wrote (${why}): 'vm-monitoring lab down' clears the directory`);
+}
+
+/** What in `state` is not where the lab in `dir` puts it, or null. */
+function pathMismatch(state: LabState, dir: string): string | null {
+  if (state.dir !== dir) return `dir is ${state.dir}`;
+  if (state.netns !== netnsNameFor(dir)) return `netns is ${state.netns}`;
+  if (state.lb_socket !== labFiles.lbSocket(dir) || state.admin_socket !== labFiles.adminSocket(dir)) return 'a socket outside the directory';
+  const ids = new Set<string>();
+  for (const record of state.processes) {
+    if (ids.has(record.id)) return `process ${record.id} listed twice`;
+    ids.add(record.id);
+    const expected: Partial<Record<'log' | 'qmp' | 'serial', string>> =
+      record.kind === 'haproxy'
+        ? { log: labFiles.haproxyLog(dir) }
+        : { log: labFiles.ofProcess(dir, record.id, 'log'), serial: labFiles.ofProcess(dir, record.id, 'serial'), ...(record.kind === 'qemu' ? { qmp: labFiles.ofProcess(dir, record.id, 'qmp') } : {}) };
+    if ((record.kind === 'haproxy') !== (record.id === 'haproxy')) return `process ${record.id} is a ${record.kind}`;
+    for (const key of ['log', 'qmp', 'serial'] as const) {
+      if (record[key] !== expected[key]) return `process ${record.id}'s ${key} is ${record[key] ?? 'missing'}`;
+    }
+  }
+  const hosts = new Set(state.hosts.map((host) => host.name));
+  for (const vm of state.vms) {
+    if (!hosts.has(vm.host)) return `${vm.name} is on unknown host ${vm.host}`;
+    if (vm.process !== '' && !ids.has(vm.process)) return `${vm.name}'s process ${vm.process} is not listed`;
+  }
+  return null;
+}
+
+/** Writes the state atomically (a crash leaves the old or the new file, never half of one), never through a link. */
 export function writeState(state: LabState): void {
   const file = path.join(state.dir, STATE_FILE);
   const temporary = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(temporary, `${JSON.stringify(state, null, 2)}\n`);
+  fs.rmSync(temporary, { force: true });
+  writeExclusive(temporary, `${JSON.stringify(state, null, 2)}\n`);
   fs.renameSync(temporary, file);
+}
+
+/**
+ * True when `record` runs and really is the lab in `dir`'s process: the very one it started
+ * (same start time), as this user, with the command line the lab gave it. A pid from the
+ * state file is signalled only then.
+ */
+export function isLabProcess(record: ProcessRecord, dir: string): boolean {
+  if (!isRunning(record) || processUid(record.pid) !== (process.geteuid?.() ?? 0)) return false;
+  const marker = record.kind === 'haproxy' ? labFiles.haproxyConfig(dir) : serialChardev(labFiles.ofProcess(dir, record.id, 'serial'));
+  return (commandLine(record.pid) ?? []).includes(marker);
 }
 
 /** This process, as a lock owner. */
@@ -95,33 +195,65 @@ function self(): ProcessIdentity {
   return { pid: process.pid, starttime: processStartTime(process.pid) ?? '' };
 }
 
+const isSelf = (holder: ProcessIdentity): boolean => {
+  const me = self();
+  return holder.pid === me.pid && holder.starttime === me.starttime;
+};
+
+/** The lab is driven by another live process: a run, a `lab up`, a calibration. */
+export class LabInUseError extends Error {
+  constructor(
+    readonly dir: string,
+    readonly holder: number,
+  ) {
+    const command = (commandLine(holder) ?? []).join(' ');
+    const shown = command.length > 100 ? `${command.slice(0, 100)}…` : command;
+    super(`the lab in ${dir} is in use by process ${holder}${shown ? ` (${shown})` : ''}`);
+    this.name = 'LabInUseError';
+  }
+}
+
 /**
- * Takes the lab's lock: one tool at a time drives a lab. A lock left by a process that is
- * gone is taken over. Returns a release function.
+ * Takes the lab's lock, the lease of whoever drives the lab (a run holds it from start to
+ * end): one process at a time. A lock left by a process that is gone is taken over; one held
+ * by a live process throws LabInUseError, and so does one this process holds unless
+ * `mineIsFine` (taking down a lab this process drives). Returns a release function.
  */
-export function acquireLock(dir: string): () => void {
+export function acquireLock(dir: string, options: { mineIsFine?: boolean } = {}): () => void {
   const file = path.join(dir, LOCK_FILE);
   const me = self();
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      fs.writeFileSync(file, JSON.stringify(me), { flag: 'wx' });
+      writeExclusive(file, JSON.stringify(me));
       return () => {
         const holder = readLock(file);
-        if (holder && holder.pid === me.pid && holder.starttime === me.starttime) fs.rmSync(file, { force: true });
+        if (holder && isSelf(holder)) fs.rmSync(file, { force: true });
       };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const holder = readLock(file);
-      if (holder && isRunning(holder)) throw new Error(`the lab in ${dir} is in use by process ${holder.pid}`, { cause: error });
+      if (holder && isRunning(holder)) {
+        if (options.mineIsFine && isSelf(holder)) return () => {};
+        throw new LabInUseError(dir, holder.pid);
+      }
       fs.rmSync(file, { force: true });
     }
   }
   throw new Error(`cannot lock the lab in ${dir}`);
 }
 
+/** The process holding the lab's lock while it runs, or null. */
+export function lockHolder(dir: string): ProcessIdentity | null {
+  const holder = readLock(path.join(dir, LOCK_FILE));
+  return holder && isRunning(holder) ? holder : null;
+}
+
 function readLock(file: string): ProcessIdentity | null {
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as ProcessIdentity;
+    const holder = JSON.parse(readNoFollow(file)) as Partial<ProcessIdentity>;
+    return typeof holder.pid === 'number' && Number.isInteger(holder.pid) && holder.pid > 0 && typeof holder.starttime === 'string'
+      ? { pid: holder.pid, starttime: holder.starttime }
+      : null;
   } catch {
     return null;
   }

@@ -4,13 +4,17 @@ import type { HostSpec } from './config.ts';
 import { exec, findExecutable } from './exec.ts';
 import { guestImage, type NicModel } from './guest-image.ts';
 import { haproxyConfig } from './haproxy.ts';
-import { acquireLock, netnsNameFor, readState, writeState, type Accelerator, type LabState, type ProcessRecord, type VmRecord } from './lab-state.ts';
-import { takeDown, takeDownSync, type TakenDown } from './lab-teardown.ts';
+import {
+  acquireLock, isLabProcess, LAB_DIR_WHAT, labFiles, netnsNameFor, readState, serialChardev, STATE_FILE, writeState,
+  type Accelerator, type LabState, type ProcessRecord, type VmRecord,
+} from './lab-state.ts';
+import { hasLabFiles, takeDown, takeDownSync, type TakenDown } from './lab-teardown.ts';
 import { waitForVmThroughLb } from './lb-request.ts';
 import { createNetns, createTap, deleteTap, guestAddress, guestMac, inNetns, netnsExists } from './network.ts';
 import { isRunning, spawnDetached, terminate } from './processes.ts';
 import { QmpClient } from './qmp.ts';
 import { staticBusybox } from './requirements.ts';
+import { canonicalPath, checkTrustedFile, makePrivateDir, writeExclusive } from './safe-paths.ts';
 
 export interface LabUpSpec {
   dir: string;
@@ -25,6 +29,12 @@ export interface LabUpSpec {
   bootTimeoutSeconds: number;
   /** HAProxy's server timeout: the longest request a client may make. */
   serverTimeoutSeconds: number;
+  /**
+   * Whole-MiB guest RAM even under TCG, which brings back the bug guestMemoryArgument avoids:
+   * only for the test proving that the integrity checks can fail. This Lab object keeps it;
+   * a later `attach` does not.
+   */
+  wholeMiBMemory?: boolean;
 }
 
 export type LabLog = (line: string) => void;
@@ -53,24 +63,28 @@ export class Lab {
   private constructor(
     readonly state: LabState,
     private releaseLock: (() => void) | null,
+    private readonly wholeMiBMemory = false,
   ) {}
 
   get dir(): string {
     return this.state.dir;
   }
 
-  /** Brings a lab up in `spec.dir` and returns it, locked by this process (see `detach`). */
+  /**
+   * Brings a lab up in `spec.dir` (made 0700 if missing; refused when it is not the user's
+   * own, see safe-paths.ts) and returns it, locked by this process (see `detach`).
+   */
   static async up(spec: LabUpSpec, log: LabLog = () => {}): Promise<Lab> {
-    const dir = path.resolve(spec.dir);
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const dir = canonicalPath(spec.dir);
+    makePrivateDir(LAB_DIR_WHAT, dir);
     const existing = readState(dir);
-    if (existing || netnsExists(netnsNameFor(dir))) {
+    if (existing || netnsExists(netnsNameFor(dir)) || hasLabFiles(dir)) {
       throw new Error(`a lab is already ${existing?.status === 'up' ? 'up' : 'there (maybe half made)'} in ${dir}: run 'vm-monitoring lab down' first`);
     }
     const release = acquireLock(dir);
     let lab: Lab | null = null;
     try {
-      lab = new Lab(initialState(dir, spec), release);
+      lab = new Lab(initialState(dir, spec), release, spec.wholeMiBMemory === true);
       await lab.build(spec, log);
       return lab;
     } catch (error) {
@@ -87,24 +101,52 @@ export class Lab {
     }
   }
 
-  /** The lab that is up in `dir`, locked by this process; throws when there is none or it is broken. */
+  /**
+   * The lab that is up in `dir`, locked by this process; throws when there is none, it is
+   * broken, or its state file names a process that is not its own or a QEMU that is not trusted.
+   */
   static attach(dir: string): Lab {
-    const resolved = path.resolve(dir);
+    const resolved = canonicalPath(dir);
     const state = readState(resolved);
     if (!state) throw new Error(`no lab is up in ${resolved}: run 'vm-monitoring lab up'`);
     if (state.status !== 'up') throw new Error(`the lab in ${resolved} is ${state.status}: run 'vm-monitoring lab down' and up again`);
     const release = acquireLock(resolved);
-    const dead = state.vms.filter((vm) => !state.processes.some((p) => p.id === vm.process && isRunning(p)));
-    if (dead.length > 0) {
+    try {
+      checkQemu(state.qemu);
+      const strangers = state.processes.filter((p) => isRunning(p) && !isLabProcess(p, resolved));
+      if (strangers.length > 0) {
+        throw new Error(`the lab in ${resolved} lists processes that are not its own (${strangers.map((p) => `${p.id}: pid ${p.pid}`).join(', ')}): run 'vm-monitoring lab down' and up again`);
+      }
+      const dead = state.vms.filter((vm) => !state.processes.some((p) => p.id === vm.process && isRunning(p)));
+      if (dead.length > 0) throw new Error(`the lab in ${resolved} lost ${dead.map((vm) => vm.name).join(', ')}: run 'vm-monitoring lab down' and up again`);
+    } catch (error) {
       release();
-      throw new Error(`the lab in ${resolved} lost ${dead.map((vm) => vm.name).join(', ')}: run 'vm-monitoring lab down' and up again`);
+      throw error;
     }
     return new Lab(state, release);
   }
 
-  /** True when a lab with a state file is in `dir`. */
+  /** True when a lab with a state file is in `dir`; throws when `dir` is not the user's own. */
   static exists(dir: string): boolean {
-    return readState(path.resolve(dir)) !== null;
+    return readState(canonicalPath(dir)) !== null;
+  }
+
+  /**
+   * Throws "the lab at DIR was taken down" once the lab is gone under this process: its state
+   * file, its namespace or HAProxy (killed, or removed by hand); a run cannot go on without them.
+   */
+  assertStillUp(): void {
+    const gone = this.whatIsGone();
+    if (gone) throw new Error(`the lab at ${this.dir} was taken down: ${gone}`);
+  }
+
+  private whatIsGone(): string | null {
+    const stateFile = path.join(this.dir, STATE_FILE);
+    if (!fs.existsSync(stateFile)) return `its state file ${stateFile} is gone`;
+    if (!netnsExists(this.state.netns)) return `its network namespace ${this.state.netns} is gone`;
+    const balancer = this.state.processes.find((p) => p.kind === 'haproxy');
+    if (!balancer || !isRunning(balancer)) return `its HAProxy${balancer ? ` (pid ${balancer.pid})` : ''} is gone`;
+    return null;
   }
 
   /**
@@ -195,7 +237,7 @@ export class Lab {
       }
       await terminate(record, 3000);
       if (record.tap) await deleteTap(this.state.netns, record.tap).catch(() => undefined);
-      for (const suffix of ['qmp', 'migrate', 'serial', 'log']) fs.rmSync(path.join(this.dir, `${id}.${suffix}`), { force: true });
+      for (const suffix of ['qmp', 'migrate', 'serial', 'log'] as const) fs.rmSync(labFiles.ofProcess(this.dir, id, suffix), { force: true });
       // Forgotten only once it is gone: `lab down` still finds a process that would not die.
       if (!isRunning(record)) {
         this.state.processes = this.state.processes.filter((p) => p.id !== id);
@@ -208,7 +250,7 @@ export class Lab {
 
   /** The unix socket the target of a migration into process `id` listens on. */
   migrationSocket(id: string): string {
-    return path.join(this.dir, `${id}.migrate`);
+    return labFiles.ofProcess(this.dir, id, 'migrate');
   }
 
   private host(name: string): HostSpec {
@@ -234,6 +276,8 @@ export class Lab {
     if (!qemu) throw new Error('qemu-system-x86_64 not found: install qemu-system-x86 (scripts/install-lab-deps.sh)');
     if (!haproxy) throw new Error('haproxy not found: install haproxy (scripts/install-lab-deps.sh)');
     if (!busybox) throw new Error('no static busybox: install busybox-static (scripts/install-lab-deps.sh)');
+    checkQemu(qemu);
+    checkTrustedFile('HAProxy', haproxy);
     state.qemu = qemu;
     state.qemu_version = (await exec(qemu, ['--version'])).stdout.split('\n')[0]?.trim() ?? '';
     this.save();
@@ -271,13 +315,13 @@ export class Lab {
 
   private async startBalancer(haproxy: string, serverTimeoutSeconds: number): Promise<void> {
     const state = this.state;
-    const config = path.join(this.dir, 'haproxy.cfg');
-    fs.writeFileSync(config, haproxyConfig({
+    const config = labFiles.haproxyConfig(this.dir);
+    writeExclusive(config, haproxyConfig({
       listenSocket: state.lb_socket, adminSocket: state.admin_socket, serverTimeoutSeconds,
       vms: state.vms.map((vm) => ({ name: vm.name, address: vm.address })),
     }));
     await exec(haproxy, ['-c', '-q', '-f', config]);
-    const log = path.join(this.dir, 'haproxy.log');
+    const log = labFiles.haproxyLog(this.dir);
     const [command, args] = inNetns(state.netns, haproxy, ['-db', '-f', config]);
     const { identity } = spawnDetached(command, args, log);
     state.processes.push({ id: 'haproxy', kind: 'haproxy', ...identity, log });
@@ -302,14 +346,15 @@ export class Lab {
     }
     const id = `p${this.state.next_process++}`;
     const record: ProcessRecord = {
-      id, kind: 'kvm-probe', pid: 0, starttime: '', log: path.join(this.dir, `${id}.log`), serial: path.join(this.dir, `${id}.serial`),
+      id, kind: 'kvm-probe', pid: 0, starttime: '', log: labFiles.ofProcess(this.dir, id, 'log'), serial: labFiles.ofProcess(this.dir, id, 'serial'),
     };
+    writeExclusive(record.serial as string, '');
     const args = [
       '-name', 'kvm-probe', '-accel', 'kvm', '-m', '128', '-smp', '1',
       '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
       '-kernel', this.state.image?.kernel as string, '-initrd', this.state.image?.initrd as string,
       '-append', 'console=ttyS0 quiet panic=-1 vmm.name=kvm-probe',
-      '-chardev', `file,id=serial0,path=${record.serial}`, '-serial', 'chardev:serial0',
+      '-chardev', serialChardev(record.serial as string), '-serial', 'chardev:serial0',
     ];
     const [command, fullArgs] = inNetns(this.state.netns, this.state.qemu, args);
     const started = performance.now();
@@ -325,7 +370,7 @@ export class Lab {
     await terminate(record, 500);
     this.state.processes = this.state.processes.filter((p) => p.id !== id);
     this.save();
-    for (const suffix of ['log', 'serial']) fs.rmSync(path.join(this.dir, `${id}.${suffix}`), { force: true });
+    for (const suffix of ['log', 'serial'] as const) fs.rmSync(labFiles.ofProcess(this.dir, id, suffix), { force: true });
     if (booted) return { accelerator: 'kvm', note: `a KVM guest booted to user space in ${seconds.toFixed(1)} s` };
     const why = `a KVM guest did not boot within ${spec.kvmProbeSeconds} s`;
     if (spec.accelerator === 'kvm') throw new Error(`accelerator kvm: ${why}`);
@@ -350,17 +395,19 @@ export class Lab {
     const id = `p${state.next_process++}`;
     const record: ProcessRecord = {
       id, kind: 'qemu', pid: 0, starttime: '', vm: vm.name, host: host.name, tap,
-      qmp: path.join(this.dir, `${id}.qmp`), serial: path.join(this.dir, `${id}.serial`), log: path.join(this.dir, `${id}.log`),
+      qmp: labFiles.ofProcess(this.dir, id, 'qmp'), serial: labFiles.ofProcess(this.dir, id, 'serial'), log: labFiles.ofProcess(this.dir, id, 'log'),
       ...(incoming ? { incoming: true } : {}),
     };
+    // Made here, so that QEMU opens a file of the lab's own and never follows a link.
+    writeExclusive(record.serial as string, '');
     const args = [
       '-name', `${vm.name},debug-threads=on`,
       '-machine', 'pc', '-accel', state.accelerator,
-      '-m', guestMemoryArgument(state.memory_mb, state.accelerator), '-smp', String(state.vcpus),
+      '-m', guestMemoryArgument(state.memory_mb, state.accelerator, this.wholeMiBMemory), '-smp', String(state.vcpus),
       '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
       '-kernel', image.kernel, '-initrd', image.initrd,
       '-append', `console=ttyS0 ${process.env.QEMU_LAB_KERNEL_DEBUG ? 'loglevel=7' : 'quiet'} panic=-1 init_on_free=1 vmm.name=${vm.name} vmm.ip=${vm.address}/24`,
-      '-chardev', `file,id=serial0,path=${record.serial}`, '-serial', 'chardev:serial0',
+      '-chardev', serialChardev(record.serial as string), '-serial', 'chardev:serial0',
       '-netdev', `tap,id=net0,ifname=${tap},script=no,downscript=no`,
       '-device', `${state.nic},netdev=net0,mac=${vm.mac},romfile=`,
       '-qmp', `unix:${record.qmp},server=on,wait=off`,
@@ -391,8 +438,14 @@ export class Lab {
  * migration dirty bitmap coherency with TCG memory access". 8 KiB more RAM makes QEMU take
  * its per-page slow path, which resets the TLB; the guest does not notice.
  */
-export function guestMemoryArgument(memoryMB: number, accelerator: Accelerator): string {
-  return accelerator === 'tcg' ? `${memoryMB * 1024 + 8}K` : String(memoryMB);
+export function guestMemoryArgument(memoryMB: number, accelerator: Accelerator, wholeMiB = false): string {
+  return accelerator === 'tcg' && !wholeMiB ? `${memoryMB * 1024 + 8}K` : String(memoryMB);
+}
+
+/** The QEMU a lab runs: qemu-system-x86_64 that only root or the user can change (a state file could name any program). */
+function checkQemu(qemu: string): void {
+  if (path.basename(qemu) !== 'qemu-system-x86_64') throw new Error(`the lab's QEMU ${qemu || '(none)'} is not a qemu-system-x86_64: run 'vm-monitoring lab down' and up again`);
+  checkTrustedFile('the lab\'s QEMU', qemu);
 }
 
 function processById(state: LabState, id: string): ProcessRecord {
@@ -446,8 +499,8 @@ function initialState(dir: string, spec: LabUpSpec): LabState {
     memory_mb: spec.memoryMB,
     vcpus: spec.vcpus,
     nic: spec.nic,
-    lb_socket: path.join(dir, 'lb.sock'),
-    admin_socket: path.join(dir, 'haproxy-admin.sock'),
+    lb_socket: labFiles.lbSocket(dir),
+    admin_socket: labFiles.adminSocket(dir),
     hosts: spec.hosts.map((host) => ({ name: host.name, cpus: host.cpus })),
     vms: spec.vms.map((vm, i) => ({ name: vm.name, index: i + 1, address: guestAddress(i + 1), mac: guestMac(i + 1), host: vm.host, process: '' })),
     processes: [],

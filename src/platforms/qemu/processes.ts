@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import { openExclusive } from './safe-paths.ts';
 
 /**
  * A process the lab started, told apart from a later process that reuses its pid by its
@@ -32,12 +33,31 @@ export function isRunning(identity: ProcessIdentity): boolean {
   return fields !== null && fields[19] === identity.starttime && fields[0] !== 'Z' && fields[0] !== 'X';
 }
 
+/** The arguments the process was started with (argv), or null when there is no such process. */
+export function commandLine(pid: number): string[] | null {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(0, -1);
+  } catch {
+    return null;
+  }
+}
+
+/** The real user id of the process, or null when there is no such process. */
+export function processUid(pid: number): number | null {
+  try {
+    const match = /^Uid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Starts `command` in its own session, detached from this process (it outlives the tool:
- * the lab stays up between commands), stdout and stderr appended to `logPath`.
+ * the lab stays up between commands), stdout and stderr going to `logPath`, a new file.
  */
 export function spawnDetached(command: string, args: readonly string[], logPath: string): { identity: ProcessIdentity } {
-  const log = fs.openSync(logPath, 'a');
+  const log = openExclusive(logPath);
   try {
     const child = spawn(command, args, { detached: true, stdio: ['ignore', log, log] });
     // A failed spawn is thrown below (no pid); its 'error' event, emitted later, must not crash the tool.
