@@ -156,6 +156,7 @@ function writeSyntheticRun(dir: string): RowCounts {
       server: vmName(vm),
       processing_ms: round3(latencyMs - 0.5),
       status,
+      corrupt_words: status === 'ok' ? 0 : null,
     });
     clock[client] = received + 0.005;
     lastReceived = Math.max(lastReceived, received);

@@ -12,13 +12,22 @@
  *                                 client closes the connection), free it
  *   GET /ping                     answer at once
  *
+ * Every job checks what it wrote, so that memory a live migration brought back wrong is seen:
+ * `memory` reads its fill back before answering, `memory2` and `dirty` check each chunk or
+ * page still holds what they last wrote there before rewriting it (and all of it at the end),
+ * `cpu` compares its digits with pi's. A quarter of each memory job's megabytes, and a copy
+ * of cpu's digits, live in a file in the data directory (the guest's /tmp, a tmpfs), written
+ * with pwrite() and read back with pread(): the guest kernel's page cache holds them, where
+ * migrations were seen to corrupt data that a process's own pages kept.
+ *
  * Every response carries `x-server: NAME` (the VM's name) and `x-processing-ms: N` (from the
- * whole request being read to the answer being written, in milliseconds). Parameters are
- * bounded; a bad, unknown or out-of-range one gets 400. Memory jobs share a budget so that the
- * guest never runs out of memory: a request that would exceed it gets 503.
+ * whole request being read to the answer being written, in milliseconds); a job's answer also
+ * carries `x-corrupt-words: N`, the 64-bit words (for cpu, 4-digit groups) its checks found
+ * wrong. Parameters are bounded; a bad, unknown or out-of-range one gets 400. Memory jobs share
+ * a budget so that the guest never runs out of memory: a request that would exceed it gets 503.
  *
  * The name comes from --name, else `vmm.name=` on the kernel command line, else "unknown".
- * Usage: vmm-server [--name NAME] [--bind ADDR] [--port N] [--max-mb N]
+ * Usage: vmm-server [--name NAME] [--bind ADDR] [--port N] [--max-mb N] [--data-dir DIR]
  * With --port 0 the kernel picks the port; the first line on stdout always says
  * "vmm-server: NAME listening on ADDR:PORT".
  */
@@ -50,8 +59,14 @@
 #define MAX_MS 3600000             /* one hour */
 #define MAX_RATE_MBPS 100000
 #define PAGE 4096
+#define MB ((size_t)1 << 20)
+#define WORD sizeof(uint64_t)      /* what the checks compare */
+#define FILE_SHARE 4               /* one in FILE_SHARE of a memory job's bytes is in its file */
+#define STAGING_BYTES (64 << 10)   /* the most one pread() or pwrite() of a job's file moves */
+#define MEMORY_FILL 0x5a
 
 static char server_name[64] = "unknown";
+static const char *data_dir = "/tmp";
 static long memory_budget_mb;
 static long memory_reserved_mb;
 static int connections;
@@ -90,18 +105,12 @@ static void release_mb(long mb) {
   pthread_mutex_unlock(&lock);
 }
 
-/* Anonymous memory straight from the kernel, so that freeing it really returns it. */
-static unsigned char *map_mb(long mb) {
-  void *p = mmap(NULL, (size_t)mb << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  return p == MAP_FAILED ? NULL : p;
-}
-
-static void unmap_mb(unsigned char *p, long mb) { munmap(p, (size_t)mb << 20); }
-
-/* ---- jobs -------------------------------------------------------------------------------- */
+/* ---- replies ------------------------------------------------------------------------------ */
 
 struct reply {
   int status;
+  /* The words the job's checks found wrong; -1 when nothing was checked (an error, a ping). */
+  long corrupt_words;
   char body[256];
 };
 
@@ -109,44 +118,266 @@ static void set_reply(struct reply *r, int status, const char *fmt, ...) __attri
 static void set_reply(struct reply *r, int status, const char *fmt, ...) {
   va_list ap;
   r->status = status;
+  r->corrupt_words = -1;
   va_start(ap, fmt);
   vsnprintf(r->body, sizeof r->body, fmt, ap);
   va_end(ap);
 }
 
-/* A job's buffer within the memory budget, or NULL with a 503 reply already set. */
-static unsigned char *acquire_buffer(long mb, struct reply *r) {
+/* What a job's checks found, for its answer; a find is also said on the console. */
+static void set_checked(struct reply *r, const char *job, long bad) {
+  r->corrupt_words = bad;
+  if (bad > 0) fprintf(stderr, "vmm-server: %s: %ld corrupt words\n", job, bad);
+}
+
+/* ---- a job's file: data that goes through the kernel's page cache -------------------------- */
+
+/* An unlinked file of `bytes` in data_dir, gone with its descriptor; -1 with errno on failure. */
+static int open_job_file(size_t bytes) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/vmm-job-XXXXXX", data_dir);
+  int fd = mkstemp(path);
+  if (fd < 0) return -1;
+  unlink(path);
+  if (ftruncate(fd, (off_t)bytes) < 0) {
+    int error = errno;
+    close(fd);
+    errno = error;
+    return -1;
+  }
+  return fd;
+}
+
+/* pwrite() or pread() of all `len` bytes; the first failure goes to `*error` (a file read short is EIO). */
+static void file_io(int fd, int writing, void *data, size_t len, size_t offset, int *error) {
+  unsigned char *p = data;
+  while (len > 0 && !*error) {
+    ssize_t n = writing ? pwrite(fd, p, len, (off_t)offset) : pread(fd, p, len, (off_t)offset);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      *error = n < 0 ? errno : EIO;
+      return;
+    }
+    p += n;
+    len -= (size_t)n;
+    offset += (size_t)n;
+  }
+}
+
+/* A job whose file failed answers 503 saying why; true then. */
+static int file_failed(int error, struct reply *r) {
+  if (!error) return 0;
+  set_reply(r, 503, "the job's file in %.100s: %s\n", data_dir, strerror(error));
+  return 1;
+}
+
+/* The 64-bit words of `len` bytes at `p` that are not `expected`. */
+static long words_unlike(const unsigned char *p, size_t len, uint64_t expected) {
+  /* The memory may have changed behind the compiler's back: that is what is checked for. */
+  __asm__ volatile("" ::: "memory");
+  const uint64_t *words = (const uint64_t *)(const void *)p;
+  long bad = 0;
+  for (size_t i = 0; i < len / WORD; i++) bad += words[i] != expected;
+  return bad;
+}
+
+/* ---- a memory job's data: anonymous memory and its file ------------------------------------ */
+
+/*
+ * A memory job's `bytes`: the first `mem_bytes` in anonymous memory straight from the kernel
+ * (so that freeing it really returns it), the rest in the job's file.
+ */
+struct store {
+  long mb;
+  size_t bytes, mem_bytes;
+  unsigned char *mem;
+  int fd;
+  unsigned char *staging; /* STAGING_BYTES for the file's reads and writes */
+  int error;              /* the file's first failure */
+};
+
+/* The parts of [offset, offset + len) in memory and in the file (from the file's start). */
+struct span {
+  size_t mem_offset, mem_len, file_offset, file_len;
+};
+
+static struct span split(const struct store *s, size_t offset, size_t len) {
+  struct span span = {0, 0, 0, 0};
+  size_t end = offset + len;
+  if (offset < s->mem_bytes) {
+    span.mem_offset = offset;
+    span.mem_len = (end < s->mem_bytes ? end : s->mem_bytes) - offset;
+  }
+  if (end > s->mem_bytes) {
+    span.file_offset = (offset > s->mem_bytes ? offset : s->mem_bytes) - s->mem_bytes;
+    span.file_len = end - s->mem_bytes - span.file_offset;
+  }
+  return span;
+}
+
+/* A job's `mb` within the memory budget; 0 with a 503 reply set when it cannot have them. */
+static int acquire_store(struct store *s, long mb, struct reply *r) {
+  s->mb = mb;
+  s->bytes = (size_t)mb * MB;
+  s->mem_bytes = s->bytes - s->bytes / FILE_SHARE;
+  s->error = 0;
   if (!reserve_mb(mb)) {
     set_reply(r, 503, "memory budget exceeded (%ld MB)\n", memory_budget_mb);
-    return NULL;
+    return 0;
   }
-  unsigned char *buf = map_mb(mb);
-  if (!buf) {
+  s->fd = open_job_file(s->bytes - s->mem_bytes);
+  if (s->fd < 0) {
+    set_reply(r, 503, "cannot make the job's file in %.100s: %s\n", data_dir, strerror(errno));
+    release_mb(mb);
+    return 0;
+  }
+  void *mem = mmap(NULL, s->mem_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  s->staging = malloc(STAGING_BYTES);
+  if (mem == MAP_FAILED || !s->staging) {
+    if (mem != MAP_FAILED) munmap(mem, s->mem_bytes);
+    free(s->staging);
+    close(s->fd);
     release_mb(mb);
     set_reply(r, 503, "out of memory\n");
+    return 0;
   }
-  return buf;
+  s->mem = mem;
+  return 1;
 }
 
-static void release_buffer(unsigned char *buf, long mb) {
-  unmap_mb(buf, mb);
-  release_mb(mb);
+/* Frees the job's data; returns its file's first failure (0 when none). */
+static int release_store(struct store *s) {
+  munmap(s->mem, s->mem_bytes);
+  close(s->fd);
+  free(s->staging);
+  release_mb(s->mb);
+  return s->error;
 }
 
-/* Pi to `digits` digits, D. T. Winter's spigot in base 10000; keeps the first 64 digits. */
+/* Writes `value` over [offset, offset + len). */
+static void store_fill(struct store *s, size_t offset, size_t len, unsigned char value) {
+  struct span span = split(s, offset, len);
+  memset(s->mem + span.mem_offset, value, span.mem_len);
+  if (span.file_len > 0) memset(s->staging, value, STAGING_BYTES);
+  for (size_t done = 0; done < span.file_len; done += STAGING_BYTES) {
+    size_t n = span.file_len - done < STAGING_BYTES ? span.file_len - done : STAGING_BYTES;
+    file_io(s->fd, 1, s->staging, n, span.file_offset + done, &s->error);
+  }
+}
+
+/* The words of [offset, offset + len) that are not `expected`. */
+static long store_words_unlike(struct store *s, size_t offset, size_t len, uint64_t expected) {
+  struct span span = split(s, offset, len);
+  long bad = words_unlike(s->mem + span.mem_offset, span.mem_len, expected);
+  for (size_t done = 0; done < span.file_len; done += STAGING_BYTES) {
+    size_t n = span.file_len - done < STAGING_BYTES ? span.file_len - done : STAGING_BYTES;
+    file_io(s->fd, 0, s->staging, n, span.file_offset + done, &s->error);
+    bad += words_unlike(s->staging, n, expected);
+  }
+  return bad;
+}
+
+static uint64_t store_word(struct store *s, size_t offset) {
+  uint64_t word = 0;
+  if (offset < s->mem_bytes) {
+    __asm__ volatile("" ::: "memory");
+    memcpy(&word, s->mem + offset, WORD);
+  } else {
+    file_io(s->fd, 0, &word, WORD, offset - s->mem_bytes, &s->error);
+  }
+  return word;
+}
+
+static void store_set_word(struct store *s, size_t offset, uint64_t word) {
+  if (offset < s->mem_bytes) memcpy(s->mem + offset, &word, WORD);
+  else file_io(s->fd, 1, &word, WORD, offset - s->mem_bytes, &s->error);
+}
+
+static uint64_t fill_word(unsigned char value) { return value * 0x0101010101010101ULL; }
+
+/* ---- jobs -------------------------------------------------------------------------------- */
+
+#define PI_BLOCK_GROUPS 250 /* 1000 digits, in groups of 4 */
+#define FNV_OFFSET 0xcbf29ce484222325ULL
+#define FNV_PRIME 0x100000001b3ULL
+
+/* FNV-1a of each 1000 digits of pi ("3141..."), as the spigot below makes them and mpmath agrees. */
+static const uint64_t PI_BLOCK_HASH[MAX_DIGITS / 1000] = {
+    0x2073918a0a5fa839ULL, 0xc11f09741386f94fULL, 0x81854a2ea640018dULL, 0x4f2f5a92e1aac1f2ULL,
+    0xc055268220ecc9a1ULL, 0x44fb10badecdc1f2ULL, 0x6fd6f7f4c6d47d4cULL, 0xb82812c159195c36ULL,
+    0xab18073a7be1baafULL, 0x5468c893777d0cb4ULL, 0x7f8d9c01961dcad4ULL, 0xee659b160689c5a8ULL,
+    0x2e1efc8ffc499388ULL, 0x802968b806111573ULL, 0xcaefd58a9cb79d54ULL, 0x191e955679c2d8eaULL,
+    0x87dc75b82e9c6264ULL, 0x3bb39d6e9ea15388ULL, 0xb40d6ca02f44d905ULL, 0xb650c951b9efd1f0ULL,
+    0x818f5e2cecd33c29ULL, 0xf28de4f4c39b1fa8ULL, 0x65814c10b1478c1eULL, 0xd9638e9703e3ae34ULL,
+    0x5649ab94f1539831ULL, 0xa9b84ecbd5d3ad7cULL, 0xee1dcd70074b9a67ULL, 0x245e68a294a3a763ULL,
+    0xf1babbe03d64390dULL, 0x24a43bd2849a00a8ULL, 0x6ff41bc41c373804ULL, 0x893223a3b20f0037ULL,
+    0x29a0c62bc9b50a78ULL, 0xb73167d13965d285ULL, 0xb4bba4a43544079bULL, 0xdc2af1511a28f6c0ULL,
+    0xfa2d01e9d49103daULL, 0xbf870999d026ed83ULL, 0x728263d94c50b6cdULL, 0xc2a2667d786e5baeULL,
+    0x9caa7d266a957195ULL, 0x1a8d678f1cac6164ULL, 0x6c3930461f2f76a0ULL, 0x3b24142ad70db411ULL,
+    0xa7f86848417ee2e4ULL, 0x0c2c6f568ce874ddULL, 0x027e723e95f9472bULL, 0xe6290e5e5e9d5d6cULL,
+    0x6a5dfcecf3365f1bULL, 0xb6874e87f81494d7ULL,
+};
+
+/* Pi's first 64 digits: what /cpu answers, and the check of a result shorter than 1000 digits. */
+static const char PI_FIRST_DIGITS[] = "3141592653589793238462643383279502884197169399375105820974944592";
+
+/* The four digits of a group into `out`; 0 for a value no group of digits can have. */
+static int group_digits(unsigned group, char out[4]) {
+  if (group > 9999) return 0;
+  for (int i = 3; i >= 0; i--, group /= 10) out[i] = (char)('0' + group % 10);
+  return 1;
+}
+
+/* The groups of `result` known not to be pi's: a whole 1000-digit block by its hash, a shorter result group by group. */
+static long groups_unlike_pi(const uint16_t *result, long groups) {
+  long bad = 0;
+  long blocks = groups / PI_BLOCK_GROUPS;
+  for (long block = 0; block < blocks; block++) {
+    uint64_t hash = FNV_OFFSET;
+    int valid = 1;
+    for (long i = block * PI_BLOCK_GROUPS; i < (block + 1) * PI_BLOCK_GROUPS; i++) {
+      char digits[4];
+      valid &= group_digits(result[i], digits);
+      for (int k = 0; k < 4; k++) hash = (hash ^ (unsigned char)digits[k]) * FNV_PRIME;
+    }
+    if (!valid || hash != PI_BLOCK_HASH[block]) bad += PI_BLOCK_GROUPS;
+  }
+  for (long i = blocks * PI_BLOCK_GROUPS; i < groups && i < 16; i++) {
+    char digits[4];
+    bad += !group_digits(result[i], digits) || memcmp(digits, PI_FIRST_DIGITS + 4 * i, 4) != 0;
+  }
+  return bad;
+}
+
+/*
+ * Pi to `digits` digits, D. T. Winter's spigot in base 10000; answers with the first 64.
+ * Each group of 4 digits also goes to the job's file as it is made; at the end the file must
+ * read back the same, and the digits must be pi's.
+ */
 static void job_cpu(long digits, struct reply *r) {
   long groups = (digits + 3) / 4;
   long c = groups * 14;
+  size_t result_bytes = (size_t)groups * sizeof(uint16_t);
+  int fd = open_job_file(result_bytes);
+  if (fd < 0) {
+    set_reply(r, 503, "cannot make the job's file in %.100s: %s\n", data_dir, strerror(errno));
+    return;
+  }
   uint32_t *f = malloc((size_t)(c + 1) * sizeof *f);
-  if (!f) {
+  uint16_t *result = malloc(result_bytes);
+  uint16_t *copy = malloc(result_bytes);
+  if (!f || !result || !copy) {
+    free(f);
+    free(result);
+    free(copy);
+    close(fd);
     set_reply(r, 503, "out of memory\n");
     return;
   }
-  char first[72] = "";
-  size_t used = 0;
+  int error = 0;
   uint64_t e = 0;
   for (long b = 0; b <= c; b++) f[b] = 2000; /* 10000 / 5 */
-  for (; c > 0; c -= 14) {
+  for (long group = 0; c > 0; c -= 14, group++) {
     uint64_t d = 0;
     uint64_t g = (uint64_t)c * 2;
     for (long b = c;;) {
@@ -156,12 +387,23 @@ static void job_cpu(long digits, struct reply *r) {
       if (--b == 0) break;
       d *= (uint64_t)b;
     }
-    unsigned group = (unsigned)(e + d / 10000);
+    result[group] = (uint16_t)(e + d / 10000);
     e = d % 10000;
-    if (used + 4 <= 64) used += (size_t)snprintf(first + used, sizeof first - used, "%04u", group);
+    file_io(fd, 1, &result[group], sizeof result[group], (size_t)group * sizeof result[group], &error);
   }
   free(f);
+  file_io(fd, 0, copy, result_bytes, 0, &error);
+  close(fd);
+  long bad = groups_unlike_pi(result, groups);
+  for (long i = 0; i < groups; i++) bad += copy[i] != result[i];
+  char first[72] = "";
+  size_t used = 0;
+  for (long i = 0; i < groups && used + 4 <= 64; i++) used += (size_t)snprintf(first + used, sizeof first - used, "%04u", result[i] % 10000u);
+  free(result);
+  free(copy);
+  if (file_failed(error, r)) return;
   set_reply(r, 200, "digits=%ld pi=%s\n", digits, first);
+  set_checked(r, "cpu", bad);
 }
 
 /* True when the client closed its connection or it broke (a pipelined next request is not that). */
@@ -177,69 +419,107 @@ static void sleep_while_client_waits(int fd, double ms) {
   for (double left = ms; left > 0 && !client_gone(fd); left = until - now_ms()) sleep_ms(left < 10 ? left : 10);
 }
 
+/* Fills the job's data with a constant, holds it, and reads it back before answering. */
 static void job_memory(int fd, long mb, long ms, struct reply *r) {
-  unsigned char *buf = acquire_buffer(mb, r);
-  if (!buf) return;
-  memset(buf, 0x5a, (size_t)mb << 20);
+  struct store s;
+  if (!acquire_store(&s, mb, r)) return;
+  store_fill(&s, 0, s.bytes, MEMORY_FILL);
   sleep_while_client_waits(fd, (double)ms);
-  release_buffer(buf, mb);
+  /* A client that went away gets no answer: nothing to check for. */
+  long bad = client_gone(fd) ? -1 : store_words_unlike(&s, 0, s.bytes, fill_word(MEMORY_FILL));
+  if (file_failed(release_store(&s), r)) return;
   set_reply(r, 200, "memory mb=%ld ms=%ld\n", mb, ms);
+  set_checked(r, "memory", bad);
 }
 
+/*
+ * Refills the job's data a megabyte chunk at a time with the next value, checking that each
+ * chunk still holds the value it was last given (0 before its first fill, as fresh memory and
+ * a new file read), and every chunk once more at the end.
+ */
 static void job_memory2(long mb, long ms, struct reply *r) {
-  unsigned char *buf = acquire_buffer(mb, r);
-  if (!buf) return;
+  struct store s;
+  if (!acquire_store(&s, mb, r)) return;
+  unsigned char *held = calloc((size_t)mb, 1);
+  if (!held) {
+    release_store(&s);
+    set_reply(r, 503, "out of memory\n");
+    return;
+  }
   double until = now_ms() + (double)ms;
-  long fills = 0, chunks = 0;
+  long fills = 0, chunks = 0, bad = 0;
   unsigned char value = 1;
   do {
-    /* One pass over the buffer, a megabyte at a time, watching the clock between chunks. */
+    /* One pass over the data, a megabyte at a time, watching the clock between chunks. */
     for (long chunk = 0; chunk < mb; chunk++) {
-      memset(buf + ((size_t)chunk << 20), value, 1 << 20);
+      size_t offset = (size_t)chunk * MB;
+      bad += store_words_unlike(&s, offset, MB, fill_word(held[chunk]));
+      store_fill(&s, offset, MB, value);
+      held[chunk] = value;
       chunks++;
       if (now_ms() >= until) break;
     }
     fills++;
     value = (unsigned char)(value % 255 + 1);
   } while (now_ms() < until);
-  release_buffer(buf, mb);
+  for (long chunk = 0; chunk < mb; chunk++) bad += store_words_unlike(&s, (size_t)chunk * MB, MB, fill_word(held[chunk]));
+  free(held);
+  if (file_failed(release_store(&s), r)) return;
   set_reply(r, 200, "memory2 mb=%ld ms=%ld fills=%ld written_mb=%ld\n", mb, ms, fills, chunks);
+  set_checked(r, "memory2", bad);
 }
 
+/* What `dirty` leaves at the start of a page on its pass `pass` (from 1; 0 before any): a stale or misplaced page shows. */
+static uint64_t dirty_word(uint64_t pass, size_t page) { return pass == 0 ? 0 : pass << 32 | page; }
+
 /*
- * Dirties `rate` MB/s of distinct pages, cycling through the buffer, in 10 ms ticks. Stops
- * early, freeing the buffer, when the client on `fd` goes away: a long job nobody waits for
+ * Dirties `rate` MB/s of distinct pages, cycling through the job's data, in 10 ms ticks: each
+ * page's first word, checked before it is rewritten, and every page whole at the end. Stops
+ * early, freeing the data, when the client on `fd` goes away: a long job nobody waits for
  * would go on dirtying memory.
  */
 static void job_dirty(int fd, long mb, long rate, long ms, struct reply *r) {
-  unsigned char *buf = acquire_buffer(mb, r);
-  if (!buf) return;
-  size_t pages = ((size_t)mb << 20) / PAGE;
-  memset(buf, 0, (size_t)mb << 20);
+  struct store s;
+  if (!acquire_store(&s, mb, r)) return;
+  size_t pages = s.bytes / PAGE;
+  store_fill(&s, 0, s.bytes, 0);
   double start = now_ms();
   double until = start + (double)ms;
   double pages_per_ms = (double)rate * 256.0 / 1000.0;
   uint64_t dirtied = 0;
   size_t next = 0;
-  unsigned char value = 1;
+  uint64_t pass = 1;
+  long bad = 0;
   for (double tick = start; tick < until && !client_gone(fd); tick += 10) {
     double due_until = (tick + 10 < until ? tick + 10 : until) - start;
     uint64_t due = (uint64_t)(due_until * pages_per_ms);
     while (dirtied < due) {
-      buf[next * PAGE] = value;
+      size_t offset = next * PAGE;
+      bad += store_word(&s, offset) != dirty_word(pass - 1, next);
+      store_set_word(&s, offset, dirty_word(pass, next));
       dirtied++;
       if (++next == pages) {
         next = 0;
-        value = (unsigned char)(value % 255 + 1);
+        pass++;
       }
     }
     double left = tick + 10 - now_ms();
     if (left > 0) sleep_ms(left);
   }
   double took = now_ms() - start;
-  release_buffer(buf, mb);
+  if (client_gone(fd)) {
+    bad = -1; /* nobody to answer */
+  } else {
+    for (size_t page = 0; page < pages; page++) {
+      size_t offset = page * PAGE;
+      bad += store_word(&s, offset) != dirty_word(page < next ? pass : pass - 1, page);
+      bad += store_words_unlike(&s, offset + WORD, PAGE - WORD, 0);
+    }
+  }
+  if (file_failed(release_store(&s), r)) return;
   set_reply(r, 200, "dirty mb=%ld rate=%ld ms=%ld dirtied_mb=%.1f took_ms=%.0f\n", mb, rate, ms,
             (double)dirtied * PAGE / (1 << 20), took);
+  set_checked(r, "dirty", bad);
 }
 
 /* ---- request parsing ------------------------------------------------------------------- */
@@ -341,12 +621,14 @@ static int write_all(int fd, const char *data, size_t len) {
 
 static int send_reply(int fd, const struct reply *r, double received_ms, int keep_alive) {
   char head[512];
+  char checked[48] = "";
   size_t body_len = strlen(r->body);
   double processing = now_ms() - received_ms;
+  if (r->corrupt_words >= 0) snprintf(checked, sizeof checked, "x-corrupt-words: %ld\r\n", r->corrupt_words);
   int n = snprintf(head, sizeof head,
                    "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
-                   "x-server: %s\r\nx-processing-ms: %.3f\r\nConnection: %s\r\n\r\n",
-                   r->status, reason_phrase(r->status), body_len, server_name, processing,
+                   "x-server: %s\r\nx-processing-ms: %.3f\r\n%sConnection: %s\r\n\r\n",
+                   r->status, reason_phrase(r->status), body_len, server_name, processing, checked,
                    keep_alive ? "keep-alive" : "close");
   return write_all(fd, head, (size_t)n) && write_all(fd, r->body, body_len);
 }
@@ -512,8 +794,9 @@ int main(int argc, char **argv) {
     else if (strcmp(argv[i], "--bind") == 0) bind_addr = value;
     else if (strcmp(argv[i], "--port") == 0) port = number_arg("--port", value, 65535);
     else if (strcmp(argv[i], "--max-mb") == 0) memory_budget_mb = number_arg("--max-mb", value, 1 << 20);
+    else if (strcmp(argv[i], "--data-dir") == 0) data_dir = value;
     else {
-      fprintf(stderr, "usage: vmm-server [--name NAME] [--bind ADDR] [--port N] [--max-mb N]\n");
+      fprintf(stderr, "usage: vmm-server [--name NAME] [--bind ADDR] [--port N] [--max-mb N] [--data-dir DIR]\n");
       return 2;
     }
     i++;

@@ -1,5 +1,5 @@
 import { Agent, request } from 'undici';
-import type { RequestRecord } from '../record/records.ts';
+import type { RequestRecord, RequestStatus } from '../record/records.ts';
 import type { Clock } from '../run/clock.ts';
 import type { ClientType } from '../script/experiment.ts';
 import type { Load } from './load.ts';
@@ -22,12 +22,14 @@ export interface HttpLoadTarget {
 /** The workload servers answer with these headers; see guest/server.c. */
 export const SERVER_HEADER = 'x-server';
 export const PROCESSING_HEADER = 'x-processing-ms';
+/** The words of its data a job found wrong when it checked them; absent when the server checked nothing. */
+export const CORRUPT_WORDS_HEADER = 'x-corrupt-words';
 
 interface HttpClient {
   readonly id: string;
   readonly type: ClientType;
   stopping: boolean;
-  inFlight: AbortController | null;
+  inFlight: { controller: AbortController; sentS: number } | null;
   done: Promise<void>;
 }
 
@@ -65,13 +67,20 @@ export class HttpLoad implements Load {
   async stopAll(signal?: AbortSignal): Promise<void> {
     for (const client of this.all) client.stopping = true;
     const giveUp = (): void => {
-      for (const client of this.all) client.inFlight?.abort();
+      for (const client of this.all) client.inFlight?.controller.abort();
     };
     if (signal?.aborted) giveUp();
     signal?.addEventListener('abort', giveUp, { once: true });
     await Promise.all([...this.all].map((client) => client.done));
     signal?.removeEventListener('abort', giveUp);
     await this.dispatcher.close();
+  }
+
+  /** How many requests sent at or before `timeS` are still waiting for their answer. */
+  unansweredSentBy(timeS: number): number {
+    let count = 0;
+    for (const client of this.all) if (client.inFlight && client.inFlight.sentS <= timeS) count++;
+    return count;
   }
 
   private async loop(client: HttpClient): Promise<void> {
@@ -82,13 +91,13 @@ export class HttpLoad implements Load {
     }
   }
 
-  /** Sends one request and records it; false when it failed. */
+  /** Sends one request and records it; false when no answer came (a corrupt one is an answer). */
   private async send(client: HttpClient, url: URL): Promise<boolean> {
     const controller = new AbortController();
-    client.inFlight = controller;
     const sentS = this.clock.now();
+    client.inFlight = { controller, sentS };
     const timeoutMs = this.target.requestTimeoutSeconds * 1000;
-    let record: Pick<RequestRecord, 'server' | 'processing_ms' | 'status'>;
+    let record: Pick<RequestRecord, 'server' | 'processing_ms' | 'status' | 'corrupt_words'>;
     try {
       const response = await request(url, {
         dispatcher: this.dispatcher,
@@ -99,10 +108,15 @@ export class HttpLoad implements Load {
       await response.body.dump();
       const server = headerValue(response.headers[SERVER_HEADER]);
       const processing = Number(headerValue(response.headers[PROCESSING_HEADER]));
-      const ok = response.statusCode === 200;
-      record = { server, processing_ms: Number.isFinite(processing) ? processing : null, status: ok ? 'ok' : 'error' };
+      const corruptWords = wholeNumber(headerValue(response.headers[CORRUPT_WORDS_HEADER]));
+      record = {
+        server,
+        processing_ms: Number.isFinite(processing) ? processing : null,
+        status: answerStatus(response.statusCode, corruptWords),
+        corrupt_words: corruptWords,
+      };
     } catch {
-      record = { server: '', processing_ms: null, status: controller.signal.aborted ? 'aborted' : 'error' };
+      record = { server: '', processing_ms: null, status: controller.signal.aborted ? 'aborted' : 'error', corrupt_words: null };
     } finally {
       client.inFlight = null;
     }
@@ -115,10 +129,21 @@ export class HttpLoad implements Load {
       latency_ms: (receivedS - sentS) * 1000,
       ...record,
     });
-    return record.status === 'ok';
+    return record.status === 'ok' || record.status === 'corrupt';
   }
 }
 
 function headerValue(value: string | string[] | undefined): string {
   return Array.isArray(value) ? (value[0] ?? '') : (value ?? '');
+}
+
+/** Anything but a 200 is an error; a 200 whose server found words of its data wrong is corrupt. */
+function answerStatus(statusCode: number, corruptWords: number | null): RequestStatus {
+  if (statusCode !== 200) return 'error';
+  return corruptWords !== null && corruptWords > 0 ? 'corrupt' : 'ok';
+}
+
+/** A header's whole number, or null when it is absent or not one (the server cannot tell). */
+function wholeNumber(text: string): number | null {
+  return /^\d{1,15}$/.test(text.trim()) ? Number(text.trim()) : null;
 }

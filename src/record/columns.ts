@@ -47,4 +47,5 @@ export const REQUEST_COLUMNS = columnsOf<RequestRecord>()([
   'server',
   'processing_ms',
   'status',
+  'corrupt_words',
 ]);

@@ -51,7 +51,8 @@ export interface MigrationRecord extends MigrationRow {
   details?: Record<string, unknown>;
 }
 
-export type RequestStatus = 'ok' | 'error' | 'aborted';
+/** `corrupt`: answered, but the server's checks found words of its data wrong (`corrupt_words` > 0). */
+export type RequestStatus = 'ok' | 'error' | 'aborted' | 'corrupt';
 
 export interface RequestRecord {
   client_type: string;
@@ -62,6 +63,8 @@ export interface RequestRecord {
   server: string;
   processing_ms: number | null;
   status: RequestStatus;
+  /** The words of its data the server found wrong when it checked them: 0 when clean, null when it cannot tell. */
+  corrupt_words: number | null;
 }
 
 /** Where a run's records go, as they happen. */

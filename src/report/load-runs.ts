@@ -3,6 +3,8 @@ import { InputError } from '../errors.ts';
 import type { MigrationRecord } from '../record/records.ts';
 import { slug, uniqueNames } from './names.ts';
 import { HostCounterSeries, hostReceivingMostMigrations, type HostCounters } from './counter-series.ts';
+import { IntegritySummary, type RunIntegrity } from './integrity-summary.ts';
+import { readFlaggedMigrations } from './read-migration-details.ts';
 import { assertRunNotEmpty, readMigrations, readRunInfo, streamRequests, streamSamples, type RunInfo } from './read-run.ts';
 import { ServerPerformance, type ServerPerformanceResult } from './server-performance.ts';
 import type { BucketSeries } from './time-buckets.ts';
@@ -24,6 +26,7 @@ export interface RunSummary {
   performance: ServerPerformanceResult;
   latency: BucketSeries;
   counters: HostCounters;
+  integrity: RunIntegrity;
 }
 
 function scriptLabel(info: RunInfo, dir: string): string {
@@ -57,7 +60,11 @@ export async function loadRuns(runs: readonly LabelledRun[], host: string | unde
   const summaries: RunSummary[] = [];
   for (const [i, head] of heads.entries()) {
     const performance = new ServerPerformance(head.migrations);
-    await streamRequests(head.dir, (request) => performance.add(request));
+    const integrity = new IntegritySummary(head.migrations, await readFlaggedMigrations(head.dir));
+    await streamRequests(head.dir, (request) => {
+      performance.add(request);
+      integrity.add(request);
+    });
     const counters = new HostCounterSeries(chartedHost);
     await streamSamples(head.dir, (sample) => counters.add(sample));
     summaries.push({
@@ -69,6 +76,7 @@ export async function loadRuns(runs: readonly LabelledRun[], host: string | unde
       performance: performance.result(),
       latency: performance.latencyOverTime(),
       counters: counters.result(),
+      integrity: integrity.result(),
     });
   }
   if (host !== undefined && summaries.every((run) => !run.counters.hostsSeen.includes(host))) {

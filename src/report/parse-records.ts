@@ -57,7 +57,7 @@ export function parseMigration(row: CsvRow): MigrationRecord {
   };
 }
 
-const REQUEST_STATUSES: readonly RequestStatus[] = ['ok', 'error', 'aborted'];
+const REQUEST_STATUSES: readonly RequestStatus[] = ['ok', 'error', 'aborted', 'corrupt'];
 
 export function parseRequest(row: CsvRow): RequestRecord {
   return {
@@ -69,6 +69,7 @@ export function parseRequest(row: CsvRow): RequestRecord {
     server: row.server as string,
     processing_ms: nullableNumberCell(row, 'processing_ms'),
     status: choiceCell(row, 'status', REQUEST_STATUSES),
+    corrupt_words: nullableNumberCell(row, 'corrupt_words'),
   };
 }
 

@@ -59,8 +59,11 @@ export function streamSamples(dir: string, onSample: (sample: SampleRecord) => v
   return readCsvRows(path.join(dir, SAMPLES_CSV), SAMPLE_COLUMNS, (row) => onSample(parseSample(row)));
 }
 
+/** corrupt_words came later: runs recorded before it still read, with it null (not checked). */
+const REQUIRED_REQUEST_COLUMNS = REQUEST_COLUMNS.filter((column) => column !== 'corrupt_words');
+
 export function streamRequests(dir: string, onRequest: (request: RequestRecord) => void): Promise<void> {
-  return readCsvRows(path.join(dir, REQUESTS_CSV), REQUEST_COLUMNS, (row) => onRequest(parseRequest(row)));
+  return readCsvRows(path.join(dir, REQUESTS_CSV), REQUIRED_REQUEST_COLUMNS, (row) => onRequest(parseRequest(row)));
 }
 
 /** Throws when the run recorded nothing to report on; reads only the first rows of its files. */

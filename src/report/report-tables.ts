@@ -17,6 +17,8 @@ function statusOf(info: Record<string, unknown>): TableCell {
   return status === 'failed' && error !== null ? `failed: ${error}` : status;
 }
 
+const INTEGRITY_COLUMNS = ['corrupt requests', 'corrupt words', 'flagged migrations'];
+
 export function runsTable(runs: readonly RunSummary[]): Table {
   const columns = ['run', 'directory', 'script', 'platform', 'profile', 'seed', 'interval [s]', 'started', 'status', 'length [s]'];
   return {
@@ -24,8 +26,13 @@ export function runsTable(runs: readonly RunSummary[]): Table {
     title: 'Runs',
     caption:
       'The runs this report reads, with the parameters their run.json records. A run whose run.json has no status ' +
-      'was cut short (killed, or the machine stopped): its files hold what was recorded until then.',
-    columns: columns.map((header) => ({ header, kind: header === 'seed' || header.endsWith('[s]') ? 'number' : 'text' })),
+      'was cut short (killed, or the machine stopped): its files hold what was recorded until then. Corrupt requests ' +
+      'were answered, but the server found words of their data wrong (corrupt words, in all); flagged migrations are ' +
+      'those over which their VM gave such an answer, or after which it did not answer. Empty where the platform cannot tell.',
+    columns: [
+      ...columns.map((header) => ({ header, kind: header === 'seed' || header.endsWith('[s]') ? ('number' as const) : ('text' as const) })),
+      ...INTEGRITY_COLUMNS.map((header) => ({ header, kind: 'count' as const })),
+    ],
     rows: runs.map((run) => [
       run.label,
       run.dir,
@@ -37,6 +44,9 @@ export function runsTable(runs: readonly RunSummary[]): Table {
       field(run.info, 'started_at'),
       statusOf(run.info),
       field(run.info, 'run_seconds'),
+      run.integrity.corruptRequests,
+      run.integrity.corruptWords,
+      run.integrity.flaggedMigrations,
     ]),
   };
 }

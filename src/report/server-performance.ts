@@ -11,6 +11,7 @@ export type Phase = 'migration' | 'normal';
 export interface PhasePerformance {
   /** Requests answered `ok`: the only ones in the rates and latencies. */
   responses: number;
+  /** Requests that failed, or were answered corrupt. */
   errors: number;
   aborted: number;
   /** Server-seconds spent in this phase, summed over the VMs that served requests. */
@@ -121,7 +122,8 @@ class PhaseAccumulator {
   #aborted = 0;
 
   add(request: RequestRecord): void {
-    if (request.status === 'error') this.#errors++;
+    // A corrupt answer came, but with data its server found wrong: no good answer either.
+    if (request.status === 'error' || request.status === 'corrupt') this.#errors++;
     else if (request.status === 'aborted') this.#aborted++;
     else {
       this.#latency.add(request.latency_ms);

@@ -4,16 +4,21 @@ import { createServer, type Server } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { HttpLoad, type HttpLoadTarget } from '../../src/load/http-load.ts';
+import { CORRUPT_WORDS_HEADER, HttpLoad, type HttpLoadTarget } from '../../src/load/http-load.ts';
 import type { RequestRecord } from '../../src/record/records.ts';
 import { RealClock } from '../../src/run/real-clock.ts';
 
-/** A stand-in workload server for this unit test: `/slow` never answers, `/fail` answers 500. */
+/**
+ * A stand-in workload server for this unit test: `/slow` never answers, `/fail` answers 500,
+ * `/checked?words=N` says its checks found N words wrong.
+ */
 function startServer(listen: (server: Server) => void): Server {
   const server = createServer((req, res) => {
     if (req.url?.startsWith('/slow')) return;
     res.setHeader('x-server', 'vm-test');
     res.setHeader('x-processing-ms', '1.5');
+    const words = /^\/checked\?words=(.*)$/.exec(req.url ?? '')?.[1];
+    if (words !== undefined) res.setHeader(CORRUPT_WORDS_HEADER, decodeURIComponent(words));
     res.statusCode = req.url?.startsWith('/fail') ? 500 : 200;
     res.end('{}');
   });
@@ -51,6 +56,7 @@ describe('HttpLoad', () => {
     const count = records.length;
     assert.ok(count > 10, `${count} requests`);
     assert.ok(records.every((r) => r.status === 'ok' && r.server === 'vm-test' && r.processing_ms === 1.5));
+    assert.ok(records.every((r) => r.corrupt_words === null), 'a server that checks nothing says nothing: cannot tell');
     assert.deepEqual(new Set(records.map((r) => r.client_id)), new Set(['cpu-1', 'cpu-2']));
     assert.ok(records.every((r) => r.received_s >= r.sent_s && r.latency_ms >= 0));
     await clock.sleepUntil(clock.now() + 0.05);
@@ -84,5 +90,34 @@ describe('HttpLoad', () => {
     await stopped;
     assert.equal(records.length, 2);
     assert.ok(records.every((r) => r.status === 'aborted' && r.processing_ms === null));
+  });
+
+  it('records the corrupt words a server reports, as a corrupt request when there are any, and no pause after one', async () => {
+    const answers = async (words: string): Promise<RequestRecord[]> => {
+      const records: RequestRecord[] = [];
+      const load = new HttpLoad(
+        new RealClock(),
+        target({ socketPath, maxRequestsPerClient: 3, errorPauseSeconds: 60, paths: { ...paths, cpu: `/checked?words=${encodeURIComponent(words)}` } }),
+        (r) => records.push(r),
+      );
+      load.addClients('cpu', 1);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await load.stopAll();
+      return records;
+    };
+    assert.deepEqual((await answers('0')).map((r) => [r.status, r.corrupt_words]), [['ok', 0], ['ok', 0], ['ok', 0]]);
+    assert.deepEqual((await answers('17')).map((r) => [r.status, r.corrupt_words]), [['corrupt', 17], ['corrupt', 17], ['corrupt', 17]]);
+    assert.deepEqual((await answers('many')).map((r) => [r.status, r.corrupt_words]), [['ok', null], ['ok', null], ['ok', null]]);
+  });
+
+  it('counts the requests sent by a time that still wait for their answer', async () => {
+    const clock = new RealClock();
+    const load = new HttpLoad(clock, target({ socketPath }), () => {});
+    load.addClients('memory2', 2);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(load.unansweredSentBy(clock.now()), 2);
+    assert.equal(load.unansweredSentBy(-1), 0, 'none was sent before the run started');
+    await load.stopAll(AbortSignal.abort());
+    assert.equal(load.unansweredSentBy(clock.now()), 0);
   });
 });

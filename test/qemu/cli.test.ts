@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, describe, it } from 'node:test';
+import { needing } from '../support/needing.ts';
 import { Lab } from '../../src/platforms/qemu/lab.ts';
 import { readState, type LabState, type ProcessRecord } from '../../src/platforms/qemu/lab-state.ts';
 import { isRunning } from '../../src/platforms/qemu/processes.ts';
@@ -16,9 +16,10 @@ import { STDOUT_COLUMNS } from '../../src/record/stdout-csv.ts';
 import { parseCsv, readCsvFile, runCli, writeScript, type CliResult } from '../support/cli.ts';
 import { assertNothingLeft, watchLabProcesses } from './support/lab-leftovers.ts';
 import { labSkipReason } from './support/lab-requirements.ts';
-import { assertMigrationDetails } from './support/run-on-qemu.ts';
+import { assertIntact, assertMigrationDetails } from './support/run-on-qemu.ts';
 
 const skip = labSkipReason();
+const { after, describe, it } = needing(skip);
 
 /** Booting TCG guests on a busy 2-core machine can take minutes: the CLI gets all the time it needs. */
 const CLI_TIMEOUT_MS = 900_000;
@@ -66,6 +67,9 @@ function assertRunDirectory(out: string, stdoutRows: Record<string, string>[], l
   const requests = readCsvFile(path.join(out, 'requests.csv')).rows;
   assert.ok(requests.length > 0, 'the cpu client made requests');
   assert.deepEqual(requests.filter((r) => r.status !== 'ok' || r.server !== 'vm01' || r.client_type !== 'cpu'), [], 'every request answered by vm01');
+  const intact = assertIntact(out);
+  assert.equal(intact.checkedRequests, requests.length, 'every answer checked its digits, none corrupt');
+  assert.ok((intact.checkedPerMigration[0] ?? 0) > 0, `answers checked across the migration: ${intact.checkedPerMigration.join(' ')}`);
   const samples = readCsvFile(path.join(out, 'samples.csv')).rows;
   assert.deepEqual([...new Set(samples.map((s) => s.host))].sort(), ['esx1', 'esx2'], 'both hosts sampled');
 
@@ -86,7 +90,7 @@ function kinds(processes: readonly ProcessRecord[]): Record<string, number> {
   return counts;
 }
 
-describe('vm-monitoring run --platform qemu, through the CLI', { skip, concurrency: 1 }, () => {
+describe('vm-monitoring run --platform qemu, through the CLI', { concurrency: 1 }, () => {
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'vmm-cli-'));
   const labDirs: string[] = [];
 

@@ -1,14 +1,15 @@
 /**
  * The issue's end-to-end test on real VMs: a lab of 2 hosts and 2 VMs brought up by the
  * platform from the script's placement line (the accelerator detected by trying), cpu and
- * memory2 clients through HAProxy, each VM migrated away and back, then the end. And the
- * other ending: a migration that cannot converge is cancelled and the VM stays where it was.
+ * memory2 clients through HAProxy, each VM migrated away and back, then the end, with every
+ * answer's data checked intact across every migration. And the other ending: a migration
+ * that cannot converge is cancelled and the VM stays where it was.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, describe, it } from 'node:test';
+import { needing } from '../support/needing.ts';
 import { COUNTERS } from '../../src/monitor/counters.ts';
 import { Lab } from '../../src/platforms/qemu/lab.ts';
 import { netnsNameFor } from '../../src/platforms/qemu/lab-state.ts';
@@ -17,9 +18,10 @@ import { netnsExists } from '../../src/platforms/qemu/network.ts';
 import { isRunning } from '../../src/platforms/qemu/processes.ts';
 import type { QemuPlatform } from '../../src/platforms/qemu/qemu-platform.ts';
 import { labSkipReason } from './support/lab-requirements.ts';
-import { assertMigrationDetails, openForScript, runOnQemu, type QemuRun } from './support/run-on-qemu.ts';
+import { assertIntact, assertMigrationDetails, openForScript, runOnQemu, type QemuRun } from './support/run-on-qemu.ts';
 
 const skip = labSkipReason();
+const { after, describe, it } = needing(skip);
 
 const E2E_SCRIPT = [
   'esx1:vm01 esx2:vm02',
@@ -47,7 +49,7 @@ async function qmpStatus(platform: QemuPlatform, vm: string): Promise<string> {
   return (await qmp.execute<{ status: string }>('query-status')).status;
 }
 
-describe('qemu platform end to end', { skip, concurrency: 1 }, () => {
+describe('qemu platform end to end', { concurrency: 1 }, () => {
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'vmm-e2e-'));
   const dirs: string[] = [];
   const platforms: QemuPlatform[] = [];
@@ -139,6 +141,11 @@ describe('qemu platform end to end', { skip, concurrency: 1 }, () => {
       const during = run.requests.filter((r) => r.server === migration.vm && r.received_s >= migration.started_s && r.sent_s <= migration.ended_s);
       assert.ok(during.length > 0, `requests to ${migration.vm} were answered across its migration at ${migration.started_s.toFixed(1)} s`);
     }
+    // Their data intact: zero corrupt words in every answer, every migration unflagged, each with checked answers across it.
+    const intact = assertIntact(run.dir);
+    t.diagnostic(`${intact.checkedRequests} answers checked, across the migrations: ${intact.checkedPerMigration.join(' ')}`);
+    assert.equal(intact.checkedRequests, run.requests.length);
+    assert.ok(intact.checkedPerMigration.every((checked) => checked > 0), `checked answers across each migration: ${intact.checkedPerMigration.join(' ')}`);
 
     // Counters sampled each second for both hosts.
     const endS = run.outcome.endedS;
@@ -195,6 +202,7 @@ describe('qemu platform end to end', { skip, concurrency: 1 }, () => {
     assert.equal(await qmpStatus(platform, 'vm01'), 'running');
     assert.equal((await lbGet(platform.lab.state.lb_socket, '/vm/vm01/ping')).status, 200);
     assert.deepEqual(run.requests.filter((r) => r.status !== 'ok'), [], 'the clients did not notice');
+    assert.ok(assertIntact(run.dir).checkedPerMigration.every((checked) => checked > 0), 'the VM\'s data was checked across the cancelled migration, and intact');
 
     // Ctrl-C during a migration: it ends as interrupted, and the VM stays where it was too.
     const interrupt = new AbortController();
@@ -207,7 +215,10 @@ describe('qemu platform end to end', { skip, concurrency: 1 }, () => {
     assert.equal(interrupted.outcome.status, 'interrupted');
     assert.equal(interrupted.migrations[0]?.status, 'interrupted');
     assert.equal(interrupted.migrations[0]?.reason, 'the run was interrupted');
-    assert.equal(assertMigrationDetails(interrupted.dir)[0]?.qemu.status, 'cancelled', 'QEMU cancelled it');
+    const [interruptedLine] = assertMigrationDetails(interrupted.dir);
+    assert.equal(interruptedLine?.qemu.status, 'cancelled', 'QEMU cancelled it');
+    assert.deepEqual([interruptedLine?.integrity.flagged, interruptedLine?.integrity.corrupt_words, interruptedLine?.integrity.answered_after], [false, 0, null]);
+    assert.deepEqual(interrupted.requests.filter((r) => r.status === 'corrupt'), []);
     assert.equal(platform.lab.processOf('vm01').pid, before.pid);
     assert.equal(await qmpStatus(platform, 'vm01'), 'running');
     assert.equal(platform.lab.state.processes.filter((p) => p.kind === 'qemu').length, 1, 'the target QEMU is gone');

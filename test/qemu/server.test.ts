@@ -1,6 +1,8 @@
 /**
  * The guest's workload server (guest/server.c), compiled with gcc and run natively on the
- * host over loopback: its endpoints, headers, keep-alive, bounds and memory budget.
+ * host over loopback: its endpoints, headers, keep-alive, bounds and memory budget, and the
+ * checks of its data (words changed under a running job through /proc/PID/mem and the job's
+ * file are counted).
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -9,13 +11,14 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { PROCESSING_HEADER, SERVER_HEADER } from '../../src/load/http-load.ts';
+import { needing } from '../support/needing.ts';
+import { CORRUPT_WORDS_HEADER, PROCESSING_HEADER, SERVER_HEADER } from '../../src/load/http-load.ts';
 import { exec, findExecutable } from '../../src/platforms/qemu/exec.ts';
 import { GUEST_DIR } from '../../src/platforms/qemu/guest-image.ts';
 import { serverSkipReason } from './support/lab-requirements.ts';
 
 const skip = serverSkipReason();
+const { after, before, describe, it } = needing(skip);
 
 interface Answer {
   status: number;
@@ -30,7 +33,9 @@ interface RunningServer {
 }
 
 async function startServer(dir: string, args: string[]): Promise<RunningServer> {
-  const child = spawn(path.join(dir, 'vmm-server'), ['--bind', '127.0.0.1', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(path.join(dir, 'vmm-server'), ['--bind', '127.0.0.1', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (chunk: string) => (stderrOf.set(child, (stderrOf.get(child) ?? '') + chunk)));
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`no listening line: ${out}`)), 5000);
@@ -47,6 +52,9 @@ async function startServer(dir: string, args: string[]): Promise<RunningServer> 
   });
   return { child, port, agent: new http.Agent({ keepAlive: true, maxSockets: 1 }) };
 }
+
+/** What each server said on stderr (its console in the guest). */
+const stderrOf = new Map<ChildProcess, string>();
 
 function stopServer(server: RunningServer | undefined): void {
   if (!server) return;
@@ -88,7 +96,69 @@ function raw(port: number, text: string, waitForResponses: number): Promise<stri
   });
 }
 
-describe('guest workload server (native)', { skip }, () => {
+/** The job file the server has open in `dataDir` (created and unlinked at once), or null. */
+function openJobFile(pid: number, dataDir: string): { fdPath: string; size: number } | null {
+  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+    const fdPath = `/proc/${pid}/fd/${fd}`;
+    let target: string;
+    try {
+      target = fs.readlinkSync(fdPath);
+    } catch {
+      continue; // closed meanwhile
+    }
+    if (target.startsWith(`${dataDir}/vmm-job-`) && target.endsWith(' (deleted)')) return { fdPath, size: fs.statSync(fdPath).size };
+  }
+  return null;
+}
+
+/** Waits until the server has a job file open in `dataDir`. */
+async function jobFile(pid: number, dataDir: string): Promise<{ fdPath: string; size: number }> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const file = openJobFile(pid, dataDir);
+    if (file) return file;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`no job file in ${dataDir}`);
+}
+
+/**
+ * The address of a page inside the first megabyte of the process's private writable memory
+ * filled with `byte`: a job's buffer, not its 64 KiB staging buffer that holds the fill too.
+ */
+function findFilledPage(pid: number, byte: number): number {
+  const pagesInRun = 256;
+  const mem = fs.openSync(`/proc/${pid}/mem`, 'r');
+  try {
+    for (const line of fs.readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n')) {
+      const match = /^([0-9a-f]+)-([0-9a-f]+) rw-p 00000000 00:00 0\s*$/.exec(line);
+      if (!match) continue;
+      const start = Number.parseInt(match[1] as string, 16);
+      const end = Number.parseInt(match[2] as string, 16);
+      const page = Buffer.alloc(4096);
+      let run = 0;
+      for (let at = start; at < end; at += 4096) {
+        fs.readSync(mem, page, 0, 4096, at);
+        run = page.every((b) => b === byte) ? run + 1 : 0;
+        if (run === pagesInRun) return at - (pagesInRun / 2) * 4096;
+      }
+    }
+  } finally {
+    fs.closeSync(mem);
+  }
+  throw new Error(`no megabyte of 0x${byte.toString(16)} in process ${pid}`);
+}
+
+/** Overwrites the 64-bit words at `offsets` (bytes) of a file or of process memory with `junk`. */
+function overwriteWords(file: string, base: number, offsets: number[], junk = 0xa5): void {
+  const fd = fs.openSync(file, 'r+');
+  try {
+    for (const offset of offsets) fs.writeSync(fd, Buffer.alloc(8, junk), 0, 8, base + offset);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+describe('guest workload server (native)', () => {
   let dir = '';
   let server: RunningServer | undefined;
   let budgeted: RunningServer | undefined;
@@ -99,7 +169,7 @@ describe('guest workload server (native)', { skip }, () => {
     await exec(gcc, ['-static', '-O2', '-Wall', '-Wextra', '-Werror', '-pthread', '-o', path.join(dir, 'vmm-server'), path.join(GUEST_DIR, 'server.c')], {
       timeoutMs: 120_000,
     });
-    server = await startServer(dir, ['--name', 'vm-test']);
+    server = await startServer(dir, ['--name', 'vm-test', '--data-dir', dir]);
     budgeted = await startServer(dir, ['--name', 'small', '--max-mb', '8']);
   });
 
@@ -189,5 +259,58 @@ describe('guest workload server (native)', { skip }, () => {
     assert.equal(tooBig.status, 503, tooBig.body);
     const fits = await get(s, '/memory2?mb=8&ms=10');
     assert.equal(fits.status, 200, fits.body);
+  });
+
+  it('says how many words its checks found wrong on every job answer (none here), and nothing on other answers', async () => {
+    const s = server as RunningServer;
+    for (const job of ['/cpu?digits=10', '/cpu?digits=4000', '/memory?mb=3&ms=10', '/memory2?mb=3&ms=100', '/dirty?mb=3&rate=30&ms=200']) {
+      const answer = await get(s, job);
+      assert.equal(answer.status, 200, `${job}: ${answer.body}`);
+      assert.equal(answer.headers[CORRUPT_WORDS_HEADER], '0', `${job} checked its data and found it intact`);
+    }
+    assert.equal((await get(s, '/ping')).headers[CORRUPT_WORDS_HEADER], undefined);
+    assert.equal((await get(s, '/cpu?digits=0')).headers[CORRUPT_WORDS_HEADER], undefined);
+    assert.equal((await get(budgeted as RunningServer, '/memory?mb=9&ms=0')).headers[CORRUPT_WORDS_HEADER], undefined);
+  });
+
+  it('keeps a quarter of a memory job in an unlinked file of its data directory, and answers 503 without one', async () => {
+    const s = server as RunningServer;
+    const job = get(s, '/memory?mb=8&ms=1000');
+    const file = await jobFile(s.child.pid as number, dir);
+    assert.equal(file.size, 2 * 1024 * 1024, 'a quarter of 8 MB');
+    assert.equal((await job).headers[CORRUPT_WORDS_HEADER], '0');
+    assert.equal(openJobFile(s.child.pid as number, dir), null, 'the file went with the job');
+
+    const homeless = await startServer(dir, ['--name', 'homeless', '--data-dir', path.join(dir, 'missing')]);
+    try {
+      for (const job of ['/memory?mb=1&ms=0', '/memory2?mb=1&ms=0', '/dirty?mb=1&ms=0', '/cpu?digits=8']) {
+        const answer = await get(homeless, job);
+        assert.equal(answer.status, 503, job);
+        assert.match(answer.body, /^cannot make the job's file in .*missing: No such file or directory\n$/);
+      }
+    } finally {
+      stopServer(homeless);
+    }
+  });
+
+  it('counts the words changed under a job, in its memory and in its file, and says so on its console', async () => {
+    const s = server as RunningServer;
+    const pid = s.child.pid as number;
+    // memory: 5 MB of 0x5a, 3.75 MB in memory and 1.25 MB in the file; 2 words changed in memory, 3 in the file.
+    const held = get(s, '/memory?mb=5&ms=1500');
+    const file = await jobFile(pid, dir);
+    await new Promise((resolve) => setTimeout(resolve, 400)); // filled by now
+    overwriteWords(`/proc/${pid}/mem`, findFilledPage(pid, 0x5a), [0, 4088]);
+    overwriteWords(file.fdPath, 0, [8, 65536, file.size - 8]);
+    assert.equal((await held).headers[CORRUPT_WORDS_HEADER], '5');
+
+    // dirty: what it never rewrites (all but each page's first word) is checked at the end.
+    const dirtying = get(s, '/dirty?mb=4&rate=4&ms=1500');
+    const dirtyFile = await jobFile(pid, dir);
+    await new Promise((resolve) => setTimeout(resolve, 400)); // zeroed by now
+    overwriteWords(dirtyFile.fdPath, 0, [16, 4096 * 7 + 800]);
+    assert.equal((await dirtying).headers[CORRUPT_WORDS_HEADER], '2');
+    assert.match(stderrOf.get(s.child) ?? '', /^vmm-server: memory: 5 corrupt words$/m);
+    assert.match(stderrOf.get(s.child) ?? '', /^vmm-server: dirty: 2 corrupt words$/m);
   });
 });

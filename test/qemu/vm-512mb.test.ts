@@ -1,21 +1,23 @@
 /**
  * The seed's VMs had 512 MB, and "must work when asked": a 512 MB VM with 200 MB of its memory
  * written migrates with a 200 MB request in flight, lands on its target and answers, the
- * request too, and its memory is still there to use.
+ * request too with its 200 MB read back intact, and its memory is still there to use.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, describe, it } from 'node:test';
+import { needing } from '../support/needing.ts';
 import { Lab } from '../../src/platforms/qemu/lab.ts';
 import { lbGet } from '../../src/platforms/qemu/lb-request.ts';
 import { isRunning } from '../../src/platforms/qemu/processes.ts';
 import type { QemuPlatform } from '../../src/platforms/qemu/qemu-platform.ts';
 import { labSkipReason } from './support/lab-requirements.ts';
+import { checkedGet } from './support/checked-get.ts';
 import { openForScript } from './support/run-on-qemu.ts';
 
 const skip = labSkipReason();
+const { after, describe, it } = needing(skip);
 const MiB = 1024 * 1024;
 
 /** VmRSS of a process, in bytes. */
@@ -24,7 +26,7 @@ function residentBytes(pid: number): number {
   return Number(/^VmRSS:\s*(\d+) kB/m.exec(status)?.[1] ?? 0) * 1024;
 }
 
-describe('a 512 MB VM, as the seed\'s', { skip, concurrency: 1 }, () => {
+describe('a 512 MB VM, as the seed\'s', { concurrency: 1 }, () => {
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'vmm-512-'));
   const labDir = path.join(base, 'lab');
   let platform: QemuPlatform | null = null;
@@ -44,13 +46,14 @@ describe('a 512 MB VM, as the seed\'s', { skip, concurrency: 1 }, () => {
     const source = lab.processOf('vm01');
 
     // 200 MB written by the guest, just finished: the source QEMU holds it.
-    const written = await lbGet(lb, '/vm/vm01/memory?mb=200&ms=1', 300_000);
+    const written = await checkedGet(lb, '/vm/vm01/memory?mb=200&ms=1', 300_000);
     assert.equal(written.status, 200, written.body);
     assert.equal(written.server, 'vm01');
+    assert.equal(written.corruptWords, 0);
     assert.ok(residentBytes(source.pid) >= 200 * MiB, `the source QEMU holds the written memory: ${residentBytes(source.pid)} bytes resident`);
 
     // A request that allocates and fills 200 MB, then holds it 10 s, sent before the migration starts.
-    const inFlight = lbGet(lb, '/vm/vm01/memory?mb=200&ms=10000', 300_000);
+    const inFlight = checkedGet(lb, '/vm/vm01/memory?mb=200&ms=10000', 300_000);
     const outcome = await platform.migrate({ vm: 'vm01', source: 'esx1', target: 'esx2' }, new AbortController().signal);
     const stats = outcome.details.qemu;
     const label = JSON.stringify({ ...outcome, details: { ...stats, progress: stats.progress.map((p) => `${p.pass}:${p.status}`) } });
@@ -61,9 +64,11 @@ describe('a 512 MB VM, as the seed\'s', { skip, concurrency: 1 }, () => {
     assert.ok(stats.transferred_bytes !== null && stats.transferred_bytes > 0, label);
     assert.ok(stats.total_time_ms !== null && stats.total_time_ms > 0, label);
     assert.ok(stats.probe?.settled === true, `the probe heard the VM on its new host: ${label}`);
+    assert.deepEqual([outcome.details.integrity?.answered_after, outcome.details.integrity?.flagged], [true, false], label);
 
     const answer = await inFlight;
     assert.deepEqual([answer.status, answer.server, answer.body], [200, 'vm01', 'memory mb=200 ms=10000\n'], 'the request in flight was answered');
+    assert.equal(answer.corruptWords, 0, 'its 200 MB (a quarter in the guest\'s tmpfs) came through the migration intact');
 
     // Landed: the VM runs on esx2 in the target QEMU, which holds its 200 MB; the source QEMU is gone.
     assert.deepEqual(lab.state.vms.map((vm) => [vm.name, vm.host]), [['vm01', 'esx2']]);
@@ -78,8 +83,8 @@ describe('a 512 MB VM, as the seed\'s', { skip, concurrency: 1 }, () => {
     // It answers, and its memory is there to use: 300 MB more on its new host.
     const ping = await lbGet(lb, '/vm/vm01/ping');
     assert.deepEqual([ping.status, ping.server], [200, 'vm01']);
-    const more = await lbGet(lb, '/vm/vm01/memory?mb=300&ms=10', 300_000);
-    assert.deepEqual([more.status, more.server], [200, 'vm01'], more.body);
+    const more = await checkedGet(lb, '/vm/vm01/memory?mb=300&ms=10', 300_000);
+    assert.deepEqual([more.status, more.server, more.corruptWords], [200, 'vm01', 0], more.body);
     const serial = fs.readFileSync(target.serial as string, 'utf8');
     assert.doesNotMatch(serial, /Kernel panic|Oops|BUG:|segfault/, 'the guest did not crash on its new host');
 

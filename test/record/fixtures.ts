@@ -38,4 +38,5 @@ export const request: RequestRecord = {
   server: 'vm1',
   processing_ms: null,
   status: 'ok',
+  corrupt_words: 0,
 };

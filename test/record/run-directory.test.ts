@@ -12,7 +12,7 @@ const HEADERS = {
   'actions.csv': 'scheduled_s,fired_s,action,args,postponed_ms,status,line\n',
   'migrations.csv':
     'vm,source,target,requested_s,started_s,ended_s,duration_ms,downtime_ms,client_downtime_ms,bytes,passes,status,reason,kind\n',
-  'requests.csv': 'client_type,client_id,sent_s,received_s,latency_ms,server,processing_ms,status\n',
+  'requests.csv': 'client_type,client_id,sent_s,received_s,latency_ms,server,processing_ms,status,corrupt_words\n',
 };
 
 describe('RunDirectory', () => {
@@ -63,7 +63,7 @@ describe('RunDirectory', () => {
         read(dir, 'migrations.csv'),
         `${HEADERS['migrations.csv']}vm1,host1,host2,2,2.1,9.75,7650,,,1073741824,3,failed,"target refused: ""no memory"", retry later",script\n`,
       );
-      assert.equal(read(dir, 'requests.csv'), `${HEADERS['requests.csv']}web,c1,3,3.013,12.5,vm1,,ok\n`);
+      assert.equal(read(dir, 'requests.csv'), `${HEADERS['requests.csv']}web,c1,3,3.013,12.5,vm1,,ok,0\n`);
       assert.equal(read(dir, 'migration-details.jsonl'), '', 'a migration without details adds no line');
     } finally {
       run.finish({});

@@ -165,7 +165,7 @@ describe('reading a run directory: bad input', () => {
       writeRequestsCsv(dir, [REQUEST_HEADER, 'cpu,c1,0,1,100,vm1,,fine']);
       assert.equal(
         await inputErrorLine(() => allRequests(dir)),
-        `${file}:2:21: bad value 'fine' in column status (expected ok, error, aborted)`,
+        `${file}:2:21: bad value 'fine' in column status (expected ok, error, aborted, corrupt)`,
       );
     });
   });

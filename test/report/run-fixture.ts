@@ -61,6 +61,7 @@ export function request(fields: Partial<RequestRecord>): RequestRecord {
     server: 'vm1',
     processing_ms: null,
     status: 'ok',
+    corrupt_words: 0,
     ...fields,
   };
 }

@@ -1,6 +1,7 @@
 import type { Clock } from '../../run/clock.ts';
 import type { MigrationOrder, MigrationOutcome } from '../platform.ts';
 import type { MigrationConfig, ProbeConfig } from './config.ts';
+import type { MigrationIntegrity } from './integrity.ts';
 import type { Lab } from './lab.ts';
 import type { ProcessRecord } from './lab-state.ts';
 import { Probe, type ProbeResult } from './probe.ts';
@@ -47,7 +48,8 @@ export interface QemuMigrationStats {
 }
 
 export interface QemuMigrationOutcome extends MigrationOutcome {
-  details: { qemu: QemuMigrationStats };
+  /** `integrity` is the platform's, added once the VM's answers over the migration are in. */
+  details: { qemu: QemuMigrationStats; integrity?: MigrationIntegrity };
 }
 
 /** QEMU's statistics in a migration record's details; null when the qemu platform did not run it. */
@@ -164,10 +166,11 @@ export async function migrateVm(context: MigrationContext, order: MigrationOrder
       await sourceQmp.execute('cont').catch(() => undefined);
     }
 
-    stats.probe = await probe.stop();
     await lab.retire(target.id).catch(() => undefined);
     // QEMU resumes the source after a cancelled or failed migration; make sure it runs.
     if (!(await waitUntilRunning(sourceQmp, 5000))) await sourceQmp.execute('cont').catch(() => undefined);
+    // Then the probe waits for the VM to answer where it stayed, unless the run was interrupted: nobody waits then.
+    stats.probe = run.interrupted ? await probe.stop() : await probe.finish(context.probe.settleSeconds);
     stats.reason = reason ?? info['error-desc'] ?? `migration ${info.status ?? 'ended'}`;
     return {
       started_s: startedS, ended_s: clock.now(), downtime_ms: null, client_downtime_ms: stats.probe.maxGapMs,

@@ -8,8 +8,10 @@ import { ActiveMemoryMonitor } from './active-memory.ts';
 import { cacheDirOf, hostSpecsFor, labDirOf, loadQemuConfig, type QemuConfig } from './config.ts';
 import { counterSources, cpuMhzFromCpuinfo, ksmRunning, LabCounters } from './counters.ts';
 import { setRotation } from './haproxy.ts';
+import { RequestIntegrity } from './integrity.ts';
 import { Lab, type LabLog } from './lab.ts';
 import { migrateVm, type QemuMigrationOutcome } from './migration.ts';
+import { Probe } from './probe.ts';
 import { describeMissing } from './requirements.ts';
 
 /** When /proc/cpuinfo has no clock: the seed's hosts' 3800 MHz would be a guess, so say so in run.json. */
@@ -27,6 +29,7 @@ export class QemuPlatform implements Platform {
   private readonly counters: LabCounters;
   private readonly activeMemory: ActiveMemoryMonitor;
   private readonly loads: Load[] = [];
+  private readonly integrity = new RequestIntegrity(this.clock);
   private readonly cpuMhzNote: string;
   private closed = false;
   private readonly removeExitHook: () => void;
@@ -58,16 +61,39 @@ export class QemuPlatform implements Platform {
     };
   }
 
-  /** The outcome's `details.qemu` holds QEMU's statistics; the run directory keeps them in migration-details.jsonl. */
-  migrate(order: MigrationOrder, signal: AbortSignal): Promise<QemuMigrationOutcome> {
-    return migrateVm(
-      {
-        lab: this.lab, clock: this.clock, migration: this.config.migration, probe: this.config.probe,
-        onBytes: (source, target, bytes) => this.counters.addMigrationBytes(source, target, bytes),
-      },
-      order,
-      signal,
-    );
+  /**
+   * The outcome's `details.qemu` holds QEMU's statistics, `details.integrity` what the VM's
+   * answers said of its memory over the migration (see integrity.ts); the run directory keeps
+   * them in migration-details.jsonl.
+   */
+  async migrate(order: MigrationOrder, signal: AbortSignal): Promise<QemuMigrationOutcome> {
+    const watch = this.integrity.watch(order.vm);
+    try {
+      const outcome = await migrateVm(
+        {
+          lab: this.lab, clock: this.clock, migration: this.config.migration, probe: this.config.probe,
+          onBytes: (source, target, bytes) => this.counters.addMigrationBytes(source, target, bytes),
+        },
+        order,
+        signal,
+      );
+      const answeredAfter = await this.answeredAfter(order.vm, outcome);
+      outcome.details.integrity = await watch.settle(outcome, answeredAfter, this.config.probe.settleSeconds, signal);
+      return outcome;
+    } finally {
+      watch.close();
+    }
+  }
+
+  /** Whether the VM answered after the migration: its probe says, or one asks now when it failed before probing; null when interrupted. */
+  private async answeredAfter(vm: string, outcome: QemuMigrationOutcome): Promise<boolean | null> {
+    if (outcome.status === 'interrupted') return null;
+    const probed = outcome.details.qemu.probe;
+    if (probed) return probed.settled;
+    const { intervalMs, settleSeconds } = this.config.probe;
+    const probe = new Probe(this.clock, this.lab.state.lb_socket, vm, intervalMs, settleSeconds + 1);
+    probe.start();
+    return (await probe.finish(settleSeconds)).settled;
   }
 
   async sample(): Promise<CounterReading[]> {
@@ -83,7 +109,11 @@ export class QemuPlatform implements Platform {
       requestTimeoutSeconds: this.config.load.requestTimeoutSeconds,
       maxRequestsPerClient: this.config.load.maxRequestsPerClient,
       errorPauseSeconds: this.config.load.errorPauseSeconds,
-    }, onRequest);
+    }, (record) => {
+      this.integrity.record(record);
+      onRequest(record);
+    });
+    this.integrity.addLoad(load);
     const ready = setRotation(state.admin_socket, state.vms.map((vm) => vm.name), servers);
     const gated = new LoadAfter(ready, load);
     this.loads.push(gated);

@@ -118,6 +118,8 @@ export class SimLoad implements Load {
       server,
       processing_ms: processingMs,
       status,
+      // The sim's servers keep their data intact: an answer is checked and clean.
+      corrupt_words: status === 'ok' ? 0 : null,
     });
   }
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { PlatformOptions } from '../../../src/platforms/platform.ts';
+import type { MigrationIntegrity } from '../../../src/platforms/qemu/integrity.ts';
 import type { QemuMigrationStats } from '../../../src/platforms/qemu/migration.ts';
 import { openQemuPlatform, type QemuPlatform } from '../../../src/platforms/qemu/qemu-platform.ts';
 import { fanOut } from '../../../src/record/fan-out.ts';
@@ -81,6 +82,7 @@ export interface QemuDetailsLine {
   kind: string;
   status: string;
   qemu: QemuMigrationStats;
+  integrity: MigrationIntegrity;
 }
 
 /** migrations.csv's rows and migration-details.jsonl's lines of a run directory. */
@@ -146,4 +148,32 @@ export function assertMigrationDetails(dir: string): QemuDetailsLine[] {
     assert.equal(stats.progress.at(-1)?.transferred, stats.transferred_bytes, label);
   });
   return details;
+}
+
+/**
+ * Asserts that the run directory shows the VMs' memory intact: every answer was checked and
+ * clean (no `corrupt` request, corrupt_words 0 wherever an answer came), and every migration's
+ * integrity in migration-details.jsonl is unflagged, with the VM answering after it. Returns
+ * the answers checked and, per migration, the requests checked across it.
+ */
+export function assertIntact(dir: string): { checkedRequests: number; checkedPerMigration: number[] } {
+  const { rows } = readCsvFile(path.join(dir, 'requests.csv'));
+  const corrupt = rows.filter((row) => row.status === 'corrupt' || (row.corrupt_words !== '' && row.corrupt_words !== '0'));
+  assert.deepEqual(corrupt, [], `${corrupt.length} answers with corrupt words`);
+  const unchecked = rows.filter((row) => (row.status === 'ok') !== (row.corrupt_words === '0'));
+  assert.deepEqual(unchecked, [], 'every ok answer says its data was checked, and only those');
+  const { details } = readMigrationFiles(dir);
+  for (const line of details) {
+    const label = `${line.vm} ${line.source}->${line.target} ${line.status}: ${JSON.stringify(line.integrity)}`;
+    assert.ok(line.integrity !== undefined, `migration-details.jsonl has the migration's integrity: ${label}`);
+    assert.deepEqual(
+      [line.integrity.flagged, line.integrity.corrupt_requests, line.integrity.corrupt_words, line.integrity.answered_after],
+      [false, 0, 0, true],
+      label,
+    );
+  }
+  return {
+    checkedRequests: rows.filter((row) => row.corrupt_words === '0').length,
+    checkedPerMigration: details.map((line) => line.integrity.checked_requests),
+  };
 }
