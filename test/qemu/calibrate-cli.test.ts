@@ -6,12 +6,14 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, it } from 'node:test';
+import { needing } from '../support/needing.ts';
 import { parseCsv, readCsvFile, runCli, withTempDir, writeScript } from '../support/cli.ts';
 import { assertNothingLeft } from './support/lab-leftovers.ts';
 import { labSkipReason } from './support/lab-requirements.ts';
 
-describe('calibrate on the qemu lab', { skip: labSkipReason() }, () => {
+const { describe, it } = needing(labSkipReason());
+
+describe('calibrate on the qemu lab', () => {
   it('measures the grid on a lab of its own, fits, reports, and leaves nothing behind', { timeout: 600_000 }, () =>
     withTempDir(async (dir) => {
       const grid = writeScript(dir, 'grid.yaml', [

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { needing } from '../support/needing.ts';
 import type { CaseResult, MigrationCase } from '../../src/calibrate/migration-case.ts';
 import { openQemuCaseRunner, type QemuCaseRunner } from '../../src/platforms/qemu/calibration-runner.ts';
 import { Lab } from '../../src/platforms/qemu/lab.ts';
@@ -21,6 +21,7 @@ import { isRunning } from '../../src/platforms/qemu/processes.ts';
 import { labSkipReason } from './support/lab-requirements.ts';
 
 const skip = labSkipReason();
+const { after, before, describe, it } = needing(skip);
 const MiB = 2 ** 20;
 const RAM_MB = 256;
 
@@ -28,7 +29,7 @@ function migrationCase(id: string, workload: MigrationCase['workload'], bandwidt
   return { id, ramMB: RAM_MB, workload, bandwidthMbps, downtimeLimitMs, training: true };
 }
 
-describe('qemu calibration runner', { skip, concurrency: 1 }, () => {
+describe('qemu calibration runner', { concurrency: 1 }, () => {
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'vmm-calibration-test-'));
   const labDir = path.join(base, 'lab');
   const log: string[] = [];

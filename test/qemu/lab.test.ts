@@ -8,7 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, describe, it } from 'node:test';
+import { needing } from '../support/needing.ts';
 import { Lab } from '../../src/platforms/qemu/lab.ts';
 import { readState, type LabState } from '../../src/platforms/qemu/lab-state.ts';
 import { lbGet } from '../../src/platforms/qemu/lb-request.ts';
@@ -18,11 +18,12 @@ import { assertNothingLeft } from './support/lab-leftovers.ts';
 import { labSkipReason } from './support/lab-requirements.ts';
 
 const skip = labSkipReason();
+const { after, describe, it } = needing(skip);
 
 /** `vm-monitoring lab ARGS` through the CLI, with time enough to boot TCG guests on a busy machine. */
 const run = (args: string[], options: CliOptions = {}): Promise<CliResult> => runCli(['lab', ...args], { timeoutMs: 600_000, ...options });
 
-describe('vm-monitoring lab', { skip, concurrency: 1 }, () => {
+describe('vm-monitoring lab', { concurrency: 1 }, () => {
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'vmm-lab-'));
   const config = path.join(base, 'lab.yaml');
   fs.writeFileSync(config, 'accelerator: tcg\n');

@@ -1,19 +1,16 @@
 /**
  * `vm-monitoring run --platform vsphere` end to end against vcsim: the CLI as a user runs it.
- * Skipped (saying why) until the platform is in src/platforms/registry.ts.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { PLATFORMS } from '../../src/platforms/registry.ts';
 import { readCsvFile, runCli } from '../support/cli.ts';
+import { needing } from '../support/needing.ts';
 import { startVcsim, vcsimSkip, type Vcsim } from './vcsim.ts';
 
-const registered = 'vsphere' in PLATFORMS;
-const skip = registered ? vcsimSkip() : { skip: 'the vsphere platform is not in src/platforms/registry.ts yet' };
+const { after, before, describe, it } = needing(vcsimSkip().skip);
 
-describe('vm-monitoring run --platform vsphere', skip, () => {
+describe('vm-monitoring run --platform vsphere', () => {
   let sim: Vcsim;
   let config: string;
   let script: string;

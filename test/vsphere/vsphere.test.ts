@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
 import { InputError } from '../../src/errors.ts';
 import type { PlatformOptions } from '../../src/platforms/platform.ts';
 import type { VsphereMigrationDetails } from '../../src/platforms/vsphere/migrations.ts';
@@ -20,6 +19,7 @@ import type { ActionRecord, MigrationRecord, RecordSink, RequestRecord, SampleRe
 import { describeRun, executeRun, prepareRun } from '../../src/run/session.ts';
 import { parseScript } from '../../src/script/parse.ts';
 import { placementOf } from '../../src/script/validate.ts';
+import { needing } from '../support/needing.ts';
 import { serverSkipReason } from '../qemu/support/lab-requirements.ts';
 import { startVcsim, vcsimSkip, type Vcsim } from './vcsim.ts';
 import { startWorkloadServer } from './workload-server.ts';
@@ -101,7 +101,9 @@ function collector(): CollectedRun & RecordSink {
   return run;
 }
 
-describe('vsphere platform against vcsim', vcsimSkip(), () => {
+const { after, before, describe, it } = needing(vcsimSkip().skip);
+
+describe('vsphere platform against vcsim', () => {
   let harness: Harness;
 
   before(async () => {
