@@ -1,4 +1,4 @@
-import { appendFileSync, constants, existsSync, readFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { calibrate, type Calibration } from '../calibrate/calibration.ts';
@@ -28,8 +28,17 @@ export const DEFAULT_GRID = fileURLToPath(new URL('../../samples/calibrate/grid.
 
 const log = (line: string): void => void process.stderr.write(`calibrate: ${line}\n`);
 const LAB_FILE = 'lab.json';
-/** measured-details.jsonl grows a line per case; never through a link planted in its place. */
 const APPEND_NO_LINK = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW;
+
+/** Appends a line to `file`, never through a link planted in its place. */
+function appendLine(file: string, line: string): void {
+  const fd = openSync(file, APPEND_NO_LINK, 0o644);
+  try {
+    writeFileSync(fd, `${line}\n`);
+  } finally {
+    closeSync(fd);
+  }
+}
 
 /**
  * `vm-monitoring calibrate`: measures the grid's cases on the qemu lab (or reads an earlier
@@ -100,7 +109,7 @@ async function measureOnLab(
       if (interrupts.signal.aborted) break;
       measured.set(migrationCase.id, result);
       results.append(result);
-      appendFileSync(path.join(outDir, 'measured-details.jsonl'), `${JSON.stringify({ id: migrationCase.id, qemu: runner.lastStats })}\n`, { flag: APPEND_NO_LINK });
+      appendLine(path.join(outDir, 'measured-details.jsonl'), JSON.stringify({ id: migrationCase.id, qemu: runner.lastStats }));
       description = runner.describe();
       writeReportFile(outDir, LAB_FILE, `${JSON.stringify(description, null, 2)}\n`);
       log(`[${index + 1}/${cases.length}] ${migrationCase.id}: ${describeResult(result)}`);
