@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../errors.ts';
+import { MAX_SCRIPT_BYTES } from '../input-limits.ts';
 import { DEFAULT_PLATFORM, PLATFORMS } from '../platforms/registry.ts';
 import { fanOut } from '../record/fan-out.ts';
 import { buildReport } from '../report/build-report.ts';
@@ -10,6 +10,7 @@ import { StdoutStream } from '../record/stdout-stream.ts';
 import { RunFailure } from '../run/run-failure.ts';
 import type { RunOutcome } from '../run/runner.ts';
 import { describeRun, executeRun, prepareRun, type PreparedRun } from '../run/session.ts';
+import { readInputFile } from '../read-input-file.ts';
 import { parseScript } from '../script/parse.ts';
 import { placementOf } from '../script/validate.ts';
 import { Progress } from './progress.ts';
@@ -31,11 +32,7 @@ export const EXIT_RUN_FAILED = 1;
 export const EXIT_INTERRUPTED = 130;
 
 function readScript(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new InputError(`cannot read script: ${(error as Error).message}`);
-  }
+  return readInputFile(file, 'script', MAX_SCRIPT_BYTES);
 }
 
 /** `parent/<UTC time of now>`, e.g. `runs/2026-11-25T04-30-00Z`. */

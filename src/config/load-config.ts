@@ -1,7 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { LineCounter, isAlias, isMap, isNode, isScalar, isSeq, parseDocument, type Document } from 'yaml';
+import { LineCounter, isAlias, isMap, isNode, isScalar, isSeq, parseDocument, visit, type Document } from 'yaml';
 import type { z } from 'zod';
-import { InputError, type SourcePosition } from '../errors.ts';
+import { InputError, clipped, quoted, type SourcePosition } from '../errors.ts';
+import { MAX_CONFIG_BYTES } from '../input-limits.ts';
+import { readInputFile } from '../read-input-file.ts';
 
 type ConfigPath = readonly PropertyKey[];
 
@@ -12,7 +13,8 @@ type ConfigPath = readonly PropertyKey[];
  */
 export function loadConfigFile<T>(path: string, schema: z.ZodType<T>): T {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(readConfigText(path), { lineCounter, prettyErrors: false });
+  // The parser's own check of unique keys compares each key with every earlier one; ours is linear.
+  const doc = parseDocument(readInputFile(path, 'config', MAX_CONFIG_BYTES), { lineCounter, prettyErrors: false, uniqueKeys: false });
   const positionAt = (offset: number): SourcePosition => {
     const { line, col } = lineCounter.linePos(offset);
     return { file: path, line, column: col };
@@ -20,6 +22,7 @@ export function loadConfigFile<T>(path: string, schema: z.ZodType<T>): T {
 
   const syntaxError = doc.errors[0];
   if (syntaxError) throw new InputError(syntaxError.message, positionAt(syntaxError.pos[0]));
+  requireUniqueKeys(doc, positionAt);
 
   let data: unknown;
   try {
@@ -36,12 +39,24 @@ export function loadConfigFile<T>(path: string, schema: z.ZodType<T>): T {
   return throwIssue(issue, data, doc, positionAt);
 }
 
-function readConfigText(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new InputError(`cannot read config: ${errorReason(error)}`);
-  }
+/** Throws an InputError at the second occurrence of a key in a mapping. */
+function requireUniqueKeys(doc: Document, positionAt: (offset: number) => SourcePosition): void {
+  visit(doc, {
+    Map(_, map) {
+      const firstOffsets = new Map<string, number>();
+      for (const { key } of map.items) {
+        // Keys become the properties of a JavaScript object, so `1` and '1' are the same key.
+        if (!isScalar(key)) continue;
+        const name = String(key.value);
+        const offset = rangeStart(key);
+        const first = firstOffsets.get(name);
+        if (first !== undefined) {
+          throw new InputError(`duplicate key ${quoted(name)} (first at line ${positionAt(first).line})`, positionAt(offset));
+        }
+        firstOffsets.set(name, offset);
+      }
+    },
+  });
 }
 
 function errorReason(error: unknown): string {
@@ -59,7 +74,7 @@ function throwIssue(
 
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0] ?? '';
-    throw new InputError(`unknown key '${key}'${inParent(path)}`, positionAt(keyOffset(doc, path, key)));
+    throw new InputError(`unknown key ${quoted(key)}${inParent(path)}`, positionAt(keyOffset(doc, path, key)));
   }
   if (issue.code === 'invalid_type' && value === undefined && path.length > 0) {
     const parentPath = path.slice(0, -1);
@@ -87,7 +102,7 @@ function inParent(parentPath: ConfigPath): string {
 /** `hosts.cores`, `hosts.list[2]`. */
 function formatPath(path: ConfigPath): string {
   return path
-    .map((key, index) => (typeof key === 'number' ? `[${key}]` : `${index > 0 ? '.' : ''}${String(key)}`))
+    .map((key, index) => (typeof key === 'number' ? `[${key}]` : `${index > 0 ? '.' : ''}${clipped(String(key))}`))
     .join('');
 }
 

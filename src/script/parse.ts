@@ -1,4 +1,5 @@
-import { InputError } from '../errors.ts';
+import { InputError, quoted } from '../errors.ts';
+import { MAX_CLIENTS, MAX_EXPERIMENT_SECONDS, MAX_HOSTS, MAX_VMS } from '../input-limits.ts';
 import {
   CLIENT_TYPES,
   type Action,
@@ -41,19 +42,23 @@ const PLACEMENT_EXAMPLE = "'esx1:vm1,vm2 esx2:'";
  */
 export function parseScript(text: string, file: string): Experiment {
   const parser = new ScriptParser(file);
-  const [first, ...rest] = scriptLines(text);
-  if (first === undefined) {
+  const lines = scriptLines(text);
+  const first = lines.next();
+  if (first.done === true) {
     throw parser.error(`no placement line (expected a first line like ${PLACEMENT_EXAMPLE})`, 1, 1);
   }
-  return { file, placement: parser.placement(first), steps: parser.steps(rest) };
+  const placement = parser.placement(first.value);
+  return { file, placement, steps: parser.steps(lines, placement) };
 }
 
-function scriptLines(text: string): Line[] {
+/** Tokenized one at a time, so that a large script never holds every line's tokens at once. */
+function* scriptLines(text: string): Generator<Line, void, undefined> {
   // A UTF-8 byte order mark is not a column in any editor, so it must not shift columns.
   const lines = text.replace(/^\uFEFF/, '').split(/\r\n|\r|\n/);
-  return lines
-    .map((line, index) => ({ number: index + 1, tokens: tokenize(line) }))
-    .filter((line): line is Line => line.tokens.length > 0);
+  for (const [index, line] of lines.entries()) {
+    const [first, ...rest] = tokenize(line);
+    if (first !== undefined) yield { number: index + 1, tokens: [first, ...rest] };
+  }
 }
 
 /**
@@ -91,12 +96,21 @@ class ScriptParser {
         line.tokens[0].column,
       );
     }
+    const tooMany = line.tokens[MAX_HOSTS];
+    if (tooMany !== undefined) {
+      throw this.error(`more than ${MAX_HOSTS} hosts on the placement line (the most a script may have)`, line.number, tooMany.column);
+    }
     const hostColumns = new Map<string, number>();
     const vmColumns = new Map<string, number>();
     return line.tokens.map((token) => {
       const entry = this.placementEntry(token, line.number);
       this.requireFirstMention(entry.host, 'host', hostColumns);
-      for (const vm of entry.vms) this.requireFirstMention(vm, 'VM', vmColumns);
+      for (const vm of entry.vms) {
+        this.requireFirstMention(vm, 'VM', vmColumns);
+        if (vmColumns.size > MAX_VMS) {
+          throw this.error(`more than ${MAX_VMS} VMs on the placement line (the most a script may have)`, line.number, vm.at.column);
+        }
+      }
       return entry;
     });
   }
@@ -105,13 +119,13 @@ class ScriptParser {
     const colon = token.text.indexOf(':');
     if (colon < 0) {
       throw this.error(
-        `placement entry '${token.text}' has no ':' (write '${token.text}:' for a host without VMs)`,
+        `placement entry ${quoted(token.text)} has no ':' (write ${quoted(`${token.text}:`)} for a host without VMs)`,
         line,
         token.column,
       );
     }
     const hostName = token.text.slice(0, colon);
-    if (hostName === '') throw this.error(`missing host name before ':' in '${token.text}'`, line, token.column);
+    if (hostName === '') throw this.error(`missing host name before ':' in ${quoted(token.text)}`, line, token.column);
     const host = this.name(hostName, 'host', line, token.column);
 
     const list = token.text.slice(colon + 1);
@@ -119,7 +133,7 @@ class ScriptParser {
     const vms: NameAt[] = [];
     let column = token.column + colon + 1;
     for (const vmName of list.split(',')) {
-      if (vmName === '') throw this.error(`empty VM name in '${token.text}'`, line, column);
+      if (vmName === '') throw this.error(`empty VM name in ${quoted(token.text)}`, line, column);
       vms.push(this.name(vmName, 'VM', line, column));
       column += vmName.length + 1;
     }
@@ -129,7 +143,7 @@ class ScriptParser {
   private requireFirstMention(name: NameAt, kind: 'host' | 'VM', firstColumns: Map<string, number>): void {
     const first = firstColumns.get(name.name);
     if (first !== undefined) {
-      throw this.error(`${kind} '${name.name}' listed twice (first at column ${first})`, name.at.line, name.at.column);
+      throw this.error(`${kind} ${quoted(name.name)} listed twice (first at column ${first})`, name.at.line, name.at.column);
     }
     firstColumns.set(name.name, name.at.column);
   }
@@ -138,7 +152,7 @@ class ScriptParser {
     const bad = NOT_A_NAME_CHARACTER.exec(name);
     if (bad !== null) {
       throw this.error(
-        `bad character '${bad[0]}' in ${kind} name '${name}' (use letters, digits, '.', '_' and '-')`,
+        `bad character ${quoted(bad[0])} in ${kind} name ${quoted(name)} (use letters, digits, '.', '_' and '-')`,
         line,
         column + bad.index,
       );
@@ -146,14 +160,24 @@ class ScriptParser {
     return { name, at: { file: this.file, line, column } };
   }
 
-  steps(lines: Line[]): ScriptStep[] {
+  steps(lines: Iterable<Line>, placement: HostPlacement[]): ScriptStep[] {
+    const hasServers = placement.some((entry) => entry.vms.length > 0);
     const running = new Map<ClientType, number>(CLIENT_TYPES.map((type) => [type, 0]));
     const steps: ScriptStep[] = [];
     let endLine: number | undefined;
+    let firesAtSeconds = 0;
     for (const line of lines) {
       const [time, actionWord, ...parameters] = line.tokens;
       if (endLine !== undefined) throw this.error(`action after end (line ${endLine})`, line.number, time.column);
       const delaySeconds = this.delay(time, line.number);
+      firesAtSeconds += delaySeconds;
+      if (firesAtSeconds > MAX_EXPERIMENT_SECONDS) {
+        throw this.error(
+          `this action would fire at ${firesAtSeconds} s, but an experiment may last at most ${MAX_EXPERIMENT_SECONDS} s (${MAX_EXPERIMENT_SECONDS / 86_400} days)`,
+          line.number,
+          time.column,
+        );
+      }
       if (actionWord === undefined) {
         throw this.error(
           `missing action after the time (expected ${oneOf(ACTION_KINDS)})`,
@@ -162,6 +186,10 @@ class ScriptParser {
         );
       }
       const action = this.action(actionWord, parameters, line.number, running);
+      if (action.kind === 'add-client' && !hasServers) {
+        // The load balancer spreads requests over the placement line's VMs: with none, no client has a server.
+        throw this.error('add-client: no VM on the placement line to serve the clients', line.number, actionWord.column);
+      }
       if (action.kind === 'end') endLine = line.number;
       steps.push({ delaySeconds, action, at: { file: this.file, line: line.number, column: time.column } });
     }
@@ -170,21 +198,21 @@ class ScriptParser {
 
   private delay(time: Token, line: number): number {
     if (isActionKind(time.text)) {
-      throw this.error(`missing time before '${time.text}' (write '0 ${time.text}' to act at once)`, line, time.column);
+      throw this.error(`missing time before ${quoted(time.text)} (write ${quoted(`0 ${time.text}`)} to act at once)`, line, time.column);
     }
     if (time.text.startsWith('-') && SECONDS.test(time.text.slice(1))) {
-      throw this.error(`negative time '${time.text}' (times are seconds after the previous action)`, line, time.column);
+      throw this.error(`negative time ${quoted(time.text)} (times are seconds after the previous action)`, line, time.column);
     }
     const seconds = Number(time.text);
     if (!SECONDS.test(time.text) || !Number.isFinite(seconds)) {
-      throw this.error(`bad number '${time.text}' for the time (expected seconds like 0, 2 or 2.5)`, line, time.column);
+      throw this.error(`bad number ${quoted(time.text)} for the time (expected seconds like 0, 2 or 2.5)`, line, time.column);
     }
     return seconds;
   }
 
   private action(word: Token, parameters: Token[], line: number, running: Map<ClientType, number>): Action {
     if (!isActionKind(word.text)) {
-      throw this.error(`unknown action '${word.text}' (expected ${oneOf(ACTION_KINDS)})`, line, word.column);
+      throw this.error(`unknown action ${quoted(word.text)} (expected ${oneOf(ACTION_KINDS)})`, line, word.column);
     }
     const kind = word.text;
     const expected = PARAMETERS[kind];
@@ -220,13 +248,13 @@ class ScriptParser {
   ): Action {
     if (!isClientType(typeWord.text)) {
       const expected = oneOf(CLIENT_TYPES);
-      throw this.error(`unknown client type '${typeWord.text}' (expected ${expected})`, line, typeWord.column);
+      throw this.error(`unknown client type ${quoted(typeWord.text)} (expected ${expected})`, line, typeWord.column);
     }
     const clientType = typeWord.text;
     const count = Number(countWord.text);
     if (!/^\d+$/.test(countWord.text) || count === 0 || !Number.isSafeInteger(count)) {
       throw this.error(
-        `bad number of clients '${countWord.text}' (must be a positive whole number)`,
+        `bad number of clients ${quoted(countWord.text)} (must be a positive whole number)`,
         line,
         countWord.column,
       );
@@ -236,6 +264,14 @@ class ScriptParser {
       const available = before === 0 ? 'none' : `only ${before}`;
       throw this.error(
         `cannot remove ${clients(count, clientType)}, ${available} running at this point`,
+        line,
+        countWord.column,
+      );
+    }
+    const runningOfAllTypes = [...running.values()].reduce((sum, value) => sum + value, 0);
+    if (kind === 'add-client' && runningOfAllTypes + count > MAX_CLIENTS) {
+      throw this.error(
+        `adding ${clients(count, clientType)} would make ${runningOfAllTypes + count} clients run at once, more than the ${MAX_CLIENTS} allowed`,
         line,
         countWord.column,
       );

@@ -1,4 +1,4 @@
-import { InputError } from '../errors.ts';
+import { InputError, clipped, quoted } from '../errors.ts';
 import type { Inventory } from '../platforms/platform.ts';
 import type { Experiment, NameAt } from './experiment.ts';
 
@@ -7,16 +7,16 @@ const LISTED_NAMES = 8;
 
 /** Throws an InputError at the first host or VM of the script that the platform does not have. */
 export function checkAgainstInventory(experiment: Experiment, inventory: Inventory): void {
-  const hosts = inventory.hosts;
-  const vms = inventory.vms.map((vm) => vm.name);
+  const hosts = new KnownNames('host', inventory.hosts);
+  const vms = new KnownNames('VM', inventory.vms.map((vm) => vm.name));
   for (const entry of experiment.placement) {
-    requireKnown(entry.host, 'host', hosts);
-    for (const vm of entry.vms) requireKnown(vm, 'VM', vms);
+    hosts.require(entry.host);
+    for (const vm of entry.vms) vms.require(vm);
   }
   for (const { action } of experiment.steps) {
     if (action.kind === 'migrate') {
-      requireKnown(action.vm, 'VM', vms);
-      requireKnown(action.host, 'host', hosts);
+      vms.require(action.vm);
+      hosts.require(action.host);
     }
   }
 }
@@ -31,14 +31,26 @@ export function placementOf(experiment: Experiment): { host: string; vms: string
   return experiment.placement.map((entry) => ({ host: entry.host.name, vms: entry.vms.map((vm) => vm.name) }));
 }
 
-function requireKnown(name: NameAt, kind: 'host' | 'VM', known: readonly string[]): void {
-  if (!known.includes(name.name)) {
-    throw new InputError(`unknown ${kind} '${name.name}' (the platform has ${listed(known, kind)})`, name.at);
-  }
-}
+/** The platform's names of one kind, looked up in constant time: a script may name thousands. */
+class KnownNames {
+  private readonly names: ReadonlySet<string>;
 
-function listed(names: readonly string[], kind: string): string {
-  if (names.length === 0) return `no ${kind}s`;
-  const shown = names.slice(0, LISTED_NAMES).join(', ');
-  return names.length > LISTED_NAMES ? `${shown}, …` : shown;
+  constructor(
+    private readonly kind: 'host' | 'VM',
+    private readonly inOrder: readonly string[],
+  ) {
+    this.names = new Set(inOrder);
+  }
+
+  require(name: NameAt): void {
+    if (!this.names.has(name.name)) {
+      throw new InputError(`unknown ${this.kind} ${quoted(name.name)} (the platform has ${this.listed()})`, name.at);
+    }
+  }
+
+  private listed(): string {
+    if (this.inOrder.length === 0) return `no ${this.kind}s`;
+    const shown = this.inOrder.slice(0, LISTED_NAMES).map(clipped).join(', ');
+    return this.inOrder.length > LISTED_NAMES ? `${shown}, …` : shown;
+  }
 }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { loadConfigFile } from '../../src/config/load-config.ts';
 import { InputError } from '../../src/errors.ts';
+import { MAX_CONFIG_BYTES } from '../../src/input-limits.ts';
 
 const labSchema = z
   .object({
@@ -116,5 +117,42 @@ describe('loadConfigFile', () => {
   it('reports an empty file as a document of the wrong shape', () => {
     const path = writeConfig('empty.yaml', '');
     assertInputError(path, 'expected a mapping, got null', 1, 1);
+  });
+
+  it('reports a duplicate key at its second occurrence, saying where the first is', () => {
+    const path = writeConfig('duplicate.yaml', 'name: lab\nhosts:\n  cores: 4\n  kind: esx\n  cores: 8\n');
+    assertInputError(path, "duplicate key 'cores' (first at line 3)", 5, 3);
+  });
+
+  it('reports a duplicate key in JSON', () => {
+    const path = writeConfig('duplicate.json', '{"name": "lab",\n "name": "lab2"}\n');
+    assertInputError(path, "duplicate key 'name' (first at line 1)", 2, 2);
+  });
+
+  it('checks the keys of a large mapping in linear time', () => {
+    const keys = 40_000;
+    const path = writeConfig('many-keys.yaml', Array.from({ length: keys }, (_, index) => `k${index}: 0\n`).join(''));
+    const started = performance.now();
+    assert.equal(Object.keys(loadConfigFile(path, z.record(z.string(), z.number()))).length, keys);
+    // The YAML parser's own check, comparing each key with every earlier one, took 11 s here.
+    assert.ok(performance.now() - started < 4000, `took ${Math.round(performance.now() - started)} ms`);
+  });
+
+  it('escapes control characters of a key it quotes', () => {
+    const path = writeConfig('escape.yaml', 'name: lab\nhosts: {cores: 4, kind: esx}\n"k\\u001b[2J": 1\n');
+    assertInputError(path, "unknown key 'k\\u001b[2J'", 3, 1);
+  });
+
+  it(`refuses a config larger than ${MAX_CONFIG_BYTES} bytes, at the first byte past the limit`, () => {
+    const head = 'name: lab\n';
+    const path = writeConfig('large.yaml', head + '#'.repeat(MAX_CONFIG_BYTES - head.length) + '\n');
+    assertInputError(path, 'config larger than 1 MiB (the most a config may be)', 2, MAX_CONFIG_BYTES - head.length + 1);
+  });
+
+  it('reads /dev/zero only up to the limit', () => {
+    assert.throws(
+      () => loadConfigFile('/dev/zero', labSchema),
+      (error: unknown) => error instanceof InputError && error.toOneLine() === `/dev/zero:1:${MAX_CONFIG_BYTES + 1}: config larger than 1 MiB (the most a config may be)`,
+    );
   });
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InputError } from '../../src/errors.ts';
+import { MAX_CLIENTS, MAX_EXPERIMENT_SECONDS, MAX_HOSTS, MAX_VMS } from '../../src/input-limits.ts';
 import { parseScript } from '../../src/script/parse.ts';
 
 const FILE = 's.txt';
@@ -187,7 +188,7 @@ describe('parseScript', () => {
       );
     });
 
-    for (const time of ['NaN', '1e3', '5s', '5.', '+1', '9'.repeat(400)]) {
+    for (const time of ['NaN', '1e3', '5s', '5.', '+1']) {
       it(`rejects the time '${time.slice(0, 10)}'`, () => {
         assert.equal(
           actionErrorOf(`  ${time} end`),
@@ -195,6 +196,20 @@ describe('parseScript', () => {
         );
       });
     }
+
+    it('rejects a time too large for a number, quoting only its first 80 characters', () => {
+      assert.equal(
+        actionErrorOf(`  ${'9'.repeat(400)} end`),
+        `s.txt:2:3: bad number '${'9'.repeat(80)}…' for the time (expected seconds like 0, 2 or 2.5)`,
+      );
+    });
+
+    it('rejects add-client when the placement line has no VM to serve the clients', () => {
+      assert.equal(
+        errorOf('esx1: esx2:', '0 add-client cpu 1'),
+        's.txt:2:3: add-client: no VM on the placement line to serve the clients',
+      );
+    });
 
     it('rejects an action without a time', () => {
       assert.equal(actionErrorOf('end'), "s.txt:2:1: missing time before 'end' (write '0 end' to act at once)");
@@ -269,6 +284,89 @@ describe('parseScript', () => {
       assert.equal(
         actionErrorOf('0 migrate vm/1 esx2'),
         "s.txt:2:13: bad character '/' in VM name 'vm/1' (use letters, digits, '.', '_' and '-')",
+      );
+    });
+  });
+
+  describe('limits', () => {
+    const placementOf = (hosts: number, vmsPerHost: number): string =>
+      Array.from({ length: hosts }, (_, h) => {
+        const vms = Array.from({ length: vmsPerHost }, (_, v) => `vm${h * vmsPerHost + v}`);
+        return `h${h}:${vms.join(',')}`;
+      }).join(' ');
+
+    it(`accepts ${MAX_HOSTS} hosts and rejects one more, at it`, () => {
+      assert.equal(parseScript(placementOf(MAX_HOSTS, 0), FILE).placement.length, MAX_HOSTS);
+      const line = `${placementOf(MAX_HOSTS, 0)} extra:`;
+      assert.equal(
+        errorOf(line),
+        `s.txt:1:${line.length - 'extra:'.length + 1}: more than ${MAX_HOSTS} hosts on the placement line (the most a script may have)`,
+      );
+    });
+
+    it(`accepts ${MAX_VMS} VMs and rejects one more, at it`, () => {
+      const full = placementOf(MAX_HOSTS, MAX_VMS / MAX_HOSTS);
+      assert.equal(parseScript(full, FILE).placement.flatMap((entry) => entry.vms).length, MAX_VMS);
+      const line = `${full},extra`;
+      assert.equal(
+        errorOf(line),
+        `s.txt:1:${line.length - 'extra'.length + 1}: more than ${MAX_VMS} VMs on the placement line (the most a script may have)`,
+      );
+    });
+
+    it('rejects adding more clients in one action than may run at once', () => {
+      assert.equal(
+        actionErrorOf('0 add-client cpu 100000000'),
+        `s.txt:2:18: adding 100000000 cpu clients would make 100000000 clients run at once, more than the ${MAX_CLIENTS} allowed`,
+      );
+    });
+
+    it('counts the clients of every type running at once, and the ones removed', () => {
+      const half = MAX_CLIENTS / 2;
+      assert.doesNotThrow(() =>
+        parseScript([PLACEMENT, `0 add-client cpu ${half}`, `0 add-client memory ${half}`, '0 remove-client cpu 1', '0 add-client memory2 1'].join('\n'), FILE),
+      );
+      assert.equal(
+        errorOf(PLACEMENT, `0 add-client cpu ${half}`, `0 add-client memory ${half}`, '0 add-client memory2 1'),
+        `s.txt:4:22: adding 1 memory2 client would make ${MAX_CLIENTS + 1} clients run at once, more than the ${MAX_CLIENTS} allowed`,
+      );
+    });
+
+    it('rejects a time of 1 and 308 zeros, which would run for ever', () => {
+      assert.equal(
+        actionErrorOf(`1${'0'.repeat(308)} end`),
+        `s.txt:2:1: this action would fire at 1e+308 s, but an experiment may last at most ${MAX_EXPERIMENT_SECONDS} s (7 days)`,
+      );
+    });
+
+    it('adds up the times to the length of the experiment', () => {
+      const half = MAX_EXPERIMENT_SECONDS / 2;
+      assert.doesNotThrow(() => parseScript([PLACEMENT, `${half} migrate vm1 esx2`, `${half} end`].join('\n'), FILE));
+      assert.equal(
+        errorOf(PLACEMENT, `${half} migrate vm1 esx2`, `${half + 0.5} end`),
+        `s.txt:3:1: this action would fire at ${MAX_EXPERIMENT_SECONDS + 0.5} s, but an experiment may last at most ${MAX_EXPERIMENT_SECONDS} s (7 days)`,
+      );
+    });
+  });
+
+  describe('quoting input in messages', () => {
+    it('escapes an escape sequence in a VM name instead of sending it to the terminal', () => {
+      const message = errorOf('esx1:vm\u001b[31mred');
+      assert.equal(message, "s.txt:1:8: bad character '\\u001b' in VM name 'vm\\u001b[31mred' (use letters, digits, '.', '_' and '-')");
+      assert.ok(!message.includes('\u001b'), 'no raw ESC');
+    });
+
+    it('escapes C1 controls, bidirectional overrides and zero-width characters', () => {
+      assert.equal(
+        actionErrorOf('0 mi\u009b2J\u202egrate\u200b'),
+        "s.txt:2:3: unknown action 'mi\\u009b2J\\u202egrate\\u200b' (expected add-client, remove-client, migrate or end)",
+      );
+    });
+
+    it('escapes a character outside the BMP as two units, like JSON', () => {
+      assert.equal(
+        errorOf('esx1:vm\u{E0041}'),
+        "s.txt:1:8: bad character '\\udb40\\udc41' in VM name 'vm\\udb40\\udc41' (use letters, digits, '.', '_' and '-')",
       );
     });
   });

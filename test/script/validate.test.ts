@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InputError } from '../../src/errors.ts';
 import type { Inventory } from '../../src/platforms/platform.ts';
+import { MAX_VMS } from '../../src/input-limits.ts';
 import { parseScript } from '../../src/script/parse.ts';
 import { checkAgainstInventory, placementVms } from '../../src/script/validate.ts';
 
@@ -69,6 +70,21 @@ describe('checkAgainstInventory', () => {
       errorOf('esx1:vm0', inventoryOfVms(8)),
       "s.txt:1:6: unknown VM 'vm0' (the platform has vm1, vm2, vm3, vm4, vm5, vm6, vm7, vm8)",
     );
+  });
+
+  it(`checks the most VMs a script may place, ${MAX_VMS}, against as many in well under a second`, () => {
+    const inventory = inventoryOfVms(MAX_VMS);
+    const script = `esx1:${inventory.vms.map((vm) => vm.name).join(',')}`;
+    const experiment = parseScript(script, 's.txt');
+    const started = performance.now();
+    checkAgainstInventory(experiment, inventory);
+    // Comparing each name with every other one took 14 s here.
+    assert.ok(performance.now() - started < 2000, `took ${Math.round(performance.now() - started)} ms`);
+  });
+
+  it('escapes control characters in the names it lists', () => {
+    const inventory: Inventory = { hosts: ['esx1', 'esx\u001b[2J'], vms: [] };
+    assert.equal(errorOf('esx9:', inventory), "s.txt:1:1: unknown host 'esx9' (the platform has esx1, esx\\u001b[2J)");
   });
 
   it('says so when the platform has nothing', () => {

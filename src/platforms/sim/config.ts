@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { loadConfigFile } from '../../config/load-config.ts';
+import { quoted } from '../../errors.ts';
+import { MAX_HOSTS } from '../../input-limits.ts';
 import { PROFILES, PROFILE_NAMES, migrationProfileSchema, type MigrationProfile, type ProfileName } from './profiles.ts';
 
 const hostsSchema = z
@@ -67,13 +69,25 @@ const networkSchema = z
   })
   .strict();
 
+/** The finest sampling interval the sim honours. */
+export const SIM_MIN_INTERVAL_SECONDS = 1;
+
 const inventorySchema = z
   .object({
-    hosts: z.array(z.string().min(1)).min(1),
-    /** VM name → the host it starts on. */
+    hosts: z.array(z.string().min(1)).min(1).max(MAX_HOSTS, `at most ${MAX_HOSTS} hosts`),
+    /** VM name → the host it starts on; as many as MAX_CONFIG_BYTES holds. */
     vms: z.record(z.string(), z.string()),
   })
-  .strict();
+  .strict()
+  .superRefine((inventory, context) => {
+    const hosts = new Set(inventory.hosts);
+    for (const [vm, host] of Object.entries(inventory.vms)) {
+      if (!hosts.has(host)) {
+        context.addIssue({ code: 'custom', path: ['vms', vm], message: `unknown host ${quoted(host)} (not in inventory.hosts)` });
+        return;
+      }
+    }
+  });
 
 export const simConfigSchema = z
   .object({
@@ -87,7 +101,10 @@ export const simConfigSchema = z
     /** The datacenter's hosts and VMs; by default the hosts and VMs of the script's placement line, already in place. */
     inventory: inventorySchema.optional(),
     /** The statistics refresh rate, vCenter's 20 s by default. */
-    refreshSeconds: z.number().positive().default(20),
+    refreshSeconds: z
+      .number()
+      .min(SIM_MIN_INTERVAL_SECONDS, `the sim samples at most every ${SIM_MIN_INTERVAL_SECONDS} s`)
+      .default(20),
   })
   .strict();
 
