@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { InputError } from '../errors.ts';
+import { escapeInvisible, InputError } from '../errors.ts';
 import { DEFAULT_PLATFORM, PLATFORMS } from '../platforms/registry.ts';
 import { calibrateCommand, type CalibrateFlags } from './calibrate-command.ts';
 import { addLabCommand } from './lab-command.ts';
@@ -16,7 +16,9 @@ function buildProgram(setExitCode: (code: number) => void): Command {
     .version(TOOL_VERSION)
     .exitOverride()
     // One line, keeping commander's suggestion ("(Did you mean --platform?)") that it puts on a line of its own.
-    .configureOutput({ outputError: (message, write) => write(`vm-monitoring: ${message.trim().split('\n').map((line) => line.trim()).join(' ')}\n`) });
+    .configureOutput({
+      outputError: (message, write) => write(`vm-monitoring: ${escapeInvisible(message.trim().split('\n').map((line) => line.trim()).join(' '))}\n`),
+    });
 
   program
     .command('run')
@@ -78,7 +80,7 @@ async function main(argv: string[]): Promise<number> {
       return EXIT_BAD_INPUT;
     }
     const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`vm-monitoring: error: ${message}\n`);
+    process.stderr.write(`vm-monitoring: error: ${escapeInvisible(message)}\n`);
     if (process.env.VM_MONITORING_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
     return EXIT_RUN_FAILED;
   }

@@ -1,10 +1,18 @@
 import type { Load } from '../load/load.ts';
 import { startMonitor } from '../monitor/monitor.ts';
 import type { Inventory, Platform } from '../platforms/platform.ts';
+import { MAX_EXPERIMENT_SECONDS } from '../input-limits.ts';
 import type { ActionStatus, RecordSink } from '../record/records.ts';
 import type { Action, Experiment, ScriptStep } from '../script/experiment.ts';
 import { MigrationDispatcher } from './migrations.ts';
 import type { RunFailure } from './run-failure.ts';
+
+/**
+ * A script's actions end within MAX_EXPERIMENT_SECONDS, and what `end` waits for (requests in
+ * flight, migrations) takes at most minutes; a run still going a day later never ends by itself
+ * (a sim config whose requests last 10^12 s, say) and fails instead of writing forever.
+ */
+export const MAX_RUN_SECONDS = MAX_EXPERIMENT_SECONDS + 24 * 60 * 60;
 
 export interface RunOptions {
   intervalSeconds: number;
@@ -49,6 +57,10 @@ export async function runExperiment(
   const signal = AbortSignal.any([options.signal, failure.signal]);
   const clock = platform.clock;
   const monitor = startMonitor(platform, records, options.intervalSeconds, (reason) => failure.fail(reason));
+  const watchdog = new AbortController();
+  void clock.sleepUntil(MAX_RUN_SECONDS, watchdog.signal).then(() => {
+    if (!watchdog.signal.aborted) failure.fail(`the run was still going after ${MAX_RUN_SECONDS} s of experiment time (the script's limit plus a day to finish)`);
+  });
   const migrations = new MigrationDispatcher(platform, records, inventory, options.maxMigrationsPerHost, signal);
 
   const failedSetup = await placeVms(experiment, migrations);
@@ -57,6 +69,7 @@ export async function runExperiment(
   await load.stopAll(signal);
   await migrations.allEnded();
   await monitor.stop();
+  watchdog.abort();
   const endedS = clock.now();
   if (failure.reason !== undefined) return { status: 'failed', failure: failure.reason, failedSetup, endedS };
   return { status: signal.aborted ? 'interrupted' : 'completed', failedSetup, endedS };

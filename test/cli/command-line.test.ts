@@ -13,6 +13,12 @@ describe('the command line', { concurrency: 3 }, () => {
     assert.equal(command, "vm-monitoring: error: unknown command 'rn' (Did you mean run?)");
   });
 
+  it('shows escape bytes in a bad option value escaped, not raw', async () => {
+    const line = assertBadInput(await runCli(['run', SCRIPT, '--platform', '\u001b[2Jzz']), 'escape bytes');
+    assert.ok(!line.includes('\u001b'), 'no raw ESC byte');
+    assert.match(line, /\\u001b\[2Jzz/);
+  });
+
   it('takes an output directory that cannot be made as bad input, at once (run and report)', async () => {
     for (const out of ['', '/proc/vm-monitoring-x', '/proc/self/x/y']) {
       const run = await runCli(['run', SCRIPT, '--out', out], { timeoutMs: 20_000 });

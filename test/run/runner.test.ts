@@ -16,7 +16,7 @@ import type {
   SampleRecord,
 } from '../../src/record/records.ts';
 import { RunFailure } from '../../src/run/run-failure.ts';
-import { runExperiment, type RunOutcome } from '../../src/run/runner.ts';
+import { MAX_RUN_SECONDS, runExperiment, type RunOutcome } from '../../src/run/runner.ts';
 import { VirtualClock } from '../../src/run/virtual-clock.ts';
 import type { ClientType } from '../../src/script/experiment.ts';
 import { parseScript } from '../../src/script/parse.ts';
@@ -497,5 +497,14 @@ describe('runExperiment on a virtual clock', () => {
     assert.equal(records.migrations.length, 0);
     failure.fail('a later error');
     assert.equal(failure.reason, 'cannot write samples.csv: ENOSPC');
+  });
+
+  it('a run that would never end (a migration of 10^9 s) fails once it passes the script limit plus a day', async () => {
+    const platform = new FakePlatform(['h1', 'h2'], { vm1: { host: 'h1', seconds: 1e9 } });
+    const { outcome, records } = await run(platform, ['h1:vm1 h2:', '0 migrate vm1 h2', '10 end'], { interval: 100_000 });
+    assert.equal(outcome.status, 'failed');
+    assert.match(outcome.failure ?? '', /still going after 691200 s/);
+    assert.equal(outcome.endedS, MAX_RUN_SECONDS);
+    assert.equal(records.migrationOf('vm1', 'script').status, 'interrupted');
   });
 });

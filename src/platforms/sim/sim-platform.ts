@@ -1,11 +1,10 @@
-import { InputError } from '../../errors.ts';
 import type { Load } from '../../load/load.ts';
 import type { RequestRecord } from '../../record/records.ts';
 import { VirtualClock } from '../../run/virtual-clock.ts';
 import { AbortFanout } from './abort-fanout.ts';
 import type { CounterReading, Inventory, MigrationOrder, MigrationOutcome, Platform, PlatformOptions } from '../platform.ts';
 import { SimLoad } from './clients.ts';
-import { loadSimConfig, migrationProfileOf, type SimConfig } from './config.ts';
+import { loadSimConfig, migrationProfileOf, SIM_MIN_INTERVAL_SECONDS, type SimConfig } from './config.ts';
 import { Datacenter } from './datacenter.ts';
 import { PreCopyMigration } from './migration.ts';
 import { PROFILE_SOURCES, type MigrationProfile } from './profiles.ts';
@@ -18,7 +17,7 @@ export class SimPlatform implements Platform {
   readonly name = 'sim';
   readonly clock = new VirtualClock();
   readonly refreshSeconds: number;
-  readonly minIntervalSeconds = 1;
+  readonly minIntervalSeconds = SIM_MIN_INTERVAL_SECONDS;
   private readonly datacenter: Datacenter;
   private readonly random: SeededRandom;
   private readonly profile: MigrationProfile;
@@ -83,16 +82,9 @@ export class SimPlatform implements Platform {
   async close(): Promise<void> {}
 }
 
-/** The config's inventory, or else the script's placement line with every VM already in place. */
+/** The config's inventory (its hosts checked by the config's schema), or else the script's placement line with every VM already in place. */
 function inventoryOf(config: SimConfig, options: PlatformOptions): { hosts: string[]; placement: [string, string][] } {
-  if (config.inventory) {
-    const hosts = config.inventory.hosts;
-    const placement = Object.entries(config.inventory.vms);
-    for (const [vm, host] of placement) {
-      if (!hosts.includes(host)) throw new InputError(`${options.configPath}: inventory.vms.${vm}: unknown host '${host}'`);
-    }
-    return { hosts, placement };
-  }
+  if (config.inventory) return { hosts: config.inventory.hosts, placement: Object.entries(config.inventory.vms) };
   return {
     hosts: options.placement.map((entry) => entry.host),
     placement: options.placement.flatMap((entry) => entry.vms.map((vm): [string, string] => [vm, entry.host])),
