@@ -169,11 +169,12 @@ export async function migrateVm(context: MigrationContext, order: MigrationOrder
     await lab.retire(target.id).catch(() => undefined);
     // QEMU resumes the source after a cancelled or failed migration; make sure it runs.
     if (!(await waitUntilRunning(sourceQmp, 5000))) await sourceQmp.execute('cont').catch(() => undefined);
-    // Then the probe waits for the VM to answer where it stayed, unless the run was interrupted: nobody waits then.
+    // The migration ended here; then the probe waits for the VM to answer where it stayed, unless the run was interrupted: nobody waits then.
+    const failedS = clock.now();
     stats.probe = run.interrupted ? await probe.stop() : await probe.finish(context.probe.settleSeconds);
     stats.reason = reason ?? info['error-desc'] ?? `migration ${info.status ?? 'ended'}`;
     return {
-      started_s: startedS, ended_s: clock.now(), downtime_ms: null, client_downtime_ms: stats.probe.maxGapMs,
+      started_s: startedS, ended_s: failedS, downtime_ms: null, client_downtime_ms: stats.probe.maxGapMs,
       bytes: stats.transferred_bytes, passes: stats.passes, status: run.interrupted ? 'interrupted' : 'failed', reason: stats.reason,
       details: { qemu: stats },
     };
