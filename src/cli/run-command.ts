@@ -104,7 +104,7 @@ async function recordRun(
   flags: RunFlags,
   stops: { signal: AbortSignal; failure: RunFailure },
 ): Promise<number> {
-  const stdoutStream = new StdoutStream();
+  const stdoutStream = new StdoutStream((reason) => stops.failure.fail(reason));
   const stdout = new StdoutCsv((chunk) => stdoutStream.write(chunk));
   const progress = new Progress(prepared.experiment.steps.filter((step) => step.action.kind === 'migrate').length);
   const records = fanOut(runDirectory, stdout, progress);
@@ -120,10 +120,11 @@ async function recordRun(
     const wallSeconds = (performance.now() - wallStart) / 1000;
     stdout.close();
     progress.stop();
-    runDirectory.finish({ ...endOf(outcome), ended_at: new Date().toISOString(), run_seconds: outcome.endedS, wall_seconds: wallSeconds });
-    await stdoutStream.flushed();
+    // A reader that stopped reading must not keep one Ctrl-C or SIGTERM from ending the tool.
+    await stdoutStream.flushed(stops.signal);
+    runDirectory.finish({ ...endOf(outcome, stops.failure.reason), ended_at: new Date().toISOString(), run_seconds: outcome.endedS, wall_seconds: wallSeconds });
     // The run directory's own write error may have come only as its files were closed.
-    const failure = runDirectory.writeError ?? outcome.failure;
+    const failure = runDirectory.writeError ?? stops.failure.reason;
     if (failure !== undefined) {
       process.stderr.write(`run failed: ${failure}; what was recorded before is in ${runDirectory.dir}\n`);
       return EXIT_RUN_FAILED;
@@ -148,9 +149,9 @@ async function recordRun(
   }
 }
 
-/** How run.json says the run ended. */
-function endOf(outcome: RunOutcome): { status: string; error?: string } {
-  if (outcome.failure !== undefined) return { status: 'failed', error: outcome.failure };
+/** How run.json says the run ended; `failure` may have come after the runner ended (stdout's last write). */
+function endOf(outcome: RunOutcome, failure: string | undefined): { status: string; error?: string } {
+  if (failure !== undefined) return { status: 'failed', error: failure };
   if (outcome.failedSetup.length > 0) return { status: 'failed', error: `could not place ${outcome.failedSetup.join(', ')}` };
   return { status: outcome.status };
 }

@@ -52,7 +52,7 @@ export class RunDirectory implements RecordSink {
   /** Creates `dir`, which must be missing or empty, with run.json and the CSV files with their headers. */
   static open(dir: string, runInfo: Record<string, unknown>, options: RunDirectoryOptions = {}): RunDirectory {
     createEmptyDirectory(dir);
-    writeJson(path.join(dir, 'run.json'), runInfo);
+    writeJson(path.join(dir, 'run.json'), runInfo, RUN_JSON_RESERVE_BYTES);
     return new RunDirectory(dir, runInfo, options);
   }
 
@@ -151,21 +151,42 @@ export function createEmptyDirectory(dir: string): void {
   }
 }
 
+/** Codes of a disk with no room left for run.json's new copy. */
+const NO_ROOM_CODES = new Set(['ENOSPC', 'EDQUOT']);
+
+/**
+ * Room kept at the end of the first run.json (JSON allows trailing white space), so that
+ * its last version, a few hundred bytes longer, fits in the blocks it already has.
+ */
+const RUN_JSON_RESERVE_BYTES = 4096;
+
 /**
  * Through a new temporary file and a rename, so a crash never leaves a half-written run.json.
- * When the disk is too full for the copy, in place: a run that failed for want of space must
- * still say so.
+ * When the disk is too full for the copy, over the old one in place, within the room it keeps:
+ * a run that failed for want of space must still say so.
  */
-function writeJson(file: string, value: unknown): void {
-  const text = JSON.stringify(value, null, 2) + '\n';
+function writeJson(file: string, value: unknown, reserveBytes = 0): void {
+  const text = JSON.stringify(value, null, 2) + '\n' + ' '.repeat(reserveBytes);
   const temporary = `${file}.tmp`;
   try {
     fs.rmSync(temporary, { force: true });
     fs.writeFileSync(temporary, text, { flag: 'wx' });
     fs.renameSync(temporary, file);
   } catch (error) {
-    if (errorCode(error) !== 'ENOSPC') throw error;
+    if (!NO_ROOM_CODES.has(errorCode(error) ?? '')) throw error;
     fs.rmSync(temporary, { force: true });
-    fs.writeFileSync(file, text);
+    overwriteInPlace(file, text);
+  }
+}
+
+function overwriteInPlace(file: string, text: string): void {
+  const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_NOFOLLOW);
+  try {
+    const bytes = Buffer.from(text);
+    let written = 0;
+    while (written < bytes.length) written += fs.writeSync(fd, bytes, written, bytes.length - written, written);
+    fs.ftruncateSync(fd, bytes.length);
+  } finally {
+    fs.closeSync(fd);
   }
 }

@@ -1,24 +1,42 @@
+import fs from 'node:fs';
+import { errorCode } from './error-code.ts';
+
+const STDOUT_FD = 1;
+
+/** Codes of a write to a reader that has gone away, e.g. `vm-monitoring run … | head`. */
+const READER_GONE_CODES = new Set(['EPIPE', 'ERR_STREAM_DESTROYED']);
+
 /**
  * fd 1 as a stream that never loses or splits a chunk. Writes go through `process.stdout`,
  * which finishes partial writes itself: tsx leaves fd 1 non-blocking, so a plain
  * `writeSync(1, …)` to a slow pipe writes part of a chunk or throws EAGAIN. A reader that
- * goes away (EPIPE) ends the stream quietly.
+ * goes away (EPIPE) ends the stream quietly; any other error (a full disk under `> file`)
+ * goes to `onError`, once, and when stdout is a file it is cut back to its last whole chunk.
  */
 export class StdoutStream {
   readonly #stream: NodeJS.WriteStream;
-  #readerGone = false;
+  readonly #fileStartBytes: number | null;
+  #wholeBytes = 0;
+  #ended = false;
 
-  constructor(stream: NodeJS.WriteStream = process.stdout) {
+  constructor(onError: (reason: string) => void) {
+    const stream = process.stdout;
     this.#stream = stream;
-    stream.on('error', () => (this.#readerGone = true));
-  }
-
-  get readerGone(): boolean {
-    return this.#readerGone;
+    this.#fileStartBytes = regularFileSize();
+    stream.on('error', (error) => {
+      if (this.#ended) return;
+      this.#ended = true;
+      if (READER_GONE_CODES.has(errorCode(error) ?? '')) return;
+      this.#cutBackToWholeChunks();
+      onError(`cannot write stdout: ${error.message}`);
+    });
   }
 
   write(chunk: string): void {
-    if (!this.#readerGone) this.#stream.write(chunk);
+    if (this.#ended) return;
+    this.#stream.write(chunk, (error) => {
+      if (!error) this.#wholeBytes += Buffer.byteLength(chunk);
+    });
   }
 
   /**
@@ -28,24 +46,23 @@ export class StdoutStream {
    * reading must not keep Ctrl-C from stopping the run.
    */
   whenDrained(signal: AbortSignal): Promise<void> | undefined {
-    if (this.#readerGone || signal.aborted || !this.#stream.writableNeedDrain) return undefined;
+    if (this.#ended || signal.aborted || !this.#stream.writableNeedDrain) return undefined;
     return this.#drained(signal);
   }
 
-  /** Resolves when everything written has reached the reader, or the reader has gone. */
-  flushed(): Promise<void> {
-    if (this.#readerGone) return Promise.resolve();
-    return new Promise((resolve) => {
-      const onError = (): void => resolve();
-      this.#stream.once('error', onError);
-      this.#stream.write('', () => {
-        this.#stream.off('error', onError);
-        resolve();
-      });
-    });
+  /** Resolves when everything written has reached the reader, the reader has gone, or `signal` aborts. */
+  flushed(signal: AbortSignal): Promise<void> {
+    if (this.#ended || signal.aborted) return Promise.resolve();
+    // A write's callback runs once everything written before it is out.
+    return this.#settled((done) => this.#stream.write('', done), signal);
   }
 
   #drained(signal: AbortSignal): Promise<void> {
+    return this.#settled((done) => this.#stream.once('drain', done), signal);
+  }
+
+  /** Resolves on `until`'s callback, an error or close of the stream, or `signal`. */
+  #settled(until: (done: () => void) => void, signal: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
       const done = (): void => {
         this.#stream.off('drain', done);
@@ -54,10 +71,29 @@ export class StdoutStream {
         signal.removeEventListener('abort', done);
         resolve();
       };
-      this.#stream.on('drain', done);
+      until(done);
       this.#stream.on('error', done);
       this.#stream.on('close', done);
       signal.addEventListener('abort', done);
     });
+  }
+
+  #cutBackToWholeChunks(): void {
+    if (this.#fileStartBytes === null) return;
+    try {
+      fs.ftruncateSync(STDOUT_FD, this.#fileStartBytes + this.#wholeBytes);
+    } catch {
+      // Shrinking needs no space; a file that cannot be shrunk keeps what it has.
+    }
+  }
+}
+
+/** The size of the file behind stdout when it is a regular file (`> file`), else null. */
+function regularFileSize(): number | null {
+  try {
+    const stats = fs.fstatSync(STDOUT_FD);
+    return stats.isFile() ? stats.size : null;
+  } catch {
+    return null;
   }
 }

@@ -63,13 +63,17 @@ export async function runExperiment(
   });
   const migrations = new MigrationDispatcher(platform, records, inventory, options.maxMigrationsPerHost, signal);
 
-  const failedSetup = await placeVms(experiment, migrations);
-  if (failedSetup.length === 0) await runTimeline(experiment.steps, migrations, load, records, platform, signal);
-
-  await load.stopAll(signal);
-  await migrations.allEnded();
-  await monitor.stop();
-  watchdog.abort();
+  let failedSetup: string[];
+  try {
+    failedSetup = await placeVms(experiment, migrations);
+    if (failedSetup.length === 0) await runTimeline(experiment.steps, migrations, load, records, platform, signal);
+    await load.stopAll(signal);
+    await migrations.allEnded();
+  } finally {
+    // On every way out, or a real clock's timer would keep the process alive for days.
+    watchdog.abort();
+    await monitor.stop();
+  }
   const endedS = clock.now();
   if (failure.reason !== undefined) return { status: 'failed', failure: failure.reason, failedSetup, endedS };
   return { status: signal.aborted ? 'interrupted' : 'completed', failedSetup, endedS };

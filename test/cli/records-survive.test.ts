@@ -72,6 +72,16 @@ describe('records survive slow readers, full disks and SIGKILL', { concurrency: 
       }
     }));
 
+  it('stdout that cannot be written (> /dev/full) fails the run: exit 1, one line, run.json failed', () =>
+    withTempDir(async (tmp) => {
+      const out = path.join(tmp, 'run');
+      const result = bash('"$NODE" "$BIN" $ARGS --out "$OUT" > /dev/full', { OUT: out });
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(result.stderr, /^run failed: cannot write stdout: ENOSPC: no space left on device.*\n$/, result.stderr);
+      assert.equal(readRunJson(out).status, 'failed');
+      assertWholeRows(out);
+    }));
+
   it('a full disk ends the run: exit 1, one line, whole rows, run.json failed with the reason, and report reads what was kept', { skip: process.getuid?.() === 0 ? false : 'needs root to mount a small tmpfs' }, () =>
     withTempDir(async (tmp) => {
       const disk = path.join(tmp, 'disk');

@@ -74,4 +74,30 @@ describe('RunDirectory under faults', () => {
       execFileSync('umount', [disk]);
     }
   });
+
+  it('on a disk left with no room at all, run.json still gets its last version, longer than its first', { skip: process.getuid?.() === 0 ? false : 'needs root to mount a small tmpfs' }, () => {
+    const disk = fs.mkdtempSync(path.join(tmp, 'full-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', disk]);
+    try {
+      const dir = path.join(disk, 'run');
+      // A first run.json just short of a 4 KiB page: its last version crosses into the next one.
+      const run = RunDirectory.open(dir, { script: 'x'.repeat(3900) });
+      const filler = path.join(disk, 'filler');
+      const fd = fs.openSync(filler, 'w');
+      try {
+        for (;;) fs.writeSync(fd, Buffer.alloc(4096));
+      } catch {
+        // The disk is full.
+      } finally {
+        fs.closeSync(fd);
+      }
+      run.finish({ status: 'failed', error: 'e'.repeat(500), ended_at: '2026-12-01T00:00:00Z', run_seconds: 12.5 });
+      const runJson = JSON.parse(read(dir, 'run.json')) as Record<string, unknown>;
+      assert.equal(runJson.status, 'failed');
+      assert.equal(runJson.run_seconds, 12.5);
+      assert.equal(runJson.script, 'x'.repeat(3900));
+    } finally {
+      execFileSync('umount', [disk]);
+    }
+  });
 });
