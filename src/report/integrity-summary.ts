@@ -19,9 +19,16 @@ export interface RunIntegrity {
 /** CSV times have 3 decimals; migration-details.jsonl has them whole. */
 const SAME_TIME_S = 0.001;
 
-/** A run's integrity counts, accumulated request by request. */
+interface IndexedMigration {
+  index: number;
+  started_s: number;
+  ended_s: number;
+}
+
+/** A run's integrity counts, accumulated request by request; linear in the rows, however many are corrupt. */
 export class IntegritySummary {
-  readonly #migrations: readonly MigrationRecord[];
+  /** Each VM's migrations by start; a VM moves once at a time, so they are by end too. */
+  readonly #byVm = new Map<string, IndexedMigration[]>();
   readonly #flagged = new Set<number>();
   /** Flags of migration-details.jsonl that match no row of migrations.csv: counted all the same. */
   #unmatchedFlags = 0;
@@ -30,12 +37,18 @@ export class IntegritySummary {
   #corruptWords = 0;
 
   constructor(migrations: readonly MigrationRecord[], flaggedInDetails: readonly FlaggedMigration[]) {
-    this.#migrations = migrations;
+    const byKey = new Map<string, number[]>();
+    migrations.forEach((m, index) => {
+      const key = migrationKey(m);
+      byKey.set(key, [...(byKey.get(key) ?? []), index]);
+      const ofVm = this.#byVm.get(m.vm) ?? [];
+      ofVm.push({ index, started_s: m.started_s, ended_s: m.ended_s });
+      this.#byVm.set(m.vm, ofVm);
+    });
+    for (const ofVm of this.#byVm.values()) ofVm.sort((a, b) => a.started_s - b.started_s);
     for (const flag of flaggedInDetails) {
-      const index = migrations.findIndex(
-        (m) => m.vm === flag.vm && m.source === flag.source && m.target === flag.target && m.kind === flag.kind && Math.abs(m.requested_s - flag.requested_s) <= SAME_TIME_S,
-      );
-      if (index < 0) this.#unmatchedFlags++;
+      const index = byKey.get(migrationKey(flag))?.find((i) => Math.abs((migrations[i] as MigrationRecord).requested_s - flag.requested_s) <= SAME_TIME_S);
+      if (index === undefined) this.#unmatchedFlags++;
       else this.#flagged.add(index);
     }
   }
@@ -46,10 +59,10 @@ export class IntegritySummary {
     if (request.corrupt_words === 0) return;
     this.#corruptRequests++;
     this.#corruptWords += request.corrupt_words;
-    // Corrupt answers are rare: a scan of the migrations for each is cheap.
-    this.#migrations.forEach((m, index) => {
-      if (m.vm === request.server && request.received_s > m.started_s && request.sent_s < m.ended_s) this.#flagged.add(index);
-    });
+    const ofVm = this.#byVm.get(request.server) ?? [];
+    for (let i = firstEndingAfter(ofVm, request.sent_s); i < ofVm.length && (ofVm[i] as IndexedMigration).started_s < request.received_s; i++) {
+      this.#flagged.add((ofVm[i] as IndexedMigration).index);
+    }
   }
 
   result(): RunIntegrity {
@@ -62,4 +75,20 @@ export class IntegritySummary {
       flaggedMigrations: checked || flagged > 0 ? flagged : null,
     };
   }
+}
+
+function migrationKey(m: { vm: string; source: string; target: string; kind: string }): string {
+  return JSON.stringify([m.vm, m.source, m.target, m.kind]);
+}
+
+/** The first of `sorted` (by end) that ends after `timeS`: binary search. */
+function firstEndingAfter(sorted: readonly IndexedMigration[], timeS: number): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if ((sorted[middle] as IndexedMigration).ended_s > timeS) high = middle;
+    else low = middle + 1;
+  }
+  return low;
 }

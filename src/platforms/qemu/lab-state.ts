@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { commandLine, isRunning, processStartTime, processUid, type ProcessIdentity } from './processes.ts';
+import { tryLockExclusive } from './file-lock.ts';
 import { checkPrivateDir, readNoFollow, writeExclusive } from './safe-paths.ts';
 
 /**
@@ -213,36 +214,79 @@ export class LabInUseError extends Error {
   }
 }
 
+const OPEN_LOCK = fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW;
+/** How long a lock taken by a process that has not written its name yet (it is about to) is waited on. */
+const NAMING_WAIT_MS = 2000;
+
 /**
  * Takes the lab's lock, the lease of whoever drives the lab (a run holds it from start to
- * end): one process at a time. A lock left by a process that is gone is taken over; one held
- * by a live process throws LabInUseError, and so does one this process holds unless
- * `mineIsFine` (taking down a lab this process drives). Returns a release function.
+ * end): one process at a time. The lock is flock(2)'s on LAB_DIR/lab.lock (see file-lock.ts),
+ * so the kernel decides who holds it and ends it with its holder, however that ends: no lock
+ * is ever stale, and none is taken over. The holder writes its identity into the file for the
+ * others to name it. One held by another process throws LabInUseError, and so does one this
+ * process holds unless `mineIsFine` (taking down a lab this process drives). Returns a release
+ * function.
  */
 export function acquireLock(dir: string, options: { mineIsFine?: boolean } = {}): () => void {
   const file = path.join(dir, LOCK_FILE);
-  const me = self();
-  for (let attempt = 0; attempt < 3; attempt++) {
+  const deadline = Date.now() + NAMING_WAIT_MS;
+  for (;;) {
+    const fd = fs.openSync(file, OPEN_LOCK, 0o600);
+    let held: boolean;
     try {
-      writeExclusive(file, JSON.stringify(me));
-      return () => {
-        const holder = readLock(file);
-        if (holder && isSelf(holder)) fs.rmSync(file, { force: true });
-      };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const holder = readLock(file);
-      if (holder && isRunning(holder)) {
-        if (options.mineIsFine && isSelf(holder)) return () => {};
-        throw new LabInUseError(dir, holder.pid);
+      // A holder removes the file as it lets go: a lock on the file it removed is no lock on the one there now.
+      held = tryLockExclusive(fd, `the lab in ${dir}`) && isAt(fd, file);
+      if (held) {
+        fs.ftruncateSync(fd, 0);
+        fs.writeSync(fd, JSON.stringify(self()), 0);
       }
-      fs.rmSync(file, { force: true });
+    } catch (error) {
+      fs.closeSync(fd);
+      throw error;
     }
+    if (held) return releaseOnce(fd, file);
+    fs.closeSync(fd);
+    const holder = readLock(file);
+    if (holder && isRunning(holder)) {
+      if (options.mineIsFine && isSelf(holder)) return () => {};
+      throw new LabInUseError(dir, holder.pid);
+    }
+    if (Date.now() > deadline) throw new Error(`cannot lock the lab in ${dir}: it is locked by a process that does not name itself in ${file}`);
+    pause(5);
   }
-  throw new Error(`cannot lock the lab in ${dir}`);
 }
 
-/** The process holding the lab's lock while it runs, or null. */
+/** Lets go of the lock on `fd`, removing `file` while it is still the one locked; a second call does nothing. */
+function releaseOnce(fd: number, file: string): () => void {
+  let held = true;
+  return () => {
+    if (!held) return;
+    held = false;
+    try {
+      if (isAt(fd, file)) fs.rmSync(file, { force: true });
+    } finally {
+      fs.closeSync(fd);
+    }
+  };
+}
+
+/** True when `file` is the open file `fd`. */
+function isAt(fd: number, file: string): boolean {
+  const open = fs.fstatSync(fd);
+  try {
+    const named = fs.lstatSync(file);
+    return named.dev === open.dev && named.ino === open.ino;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
+}
+
+function pause(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** The process the lab's lock names, while it runs, or null. */
 export function lockHolder(dir: string): ProcessIdentity | null {
   const holder = readLock(path.join(dir, LOCK_FILE));
   return holder && isRunning(holder) ? holder : null;

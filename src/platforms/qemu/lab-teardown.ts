@@ -13,6 +13,7 @@ import { canonicalPath, checkPrivateDir } from './safe-paths.ts';
  */
 
 /** The files a lab creates in its directory (see lab.ts and lab-state.ts); taking it down removes these and nothing else. */
+const LOCK_FILE = 'lab.lock';
 const LAB_FILE = /^(lab\.json|lab\.lock|lab\.json\.\d+\.tmp|haproxy\.cfg|haproxy\.log|lb\.sock|haproxy-admin\.sock|p\d+\.(qmp|serial|log|migrate))$/;
 
 export interface TakenDown {
@@ -79,6 +80,7 @@ export async function takeDown(dir: string, log: Log = () => {}): Promise<TakenD
     return { processes: running.length, netns: hadNetns, files };
   } finally {
     release();
+    removeIfEmpty(resolved);
   }
 }
 
@@ -101,6 +103,7 @@ export function takeDownSync(dir: string): void {
     removeLabFiles(resolved);
   } finally {
     release();
+    removeIfEmpty(resolved);
   }
 }
 
@@ -122,18 +125,29 @@ function labProcesses(state: LabState | null, netns: string, log: Log): ProcessI
   return identities;
 }
 
-/** Removes the lab's own files from `dir`, and `dir` when that leaves it empty; returns how many. */
+/**
+ * Removes the lab's own files from `dir` but its lock, which its release removes (removed
+ * while still held, a newcomer could lock a fresh one in the moment before); returns how many.
+ */
 function removeLabFiles(dir: string): number {
   let files = 0;
   try {
     for (const entry of fs.readdirSync(dir)) {
-      if (!LAB_FILE.test(entry)) continue;
+      if (!LAB_FILE.test(entry) || entry === LOCK_FILE) continue;
       fs.rmSync(path.join(dir, entry), { force: true });
       files++;
     }
-    if (fs.readdirSync(dir).length === 0) fs.rmdirSync(dir);
   } catch {
     // no directory: nothing to remove
   }
   return files;
+}
+
+/** Removes the lab directory once the lab's files and lock are gone, if nothing else is in it. */
+function removeIfEmpty(dir: string): void {
+  try {
+    if (fs.readdirSync(dir).length === 0) fs.rmdirSync(dir);
+  } catch {
+    // no directory, or another process's file appeared: it stays
+  }
 }
