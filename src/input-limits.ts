@@ -15,6 +15,9 @@ export const MAX_SCRIPT_BYTES = 4 * 1024 * 1024;
  */
 export const MAX_CONFIG_BYTES = 1024 * 1024;
 
+/** A CA certificate or a credentials file: a few KB; a CA bundle a few hundred. */
+export const MAX_SECRET_FILE_BYTES = 1024 * 1024;
+
 /** Hosts of the placement line, or of the sim config's inventory. */
 export const MAX_HOSTS = 5_000;
 

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { InputError } from '../errors.ts';
+import { escapeInvisible, InputError } from '../errors.ts';
 import { cacheDirOf, labDirOf, labLayout, loadQemuConfig, type QemuConfig } from '../platforms/qemu/config.ts';
 import { Lab } from '../platforms/qemu/lab.ts';
 import { isLabProcess, LabInUseError, lockHolder, readState, type LabState } from '../platforms/qemu/lab-state.ts';
@@ -139,7 +139,8 @@ export async function labDown(flags: LabFlags): Promise<number> {
     result = await Lab.down(dir, log);
   } catch (error) {
     if (!(error instanceof LabInUseError)) throw error;
-    process.stderr.write(`vm-monitoring: lab down refused: ${error.message}; let it end, or stop it (Ctrl-C, or kill -INT ${error.holder}), then take the lab down\n`);
+    // The message names the holder's command line: another user's bytes, shown escaped.
+    process.stderr.write(`vm-monitoring: lab down refused: ${escapeInvisible(error.message)}; let it end, or stop it (Ctrl-C, or kill -INT ${error.holder}), then take the lab down\n`);
     return EXIT_FAILED;
   }
   process.stdout.write(

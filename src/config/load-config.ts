@@ -45,8 +45,11 @@ function requireUniqueKeys(doc: Document, positionAt: (offset: number) => Source
     Map(_, map) {
       const firstOffsets = new Map<string, number>();
       for (const { key } of map.items) {
-        // Keys become the properties of a JavaScript object, so `1` and '1' are the same key.
-        if (!isScalar(key)) continue;
+        // Keys become the properties of a JavaScript object, so `1` and '1' are the same key;
+        // a list or mapping as a key (`? [a, b]`) would be stringified: no config has one.
+        if (!isScalar(key)) {
+          throw new InputError('a key must be a plain name, not a list or mapping', positionAt(rangeStart(key ?? map)));
+        }
         const name = String(key.value);
         const offset = rangeStart(key);
         const first = firstOffsets.get(name);

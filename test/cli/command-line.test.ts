@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { assertBadInput, REPO_ROOT, runCli, withTempDir } from '../support/cli.ts';
@@ -18,6 +19,16 @@ describe('the command line', { concurrency: 3 }, () => {
     assert.ok(!line.includes('\u001b'), 'no raw ESC byte');
     assert.match(line, /\\u001b\[2Jzz/);
   });
+
+  it('reads a CA file at most to its limit: /dev/zero is bad input at once, not gigabytes', () =>
+    withTempDir(async (tmp) => {
+      const config = path.join(tmp, 'vc.yaml');
+      const credentials = path.join(tmp, 'creds');
+      fs.writeFileSync(credentials, 'username=me\npassword=pw\n', { mode: 0o600 });
+      fs.writeFileSync(config, `url: https://127.0.0.1:9/sdk\nload:\n  url: http://127.0.0.1:9\ncredentials:\n  file: ${credentials}\n`);
+      const result = await runCli(['run', SCRIPT, '--platform', 'vsphere', '--config', config, '--ca-file', '/dev/zero'], { timeoutMs: 20_000 });
+      assert.match(assertBadInput(result, '--ca-file /dev/zero'), /CA file larger than 1 MiB/);
+    }));
 
   it('takes an output directory that cannot be made as bad input, at once (run and report)', async () => {
     for (const out of ['', '/proc/vm-monitoring-x', '/proc/self/x/y']) {

@@ -43,6 +43,18 @@ function assertInputError(path: string, message: string, line?: number, column?:
 }
 
 describe('loadConfigFile', () => {
+  it('refuses a list as a key at its line and column, before YAML would stringify it with a warning', () => {
+    const warnings: unknown[] = [];
+    const onWarning = (warning: unknown): number => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      assertInputError(writeConfig('list-key.yaml', 'name: lab\n? [a, b]\n: 1\n'), 'a key must be a plain name, not a list or mapping', 2, 3);
+    } finally {
+      process.off('warning', onWarning);
+    }
+    assert.deepEqual(warnings, []);
+  });
+
   it('reads and validates a YAML file', () => {
     const path = writeConfig('valid.yaml', '# lab\nname: lab\nhosts:\n  cores: 4\n  kind: esx\n');
     assert.deepEqual(loadConfigFile(path, labSchema), { name: 'lab', hosts: { cores: 4, kind: 'esx' } });

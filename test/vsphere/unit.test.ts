@@ -250,6 +250,12 @@ describe('vsphere config and credentials', () => {
     assert.throws(() => readCredentials({ file: group }), /readable by others/);
   });
 
+  it('refuses a credentials file that is not a regular file, and one past the size limit, without reading it whole', () => {
+    assert.throws(() => readCredentials({ file: '/dev/zero' }), /\/dev\/zero is not a regular file/);
+    const huge = write('huge-creds', `username=me\npassword=${'x'.repeat(2 * 1024 * 1024)}\n`);
+    assert.throws(() => readCredentials({ file: huge }), (error: unknown) => error instanceof InputError && /larger than 1 MiB/.test(error.message) && !error.message.includes('xxxx'));
+  });
+
   it('never quotes a credentials file line in its errors', () => {
     const file = write('typo', 'username=me\npasword=hunter2\n');
     assert.throws(() => readCredentials({ file }), (error: unknown) => {

@@ -49,9 +49,13 @@ function startedAtSeconds(pid: number): number | null {
   return ticks === null ? null : Number(ticks) / CLOCK_TICKS_PER_SECOND;
 }
 
-/** The CPUs a host's processes may run on: its pinned CPUs, or every CPU this tool (and so the lab it starts) may use. */
+/**
+ * The CPUs a host's processes may run on: its pinned CPUs, or else the machine's. Not this
+ * tool's own affinity: the lab's QEMUs may have been started by an earlier `lab up` with a
+ * wider one.
+ */
 export function hostCpuCount(cpus: readonly number[] | null): number {
-  return cpus ? new Set(cpus).size : os.availableParallelism();
+  return cpus ? new Set(cpus).size : os.cpus().length;
 }
 
 function readProcess(pid: number): ProcessReading | null {

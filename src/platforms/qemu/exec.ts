@@ -42,7 +42,8 @@ export function findExecutable(name: string): string | null {
     const candidate = path.join(dir, name);
     try {
       fs.accessSync(candidate, fs.constants.X_OK);
-      if (fs.statSync(candidate).isFile()) return candidate;
+      // The file itself, not a link to it: that is what is checked, recorded and run.
+      if (fs.statSync(candidate).isFile()) return fs.realpathSync(candidate);
     } catch {
       // not here
     }

@@ -1,7 +1,9 @@
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { z } from 'zod';
 import { loadConfigFile } from '../../config/load-config.ts';
 import { InputError } from '../../errors.ts';
+import { MAX_SECRET_FILE_BYTES } from '../../input-limits.ts';
+import { readInputFile } from '../../read-input-file.ts';
 
 const credentialsSchema = z
   .object({
@@ -113,16 +115,19 @@ export function readCredentials(config: VsphereConfig['credentials'], env: NodeJ
 
 function readCredentialsFile(file: string): Credentials {
   let mode: number;
-  let text: string;
   try {
-    mode = statSync(file).mode;
-    text = readFileSync(file, 'utf8');
+    const stats = statSync(file);
+    if (!stats.isFile()) throw new InputError(`vSphere credentials: ${file} is not a regular file`);
+    mode = stats.mode;
   } catch (error) {
+    if (error instanceof InputError) throw error;
     throw new InputError(`vSphere credentials: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
   }
+  // The mode first: a file others may read is refused before anything is read from it.
   if ((mode & 0o077) !== 0) {
     throw new InputError(`vSphere credentials: ${file} is readable by others (mode ${(mode & 0o777).toString(8)}): chmod 600 ${file}`);
   }
+  const text = readInputFile(file, 'credentials file', MAX_SECRET_FILE_BYTES);
   const values = new Map<string, string>();
   for (const [index, rawLine] of text.split('\n').entries()) {
     const line = rawLine.replace(/\r$/, '');

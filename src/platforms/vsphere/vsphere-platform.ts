@@ -1,7 +1,8 @@
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { InputError } from '../../errors.ts';
+import { MAX_SECRET_FILE_BYTES } from '../../input-limits.ts';
+import { readInputFile } from '../../read-input-file.ts';
 import { HttpLoad } from '../../load/http-load.ts';
 import type { Load } from '../../load/load.ts';
 import { COUNTERS } from '../../monitor/counters.ts';
@@ -187,11 +188,7 @@ export async function openVspherePlatform(options: PlatformOptions, deps: Vspher
   const insecure = options.insecure || config.tls.insecure;
   let ca: string | undefined;
   if (caFile !== undefined) {
-    try {
-      ca = readFileSync(caFile, 'utf8');
-    } catch (error) {
-      throw new InputError(`cannot read the CA file ${caFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-    }
+    ca = readInputFile(caFile, 'CA file', MAX_SECRET_FILE_BYTES);
   }
   if (insecure) deps.warn(`TLS certificate verification is OFF for ${config.url} (--insecure): anyone on the path can read the vSphere credentials`);
 
