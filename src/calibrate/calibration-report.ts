@@ -1,11 +1,11 @@
 import { renderScatterChart } from '../report/charts/scatter-chart.ts';
 import { renderReportHtml, type Figure } from '../report/html-page.ts';
-import { createOutputDirectory, writeFigure, writeReportFile, writeTable } from '../report/report-files.ts';
+import { writeReport } from '../report/report-files.ts';
 import type { Table, TableCell } from '../report/table.ts';
 import type { Calibration } from './calibration.ts';
 import { DOWNTIME_FLOOR_MS, meetsTargets, type CaseComparison, type ErrorSummary } from './comparison.ts';
 import type { ParameterSpec } from './fit.ts';
-import type { CaseResult, CaseWorkload } from './migration-case.ts';
+import type { CaseResult, CaseWorkload, MigrationCase } from './migration-case.ts';
 
 const MB = 1024 * 1024;
 
@@ -27,16 +27,21 @@ export function describeWorkload(workload: CaseWorkload): string {
 
 const converged = (result: CaseResult): string => (result.converged ? 'yes' : 'no');
 
-export function casesTable(calibration: Calibration): Table {
+export const CALIBRATION_CASES_TITLE = 'Measured on the qemu lab vs predicted by the sim, per case';
+
+/** The cases' table: `halves` adds the column saying which half of the grid each case is in. */
+export function casesTable(comparisons: readonly CaseComparison[], title: string, halves: boolean): Table {
+  const half = (c: MigrationCase): TableCell[] => (halves ? [c.training ? 'fit' : 'held out'] : []);
   return {
     id: 'calibration-cases',
-    title: 'Measured on the qemu lab vs predicted by the sim, per case',
+    title,
     caption:
-      'Each row is one single-VM migration. Errors are (predicted − measured) / measured. "fit" cases fitted the model; ' +
-      '"held out" cases were never seen by the fit. Passes are QEMU\'s dirty-sync-count; downtime is empty where the migration did not converge.',
+      'Each row is one single-VM migration. Errors are (predicted − measured) / measured. ' +
+      (halves ? '"fit" cases are the half of the grid a fit uses; "held out" cases are never seen by it. ' : '') +
+      'Passes are QEMU\'s dirty-sync-count; downtime is empty where the migration did not converge.',
     columns: [
       { header: 'case', kind: 'text' },
-      { header: 'half', kind: 'text' },
+      ...(halves ? [{ header: 'half', kind: 'text' } as const] : []),
       { header: 'RAM (MB)', kind: 'count' },
       { header: 'workload', kind: 'text' },
       { header: 'bandwidth (Mbit/s)', kind: 'count' },
@@ -55,9 +60,9 @@ export function casesTable(calibration: Calibration): Table {
       { header: 'passes (measured)', kind: 'count' },
       { header: 'passes (predicted)', kind: 'count' },
     ],
-    rows: calibration.comparisons.map(({ migrationCase: c, measured, predicted }): TableCell[] => [
+    rows: comparisons.map(({ migrationCase: c, measured, predicted }): TableCell[] => [
       c.id,
-      c.training ? 'fit' : 'held out',
+      ...half(c),
       c.ramMB,
       describeWorkload(c.workload),
       c.bandwidthMbps,
@@ -79,10 +84,17 @@ export function casesTable(calibration: Calibration): Table {
   };
 }
 
-export function errorsTable(calibration: Calibration): Table {
+/** A row of the errors table: the median errors over some of the cases. */
+export interface SummaryRow {
+  label: string;
+  summary: ErrorSummary;
+}
+
+/** Median errors per row of cases, the first column (`labelHeader`) saying which cases. */
+export function errorsTable(title: string, labelHeader: string, rows: readonly SummaryRow[]): Table {
   const percent = (value: number | null): number | null => (value === null ? null : value * 100);
-  const row = (half: string, summary: ErrorSummary): TableCell[] => [
-    half,
+  const row = ({ label, summary }: SummaryRow): TableCell[] => [
+    label,
     summary.cases,
     percent(summary.totalError),
     percent(summary.bytesError),
@@ -94,12 +106,12 @@ export function errorsTable(calibration: Calibration): Table {
   ];
   return {
     id: 'calibration-errors',
-    title: 'Median absolute errors of the fitted sim',
+    title,
     caption:
-      'Medians over each half of |predicted − measured| (in % of measured, downtime also in ms). Targets on the held-out half: ' +
+      'Medians of |predicted − measured| over each row\'s cases (in % of measured, downtime also in ms). Targets on cases a fit never saw: ' +
       `total time and bytes under 10 %, downtime under 25 % or ${DOWNTIME_FLOOR_MS} ms, no case predicted to converge that did not or the reverse.`,
     columns: [
-      { header: 'half', kind: 'text' },
+      { header: labelHeader, kind: 'text' },
       { header: 'cases', kind: 'count' },
       { header: 'total time (%)', kind: 'number' },
       { header: 'bytes (%)', kind: 'number' },
@@ -109,7 +121,7 @@ export function errorsTable(calibration: Calibration): Table {
       { header: 'convergence wrong', kind: 'count' },
       { header: 'meets targets', kind: 'text' },
     ],
-    rows: [row('fit', calibration.training), row('held out', calibration.heldOut)],
+    rows: rows.map(row),
   };
 }
 
@@ -136,8 +148,15 @@ const METRICS: Metric[] = [
   { id: 'downtime', name: 'downtime', unit: 'ms', band: 0.25, value: (r) => (r.converged ? r.downtime_ms : null) },
 ];
 
-export function comparisonFigures(calibration: Calibration): Figure[] {
-  const pointsOf = (metric: Metric, comparisons: CaseComparison[]): { x: number; y: number }[] =>
+/** Cases drawn as one series of the charts. */
+export interface CaseSeries {
+  name: string;
+  comparisons: readonly CaseComparison[];
+}
+
+/** One chart per measure, measured against predicted, a series per group of cases. */
+export function comparisonFigures(series: readonly CaseSeries[]): Figure[] {
+  const pointsOf = (metric: Metric, comparisons: readonly CaseComparison[]): { x: number; y: number }[] =>
     comparisons.flatMap(({ measured, predicted }) => {
       const x = metric.value(measured);
       const y = metric.value(predicted);
@@ -153,10 +172,7 @@ export function comparisonFigures(calibration: Calibration): Figure[] {
         title,
         xLabel: `measured ${metric.name} (${metric.unit})`,
         yLabel: `predicted ${metric.name} (${metric.unit})`,
-        series: [
-          { name: 'fit cases', points: pointsOf(metric, calibration.comparisons.filter((c) => c.migrationCase.training)) },
-          { name: 'held-out cases', points: pointsOf(metric, calibration.comparisons.filter((c) => !c.migrationCase.training)) },
-        ],
+        series: series.map(({ name, comparisons }) => ({ name, points: pointsOf(metric, comparisons) })),
         logScale: true,
         diagonal: { band: metric.band },
       }),
@@ -164,12 +180,25 @@ export function comparisonFigures(calibration: Calibration): Figure[] {
   });
 }
 
+/** Writes tables, figures and the report.html showing them into `outDir`; returns the page's path. */
+export function writeComparisonReport(outDir: string, title: string, about: Table, tables: readonly Table[], figures: readonly Figure[]): string {
+  return writeReport(outDir, { tables, figures, html: renderReportHtml({ title, runs: about, tables: [...tables], figures: [...figures] }) });
+}
+
 /** Writes the tables, figures and report.html of a calibration into `outDir`; returns the page's path. */
 export function writeCalibrationReport(outDir: string, calibration: Calibration, parameters: readonly ParameterSpec[], about: Table): string {
-  createOutputDirectory(outDir);
-  const tables = [errorsTable(calibration), parametersTable(calibration, parameters), casesTable(calibration)];
-  const figures = comparisonFigures(calibration);
-  for (const table of tables) writeTable(outDir, table);
-  for (const figure of figures) writeFigure(outDir, figure);
-  return writeReportFile(outDir, 'report.html', renderReportHtml({ title: 'vm-monitoring calibration: the sim against the qemu lab', runs: about, tables, figures }));
+  const byHalf = (training: boolean): readonly CaseComparison[] => calibration.comparisons.filter((c) => c.migrationCase.training === training);
+  const tables = [
+    errorsTable('Median absolute errors of the fitted sim', 'half', [
+      { label: 'fit', summary: calibration.training },
+      { label: 'held out', summary: calibration.heldOut },
+    ]),
+    parametersTable(calibration, parameters),
+    casesTable(calibration.comparisons, CALIBRATION_CASES_TITLE, true),
+  ];
+  const figures = comparisonFigures([
+    { name: 'fit cases', comparisons: byHalf(true) },
+    { name: 'held-out cases', comparisons: byHalf(false) },
+  ]);
+  return writeComparisonReport(outDir, 'vm-monitoring calibration: the sim against the qemu lab', about, tables, figures);
 }

@@ -66,6 +66,16 @@ export function meetsTargets(summary: ErrorSummary): boolean {
   return within(summary.totalError, 0.1) && within(summary.bytesError, 0.1) && downtime && summary.convergenceMismatches === 0;
 }
 
+/** One line for a person: the median errors, and whether they meet the targets. */
+export function describeSummary(summary: ErrorSummary): string {
+  const percent = (value: number | null): string => (value === null ? 'n/a' : `${(value * 100).toFixed(1)} %`);
+  return (
+    `${summary.cases} cases, median |error| total time ${percent(summary.totalError)}, bytes ${percent(summary.bytesError)}, ` +
+    `downtime ${percent(summary.downtimeError)} (${summary.downtimeErrorMs?.toFixed(1) ?? 'n/a'} ms), passes ${summary.passesError?.toFixed(1) ?? 'n/a'}, ` +
+    `convergence wrong in ${summary.convergenceMismatches}; targets ${meetsTargets(summary) ? 'met' : 'NOT met'}`
+  );
+}
+
 function relativeError(predicted: number, measured: number): number | null {
   return measured > 0 ? Math.abs(predicted - measured) / measured : null;
 }

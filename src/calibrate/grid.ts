@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { loadConfigFile } from '../config/load-config.ts';
+import { CASE_LIMITS, DEFAULT_WARMUP_SECONDS } from './case-limits.ts';
 import type { CaseSettings, CaseWorkload, MigrationCase } from './migration-case.ts';
 
 const workloadSchema = z.union([
   z.literal('idle'),
-  z.object({ memory: z.number().int().min(1).max(4096), sleepMs: z.number().int().min(0).max(600_000).optional() }).strict(),
-  z.object({ dirty: z.number().positive().max(10_000), bufferMB: z.number().int().min(1).max(4096).optional() }).strict(),
+  z.object({ memory: CASE_LIMITS.bufferMB, sleepMs: CASE_LIMITS.sleepMs.optional() }).strict(),
+  z.object({ dirty: CASE_LIMITS.dirtyMBps, bufferMB: CASE_LIMITS.bufferMB.optional() }).strict(),
 ], { error: 'expected idle, { memory: MB } or { dirty: MB/s }' });
 
 /**
@@ -15,17 +16,17 @@ const workloadSchema = z.union([
  */
 export const gridSchema = z
   .object({
-    ramMB: z.array(z.number().int().min(64).max(16384)).min(1),
+    ramMB: z.array(CASE_LIMITS.ramMB).min(1),
     /** `idle`, `{ memory: MB }` (the seed's memory app holding a filled buffer), `{ dirty: MB/s }` (the guest dirtier). */
     workloads: z.array(workloadSchema).min(1),
-    bandwidthMbps: z.array(z.number().positive().max(100_000)).min(1),
-    downtimeLimitMs: z.array(z.number().int().min(1).max(60_000)).min(1),
+    bandwidthMbps: z.array(CASE_LIMITS.bandwidthMbps).min(1),
+    downtimeLimitMs: z.array(CASE_LIMITS.downtimeLimitMs).min(1),
     /** The dirtier's buffer, unless a workload names its own. */
-    dirtyBufferMB: z.number().int().min(1).max(4096).default(64),
+    dirtyBufferMB: CASE_LIMITS.bufferMB.default(64),
     /** How long the memory app sleeps holding its buffer, unless a workload says: by default longer than any case. */
-    memorySleepMs: z.number().int().min(0).max(600_000).default(120_000),
-    warmupSeconds: z.number().min(0).max(600).default(5),
-    convergenceTimeoutSeconds: z.number().positive().max(3600).default(30),
+    memorySleepMs: CASE_LIMITS.sleepMs.default(120_000),
+    warmupSeconds: CASE_LIMITS.warmupSeconds.default(DEFAULT_WARMUP_SECONDS),
+    convergenceTimeoutSeconds: CASE_LIMITS.convergenceTimeoutSeconds.default(30),
   })
   .strict()
   .superRefine((grid, context) => {

@@ -53,3 +53,10 @@ export interface CaseRunner {
   run(migrationCase: MigrationCase, signal: AbortSignal): Promise<CaseResult>;
   close(): Promise<void>;
 }
+
+/** A case as a measured file gives it: what was run, how, and what was measured. */
+export interface MeasuredCase {
+  migrationCase: MigrationCase;
+  settings: CaseSettings;
+  measured: CaseResult;
+}

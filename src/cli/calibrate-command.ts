@@ -2,11 +2,12 @@ import { closeSync, constants, existsSync, openSync, readFileSync, writeFileSync
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { calibrate, type Calibration } from '../calibrate/calibration.ts';
-import { casesTable, describeWorkload, writeCalibrationReport } from '../calibrate/calibration-report.ts';
-import { meetsTargets, type ErrorSummary } from '../calibrate/comparison.ts';
+import { CALIBRATION_CASES_TITLE, casesTable, describeWorkload, writeCalibrationReport } from '../calibrate/calibration-report.ts';
+import { describeSummary } from '../calibrate/comparison.ts';
 import { casesOf, loadGrid, settingsOf } from '../calibrate/grid.ts';
 import type { CaseResult, CaseSettings, MigrationCase } from '../calibrate/migration-case.ts';
 import { readResults, ResultsFile } from '../calibrate/results-file.ts';
+import { InputError } from '../errors.ts';
 import { openQemuCaseRunner } from '../platforms/qemu/calibration-runner.ts';
 import { FITTED_PARAMETERS, simCaseRunner, simLabModelOf } from '../platforms/sim/calibration-runner.ts';
 import { createEmptyDirectory } from '../record/run-directory.ts';
@@ -19,6 +20,8 @@ export interface CalibrateFlags {
   grid?: string;
   out?: string;
   measured?: string;
+  /** Only with `calibrate --check` (see calibrate-check-command.ts). */
+  profile?: string;
   searches: number;
   population: number;
   generations: number;
@@ -46,6 +49,7 @@ function appendLine(file: string, line: string): void {
  * comparison (CSV on stdout, tables, charts, report.html and the fitted profile in --out).
  */
 export async function calibrateCommand(flags: CalibrateFlags): Promise<number> {
+  if (flags.profile !== undefined) throw new InputError('--profile goes with --check: calibrate itself fits the qemu profile');
   const gridPath = flags.grid ?? DEFAULT_GRID;
   const grid = loadGrid(gridPath);
   const cases = casesOf(grid);
@@ -79,7 +83,7 @@ export async function calibrateCommand(flags: CalibrateFlags): Promise<number> {
   writeFittedProfile(path.join(outDir, 'fitted-profile.json'), calibration, gridPath, measuredOn);
   const page = writeCalibrationReport(outDir, calibration, FITTED_PARAMETERS, aboutTable(gridPath, cases, measuredOn));
 
-  process.stdout.write(tableToCsv(casesTable(calibration)));
+  process.stdout.write(tableToCsv(casesTable(calibration.comparisons, CALIBRATION_CASES_TITLE, true)));
   log(`fit half: ${describeSummary(calibration.training)}`);
   log(`held-out half: ${describeSummary(calibration.heldOut)}`);
   log(`report: ${page}`);
@@ -141,15 +145,6 @@ function describeResult(result: CaseResult): string {
   return `${result.total_ms.toFixed(0)} ms, downtime ${result.downtime_ms?.toFixed(0) ?? '?'} ms, ${mb} MB, ${result.passes} passes`;
 }
 
-function describeSummary(summary: ErrorSummary): string {
-  const percent = (value: number | null): string => (value === null ? 'n/a' : `${(value * 100).toFixed(1)} %`);
-  return (
-    `${summary.cases} cases, median |error| total time ${percent(summary.totalError)}, bytes ${percent(summary.bytesError)}, ` +
-    `downtime ${percent(summary.downtimeError)} (${summary.downtimeErrorMs?.toFixed(1) ?? 'n/a'} ms), ` +
-    `convergence wrong in ${summary.convergenceMismatches}; targets ${meetsTargets(summary) ? 'met' : 'NOT met'}`
-  );
-}
-
 /** Where the measurements come from: the lab a calibration ran on, or just an earlier calibration's file. */
 type MeasuredOn = string | Record<string, unknown>;
 
@@ -163,7 +158,7 @@ function earlierLab(measuredFile: string): MeasuredOn {
 }
 
 /** A path as run files record it: relative to where the tool runs when inside it, so records do not name one machine's directories. */
-function displayPath(file: string): string {
+export function displayPath(file: string): string {
   const relative = path.relative(process.cwd(), file);
   return relative.startsWith('..') || path.isAbsolute(relative) ? file : relative;
 }

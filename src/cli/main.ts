@@ -1,7 +1,10 @@
 import { Command, CommanderError, Option } from 'commander';
 import { escapeInvisible, InputError } from '../errors.ts';
 import { DEFAULT_PLATFORM, PLATFORMS } from '../platforms/registry.ts';
+import { PROFILE_NAMES } from '../platforms/sim/profiles.ts';
+import { calibrateCheckCommand } from './calibrate-check-command.ts';
 import { calibrateCommand, type CalibrateFlags } from './calibrate-command.ts';
+import { DEFAULT_CHECK_PROFILE } from './calibrate-profile.ts';
 import { addLabCommand } from './lab-command.ts';
 import { nonNegativeInteger, positiveInteger, positiveNumber } from './options.ts';
 import { collectLabel, reportCommand, type ReportFlags } from './report-command.ts';
@@ -52,16 +55,25 @@ function buildProgram(setExitCode: (code: number) => void): Command {
 
   program
     .command('calibrate')
-    .description('measure single-VM migrations on the qemu lab, fit the sim\'s qemu profile on half of them, report its errors on the other half')
-    .option('--grid <file>', 'the cases (YAML or JSON; default samples/calibrate/grid.yaml)')
-    .option('--out <dir>', 'where to write tables, charts, report.html and the fitted profile (default: calibrations/<timestamp>)')
+    .description(
+      'measure single-VM migrations on the qemu lab, fit the sim\'s qemu profile on half of them, report its errors on the other half; ' +
+        'or, with --check, predict measured migrations with a saved profile and report its errors',
+    )
+    .option('--grid <file>', 'the cases (YAML or JSON; default samples/calibrate/grid.yaml; with --check, none: the cases are the file\'s columns)')
+    .option('--out <dir>', 'where to write tables, charts, report.html and the fitted profile (default: calibrations/<timestamp>; with --check, nothing without it)')
     .option('--measured <csv>', 'take the measurements from an earlier calibration\'s measured.csv instead of the lab')
+    .addOption(
+      new Option('--check <csv>', 'predict the migrations measured in this file with a saved profile, no fitting (columns: see the README; with --grid, a measured.csv)').conflicts('measured'),
+    )
+    .option('--profile <name|file>', `with --check: ${PROFILE_NAMES.join(', ')} or a fitted-profile.json (default ${DEFAULT_CHECK_PROFILE})`)
     .option('--searches <n>', 'independent global searches of the fit (the best wins)', positiveInteger, 3)
     .option('--population <n>', 'candidate parameter sets per generation of a search', positiveInteger, 40)
     .option('--generations <n>', 'generations of a search (each runs the sim on the fit half once per candidate)', positiveInteger, 20)
     .showHelpAfterError(false)
     .exitOverride()
-    .action(async (flags: CalibrateFlags) => setExitCode(await calibrateCommand(flags)));
+    .action(async (flags: CalibrateFlags & { check?: string }) =>
+      setExitCode(await (flags.check === undefined ? calibrateCommand(flags) : calibrateCheckCommand({ ...flags, check: flags.check }))),
+    );
   return program;
 }
 

@@ -2,7 +2,7 @@ import { renderReportHtml } from './html-page.ts';
 import { loadRuns, type LabelledRun } from './load-runs.ts';
 import { counterFigures, latencyFigure, timelineFigure } from './report-figures.ts';
 import { migrationTimeTable, runsTable, serverPerformanceTable } from './report-tables.ts';
-import { createOutputDirectory, writeFigure, writeReportFile, writeTable } from './report-files.ts';
+import { writeReport } from './report-files.ts';
 
 export type { LabelledRun } from './load-runs.ts';
 
@@ -21,9 +21,6 @@ export async function buildReport(runs: readonly LabelledRun[], options: ReportO
     ...loaded.runs.map(timelineFigure),
     ...loaded.runs.map(latencyFigure),
   ];
-  createOutputDirectory(options.outDir);
-  for (const table of tables) writeTable(options.outDir, table);
-  for (const figure of figures) writeFigure(options.outDir, figure);
   const title = `vm-monitoring report: ${loaded.runs.map((run) => run.label).join(', ')}`;
-  return writeReportFile(options.outDir, 'report.html', renderReportHtml({ title, runs: runsTable(loaded.runs), tables, figures }));
+  return writeReport(options.outDir, { tables, figures, html: renderReportHtml({ title, runs: runsTable(loaded.runs), tables, figures }) });
 }

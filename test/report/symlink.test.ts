@@ -1,10 +1,14 @@
-/** The report never writes through a symbolic link planted where its directory or files go. */
+/**
+ * The report never writes through a symbolic link planted where its directory or files go,
+ * nor through one swapped in for its directory while it is being written.
+ */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { InputError } from '../../src/errors.ts';
 import { buildReport } from '../../src/report/build-report.ts';
+import { ReportDirectory } from '../../src/report/report-files.ts';
 import { runCli, withTempDir } from '../support/cli.ts';
 import { migration, request, writeRun } from './run-fixture.ts';
 
@@ -88,5 +92,31 @@ describe('a report into a run directory with planted links', () => {
       assert.equal(result.code, 2, result.stderr);
       assert.equal(result.stderr, `vm-monitoring: refusing to write ${path.join(report, 'report.html')}: it is a symbolic link, which the report never makes; remove it, or choose another directory with --out\n`);
       assert.equal(fs.readFileSync(victim, 'utf8'), VICTIM_TEXT);
+    }));
+});
+
+describe('a report directory swapped for a link while the report is written', () => {
+  it('keeps writing into the directory it opened, never where the link points', () =>
+    withTempDir(async (tmp) => {
+      const report = path.join(tmp, 'run', 'report');
+      const victims = path.join(tmp, 'victims');
+      fs.mkdirSync(victims);
+      fs.writeFileSync(path.join(victims, 'report.html'), VICTIM_TEXT);
+      const out = ReportDirectory.open(report);
+      const moved = path.join(tmp, 'run', 'moved');
+      try {
+        out.writeFile('migration-time.csv', 'written before the swap\n');
+        // What someone who can write the run directory does while the charts render.
+        fs.renameSync(report, moved);
+        fs.symlinkSync(victims, report);
+        assert.equal(out.writeFile('report.html', 'the report\n'), path.join(report, 'report.html'));
+        out.writeFile('counter-cpu-usagemhz.png', 'a chart\n');
+      } finally {
+        out.close();
+      }
+      assert.deepEqual(fs.readdirSync(victims), ['report.html']);
+      assert.equal(fs.readFileSync(path.join(victims, 'report.html'), 'utf8'), VICTIM_TEXT);
+      assert.deepEqual(fs.readdirSync(moved).sort(), ['counter-cpu-usagemhz.png', 'migration-time.csv', 'report.html']);
+      assert.equal(fs.readFileSync(path.join(moved, 'report.html'), 'utf8'), 'the report\n');
     }));
 });

@@ -1,0 +1,74 @@
+import { describeWorkload } from '../calibrate/calibration-report.ts';
+import { checkCases } from '../calibrate/check.ts';
+import { checkCasesTable, checkSummaries, writeCheckReport, type CheckedProfile } from '../calibrate/check-report.ts';
+import { describeSummary } from '../calibrate/comparison.ts';
+import { casesOf, loadGrid, settingsOf } from '../calibrate/grid.ts';
+import { readMeasuredCases } from '../calibrate/measured-cases-file.ts';
+import type { CaseResult, MeasuredCase } from '../calibrate/migration-case.ts';
+import { readResults } from '../calibrate/results-file.ts';
+import { simCaseRunner } from '../platforms/sim/calibration-runner.ts';
+import { createEmptyDirectory } from '../record/run-directory.ts';
+import { tableToCsv, type Table } from '../report/table.ts';
+import { TOOL_VERSION } from '../version.ts';
+import { displayPath } from './calibrate-command.ts';
+import { checkProfileOf, DEFAULT_CHECK_PROFILE } from './calibrate-profile.ts';
+
+export interface CheckFlags {
+  /** The measured file. */
+  check: string;
+  /** Take the cases from this grid, the measured file giving results by case id (calibrate's measured.csv). */
+  grid?: string;
+  profile?: string;
+  out?: string;
+}
+
+const log = (line: string): void => void process.stderr.write(`calibrate: ${line}\n`);
+
+/**
+ * `vm-monitoring calibrate --check`: predicts measured cases with a saved sim profile, no
+ * fitting, and writes the side-by-side table (CSV on stdout), the median errors (stderr) and,
+ * with --out, the tables, charts and report.html.
+ */
+export async function calibrateCheckCommand(flags: CheckFlags): Promise<number> {
+  const profile = checkProfileOf(flags.profile ?? DEFAULT_CHECK_PROFILE);
+  const cases = flags.grid === undefined ? await readMeasuredCases(flags.check) : await measuredCasesOfGrid(flags.grid, flags.check);
+  if (flags.out !== undefined) createEmptyDirectory(flags.out);
+
+  const check: CheckedProfile = {
+    profile: profile.name,
+    values: { ...profile.model.migration, ...profile.model.vms },
+    comparisons: await checkCases(cases, (settings) => simCaseRunner(profile.model, settings)),
+    halves: flags.grid !== undefined,
+  };
+  process.stdout.write(tableToCsv(checkCasesTable(check)));
+  for (const { label, summary } of checkSummaries(check)) log(`${label}: ${describeSummary(summary)}`);
+  if (flags.out !== undefined) log(`report: ${writeCheckReport(flags.out, check, aboutTable(flags, cases, profile.name))}`);
+  return 0;
+}
+
+/** The grid's cases, each with what the results file measured of it. */
+async function measuredCasesOfGrid(gridFile: string, resultsFile: string): Promise<MeasuredCase[]> {
+  const grid = loadGrid(gridFile);
+  const cases = casesOf(grid);
+  const results = await readResults(resultsFile, cases);
+  const settings = settingsOf(grid);
+  return cases.map((migrationCase) => ({ migrationCase, settings, measured: results.get(migrationCase.id) as CaseResult }));
+}
+
+function aboutTable(flags: CheckFlags, cases: readonly MeasuredCase[], profile: string): Table {
+  const workloads = [...new Set(cases.map((c) => describeWorkload(c.migrationCase.workload)))].join('; ');
+  return {
+    id: 'calibration',
+    title: 'Check',
+    caption: 'The measurements and the profile that predicted them.',
+    columns: [
+      { header: 'measured', kind: 'text' },
+      { header: 'grid', kind: 'text' },
+      { header: 'cases', kind: 'count' },
+      { header: 'workloads', kind: 'text' },
+      { header: 'profile', kind: 'text' },
+      { header: 'tool', kind: 'text' },
+    ],
+    rows: [[displayPath(flags.check), flags.grid === undefined ? 'the measured file\'s columns' : displayPath(flags.grid), cases.length, workloads, profile, `vm-monitoring ${TOOL_VERSION}`]],
+  };
+}
