@@ -13,7 +13,7 @@ test('the fit recovers the parameters that made synthetic measurements', async (
     convergenceTimeoutSeconds: 20,
   });
   const settings = settingsOf(grid);
-  const truth: ParameterValues = { setupSeconds: 0.3, switchoverSeconds: 0.015, zeroPageBytes: 200, linkEfficiency: 0.9, maxStreamMBps: 80, stopAndCopyMBps: 400, guestOsMB: 25 };
+  const truth: ParameterValues = { setupSeconds: 0.3, switchoverSeconds: 0.015, stopAndCopyMBps: 400, guestOsMB: 25 };
   const predictorFor = (values: ParameterValues) => simCaseRunner(simLabModelOf(values), settings);
   const truthRunner = predictorFor(truth);
   const signal = new AbortController().signal;

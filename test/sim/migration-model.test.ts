@@ -117,3 +117,61 @@ test('the same seed gives the same run, another seed another one', async () => {
   assert.deepEqual(again.requests, first.requests);
   assert.notDeepEqual(other.migrations, first.migrations);
 });
+
+/** QEMU's rule with nothing else: no fixed costs, an idle guest whose memory is all data and never changes. */
+const qemuBare = {
+  profile: 'qemu',
+  migration: { ...bareMigration, maxBandwidthMBps: 10, downtimeLimitSeconds: 1, stopAndCopyMBps: 1000, syncSecondsPerPage: 0 },
+  vms: { memoryMB: 256, guestOsMB: 256, guestOsDirtyMBps: 0 },
+  hosts: { linkMbps: 1e6 },
+};
+
+test('under QEMU\'s rule pre-copy switches over mid-pass, once what is left falls under the window rate x the limit', async () => {
+  const run = await runOnSim('h1:vm1 h2:\n0 migrate vm1 h2\n', qemuBare);
+  const [migration] = run.migrations;
+  assert.equal(migration?.status, 'succeeded');
+  // The first window's 10 MiB leave by 0.1 s; from then on each window's sets a 10 MiB threshold, and the check after the
+  // window that leaves less finds the rest between 9 and 10 MiB: it goes with the VM stopped at 1000 MiB/s.
+  assert.ok(migration.downtime_ms! > 8.9 && migration.downtime_ms! < 10.1, `downtime ${migration.downtime_ms} ms`);
+  assert.ok(Math.abs(migration.duration_ms - (25.6 - 1) * 1000) < 110, `${migration.duration_ms} ms`);
+  assert.equal(migration.bytes, 256 * MIB);
+  assert.equal(migration.passes, 3, 'the setup sync, one live sync, the final one');
+});
+
+test('at the end of a pass instead, the same migration stops with nothing left to send', async () => {
+  const run = await runOnSim('h1:vm1 h2:\n0 migrate vm1 h2\n', { ...qemuBare, migration: { ...qemuBare.migration, resync: 'end-of-pass' } });
+  const [migration] = run.migrations;
+  assert.equal(migration?.downtime_ms, 0);
+  assert.equal(migration.passes, 2);
+});
+
+test('setup under QEMU grows with RAM: its sync walks every page', async () => {
+  const durations: number[] = [];
+  for (const memoryMB of [256, 512]) {
+    const run = await runOnSim('h1:vm1 h2:\n0 migrate vm1 h2\n', {
+      profile: 'qemu',
+      migration: { ...bareMigration, maxBandwidthMBps: null, stopAndCopyMBps: 1000, syncSecondsPerPage: 1e-6 },
+      vms: { memoryMB, guestOsMB: 64, guestOsDirtyMBps: 0 },
+      hosts: { linkMbps: 1e6 },
+    });
+    durations.push(run.migrations[0]!.duration_ms);
+  }
+  const setupDifferenceMs = 256 * 256 * 1e-6 * 1000;
+  const zeroPagesMs = ((256 * 256 * 9) / (1000 * MIB)) * 1000;
+  const grew = durations[1]! - durations[0]!;
+  assert.ok(Math.abs(grew - setupDifferenceMs - zeroPagesMs) < 1, `${durations}: +${grew} ms`);
+});
+
+test('a guest writing faster makes each live sync cost more, and pre-copy last longer', async () => {
+  const durations: number[] = [];
+  for (const syncSecondsPerPagePerDirtyMBps of [0, 1e-7]) {
+    const run = await runOnSim('h1:vm1 h2:\n0 add-client memory2 1\n5 migrate vm1 h2\n60 end\n', {
+      profile: 'qemu',
+      migration: { ...bareMigration, maxBandwidthMBps: 40, syncSecondsPerPage: 1e-6, syncSecondsPerPagePerDirtyMBps },
+      workloads: { memory2: { dirtyMBps: 20, bufferMB: 64 } },
+    });
+    assert.equal(run.migrations[0]?.status, 'succeeded');
+    durations.push(run.migrations[0].duration_ms);
+  }
+  assert.ok(durations[1]! > durations[0]!, `${durations}`);
+});

@@ -92,11 +92,10 @@ export class Datacenter implements MigrationEnvironment {
     for (const vm of host.vms) vm.advance(now);
     for (const migration of host.outgoing) migration.advance(now);
 
-    const { maxBandwidthMBps, maxStreamMBps, stopAndCopyMBps, linkEfficiency } = this.profile;
-    const capOf = (m: PreCopyMigration): number => {
-      const mbps = m.stopped && stopAndCopyMBps !== null ? stopAndCopyMBps : Math.min(maxBandwidthMBps ?? Infinity, maxStreamMBps ?? Infinity);
-      return mbps * 1024 * 1024;
-    };
+    const { maxBandwidthMBps, maxStreamMBps, stopAndCopyMBps, linkEfficiency, resync } = this.profile;
+    // Under QEMU's rate windows the cap is a budget per window (the migration keeps it), spent at the sender's speed: its unthrottled one unless limited.
+    const precopyMBps = resync === 'below-threshold' ? (maxStreamMBps ?? stopAndCopyMBps ?? Infinity) : Math.min(maxBandwidthMBps ?? Infinity, maxStreamMBps ?? Infinity);
+    const capOf = (m: PreCopyMigration): number => (m.stopped && stopAndCopyMBps !== null ? stopAndCopyMBps : precopyMBps) * 1024 * 1024;
     const streams = [...host.outgoing];
     const networkRates = streams.map(
       (m) => Math.min(host.linkBytesPerSecond / host.outgoing.size, m.target.linkBytesPerSecond / m.target.incoming.size, capOf(m)) * linkEfficiency,

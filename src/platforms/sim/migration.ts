@@ -7,6 +7,13 @@ import type { SimVm } from './vm.ts';
 
 const BYTES_PER_MB = 1024 * 1024;
 const PAGE_BYTES = 4096;
+const PAGES_PER_MB = BYTES_PER_MB / PAGE_BYTES;
+/** QEMU 7.2's rate window (BUFFER_DELAY, migration.c:69): max-bandwidth/10 may leave per window, whose rate sets the next threshold. */
+const RATE_WINDOW_SECONDS = 0.1;
+/** ram_save_iterate returns to the migration loop after this long at most (MAX_WAIT, ram.c:2711), so a long burst is checked again. */
+const MAX_ITERATE_SECONDS = 0.05;
+/** Less than a page left of a pass or of a window's budget is nothing: QEMU sends whole pages, overshooting a budget by one at most. */
+const SLACK_BYTES = PAGE_BYTES;
 
 /** What a migration needs from the datacenter around it. */
 export interface MigrationEnvironment {
@@ -21,23 +28,46 @@ export interface MigrationEnvironment {
 
 type Stage = 'setup' | 'precopy' | 'stop-and-copy' | 'switchover' | 'ended';
 
+/** The pages a pass has to send, in MB: those holding data, and zero pages (a tiny record each). */
+interface Pages {
+  dataMB: number;
+  zeroMB: number;
+}
+
 /**
- * Pre-copy live migration: setup, a first pass of all memory (zero pages nearly free),
- * passes resending what was dirtied during the previous one until the rest fits in the
- * downtime limit (or the profile's pass cap), then the VM stops, the rest is sent, the
- * switchover costs its fixed time, and the VM resumes on the target.
+ * Pre-copy live migration: setup (ending with a dirty-bitmap sync over all memory), a first
+ * pass of all memory (zero pages nearly free), passes resending what was dirtied until the
+ * rest fits in the downtime limit (or the profile's pass cap), then the VM stops, the rest is
+ * sent, the switchover costs its fixed time, and the VM resumes on the target.
+ *
+ * When a pass ends is the profile's `resync` rule. `end-of-pass`: once all of it is sent,
+ * converging if what was dirtied meanwhile fits the limit at the pass's average rate.
+ * `below-threshold` is QEMU 7.2's migration loop (docs/qemu-7.2-precopy-rules.md): the cap is
+ * a budget per 100 ms window, spent at the sender's speed; at each check (a window's start,
+ * or 50 ms into a burst) pages still pending under the last window's rate x the limit mean a
+ * sync, whose new pending set (leftover and newly dirtied pages, each once) is sent with the
+ * VM stopped if it is still under that threshold.
  */
 export class PreCopyMigration {
-  /** Bytes per second currently given to the stream (set by the datacenter). */
+  /** Bytes per second the stream sends while sending (set by the datacenter). */
   rateBps = 0;
   private stage: Stage = 'setup';
   private passes = 0;
+  private passPages: Pages = { dataMB: 0, zeroMB: 0 };
   private passBytes = 0;
   private passLeft = 0;
   private passStartS = 0;
+  /** The memory the pending pages are spread over: all of it in the first pass, the dirtied part later. */
+  private pendingSpreadMB = 0;
+  /** Bytes are leaving (a pass under `end-of-pass`, a burst under `below-threshold`). */
+  private sending = false;
   private bytesSent = 0;
   private lastAdvanceS: number;
   private pausedAtS = 0;
+  private windowStartS = 0;
+  private windowSentBytes = 0;
+  private thresholdBytes = 0;
+  private burstStartS = 0;
   private readonly startedS: number;
   private timer: Timer | null = null;
   private deadline: Timer | null = null;
@@ -56,7 +86,7 @@ export class PreCopyMigration {
     const now = env.clock.now();
     this.startedS = now;
     this.lastAdvanceS = now;
-    this.timer = env.clock.at(now + setupSeconds, () => this.beginPrecopy());
+    this.timer = env.clock.at(now + setupSeconds, () => this.setupSync());
     this.deadline = env.clock.at(now + profile.convergenceTimeoutSeconds, () => this.giveUp());
   }
 
@@ -78,49 +108,74 @@ export class PreCopyMigration {
     return this.stage === 'precopy' || this.stage === 'stop-and-copy';
   }
 
+  private get windowed(): boolean {
+    return this.profile.resync === 'below-threshold';
+  }
+
   /** Counts the bytes sent at the current rate up to `now`. */
   advance(now: number): void {
     const dt = now - this.lastAdvanceS;
     this.lastAdvanceS = now;
-    if (dt <= 0 || !this.transferring) return;
-    const sent = Math.min(this.passLeft, this.rateBps * dt);
+    if (dt <= 0 || !this.transferring || !this.sending) return;
+    const sent = Math.min(this.passLeft, this.rateBps * dt, this.budgetLeft());
     this.passLeft -= sent;
+    this.windowSentBytes += sent;
     this.bytesSent += sent;
     this.source.addTrafficKB(sent / 1024);
     this.target.addTrafficKB(sent / 1024);
   }
 
-  /** Sets the stream's rate (after `advance(now)`) and reschedules the end of the pass. */
+  /** Sets the stream's rate (after `advance(now)`) and reschedules what ends its sending. */
   setRate(now: number, rateBps: number): void {
     if (rateBps === this.rateBps) return;
     this.rateBps = rateBps;
-    this.scheduleEndOfPass(now);
+    if (!this.sending) return;
+    if (this.windowed && this.stage === 'precopy') this.scheduleBurstEnd(now);
+    else this.scheduleEndOfPass(now);
   }
 
-  private beginPrecopy(): void {
+  /** QEMU's setup: dirty logging starts, then sync #1 walks the log, where every page is dirty. */
+  private setupSync(): void {
+    this.timer = null;
     const vm = this.vm;
     vm.startDirtyLog();
     vm.tracing = true;
-    this.stage = 'precopy';
-    const zeroPages = (vm.memoryMB - vm.touchedMB) * (BYTES_PER_MB / PAGE_BYTES);
-    this.beginPass(vm.touchedMB * BYTES_PER_MB + zeroPages * this.profile.zeroPageBytes);
-    this.env.transferStarted(this);
+    this.windowStartS = this.env.clock.now();
+    const syncSeconds = this.syncSeconds(vm.memoryMB, vm.dirtyMBps);
+    if (syncSeconds <= 0) return this.beginPrecopy();
     this.env.vmChanged(vm);
+    this.timer = this.env.clock.at(this.windowStartS + syncSeconds, () => this.beginPrecopy());
   }
 
-  private beginPass(bytes: number): void {
+  private beginPrecopy(): void {
+    this.timer = null;
+    const vm = this.vm;
+    this.stage = 'precopy';
+    this.pendingSpreadMB = vm.memoryMB;
+    this.beginPass({ dataMB: vm.touchedMB, zeroMB: vm.memoryMB - vm.touchedMB });
+    this.env.transferStarted(this);
+    this.env.vmChanged(vm);
+    if (this.windowed) this.loop();
+    else this.send();
+  }
+
+  private beginPass(pages: Pages): void {
     const now = this.env.clock.now();
     this.passes++;
-    this.passBytes = bytes;
-    this.passLeft = bytes;
+    this.passPages = pages;
+    this.passBytes = pages.dataMB * BYTES_PER_MB + pages.zeroMB * PAGES_PER_MB * this.profile.zeroPageBytes;
+    this.passLeft = this.passBytes;
     this.passStartS = now;
     this.lastAdvanceS = now;
-    this.scheduleEndOfPass(now);
+  }
+
+  private send(): void {
+    this.sending = true;
+    this.scheduleEndOfPass(this.env.clock.now());
   }
 
   private scheduleEndOfPass(now: number): void {
-    if (this.timer) this.timer.cancelled = true;
-    this.timer = null;
+    this.cancelTimer();
     if (!this.transferring || this.rateBps <= 0) return;
     this.timer = this.env.clock.at(now + this.passLeft / this.rateBps, () => this.endOfPass());
   }
@@ -130,6 +185,7 @@ export class PreCopyMigration {
     this.advance(now);
     this.timer = null;
     this.passLeft = 0;
+    this.sending = false;
     if (this.stage === 'stop-and-copy') {
       this.stage = 'switchover';
       this.env.transferEnded(this);
@@ -138,7 +194,8 @@ export class PreCopyMigration {
     }
     const passSeconds = Math.max(now - this.passStartS, 1e-9);
     const bandwidth = this.passBytes / passSeconds;
-    const dirtyBytes = this.vm.collectDirty() * BYTES_PER_MB;
+    const dirtyMB = this.vm.collectDirty();
+    const dirtyBytes = dirtyMB * BYTES_PER_MB;
     const converged = dirtyBytes <= bandwidth * this.profile.downtimeLimitSeconds;
     const capped = this.profile.maxPasses !== null && this.passes >= this.profile.maxPasses;
     if (converged || capped) {
@@ -146,7 +203,119 @@ export class PreCopyMigration {
       this.pausedAtS = now;
       this.vm.pause();
     }
-    this.beginPass(dirtyBytes);
+    this.beginPass({ dataMB: dirtyMB, zeroMB: 0 });
+    this.afterSync(this.syncSeconds(dirtyMB, this.vm.dirtyMBps), () => this.send());
+  }
+
+  /** The top of QEMU's migration loop: while the window's budget lasts, the pending check, then a burst; else the rate limiter. */
+  private loop(): void {
+    if (this.budgetLeft() < SLACK_BYTES) return this.rateLimit();
+    if (this.pendingBytes() < this.thresholdBytes) this.sync(this.vm.dirtyMBps, () => this.decide());
+    else this.decide();
+  }
+
+  /** migration_iteration_run: what is pending, after any sync, is sent live while it is at or over the threshold. */
+  private decide(): void {
+    const pending = this.pendingBytes();
+    if (pending > 0 && pending >= this.thresholdBytes) this.burst();
+    else this.stopAndCopy();
+  }
+
+  private burst(): void {
+    const now = this.env.clock.now();
+    this.burstStartS = now;
+    this.lastAdvanceS = now;
+    this.sending = true;
+    this.scheduleBurstEnd(now);
+  }
+
+  /** A burst lasts until the budget or the pass is spent, or MAX_WAIT. */
+  private scheduleBurstEnd(now: number): void {
+    this.cancelTimer();
+    const bytes = Math.min(this.passLeft, this.budgetLeft());
+    const spentAt = this.rateBps > 0 ? now + bytes / this.rateBps : Infinity;
+    this.timer = this.env.clock.at(Math.min(spentAt, this.burstStartS + MAX_ITERATE_SECONDS), () => this.burstEnd());
+  }
+
+  private burstEnd(): void {
+    this.advance(this.env.clock.now());
+    this.timer = null;
+    this.sending = false;
+    if (this.passLeft < SLACK_BYTES) this.passLeft = 0;
+    this.rateLimit();
+  }
+
+  /** migration_rate_limit: a window 100 ms old closes (its rate x the limit is the new threshold); a spent budget waits for the window's end. */
+  private rateLimit(): void {
+    const now = this.env.clock.now();
+    if (now >= this.windowStartS + RATE_WINDOW_SECONDS) {
+      this.thresholdBytes = (this.windowSentBytes / (now - this.windowStartS)) * this.profile.downtimeLimitSeconds;
+      this.windowStartS = now;
+      this.windowSentBytes = 0;
+    }
+    if (this.budgetLeft() >= SLACK_BYTES) return this.loop();
+    this.timer = this.env.clock.at(this.windowStartS + RATE_WINDOW_SECONDS, () => {
+      this.timer = null;
+      this.loop();
+    });
+  }
+
+  /** migration_completion: the VM stops, the last sync adds what was written since the one before, and the rest goes unthrottled. */
+  private stopAndCopy(): void {
+    const dirtyMBps = this.vm.dirtyMBps;
+    this.stage = 'stop-and-copy';
+    this.pausedAtS = this.env.clock.now();
+    this.vm.pause();
+    this.sync(dirtyMBps, () => this.send());
+  }
+
+  /**
+   * A bitmap sync: the pages written since the last one join those still pending, a page
+   * rewritten while pending still counted once (how many were pending is not tracked, so
+   * each pending page is taken as dirtied with the chance dirtied / what they spread over).
+   * Its cost depends on how fast the guest was writing (`dirtyMBps`).
+   */
+  private sync(dirtyMBps: number, next: () => void): void {
+    const { dirtiedMB, regionMB } = this.vm.syncDirtyLog();
+    const leftover = this.passBytes > 0 ? this.passLeft / this.passBytes : 0;
+    const kept = leftover * (1 - Math.min(1, dirtiedMB / Math.max(this.pendingSpreadMB, dirtiedMB, 1e-9)));
+    this.beginPass({ dataMB: this.passPages.dataMB * kept + dirtiedMB, zeroMB: this.passPages.zeroMB * kept });
+    this.pendingSpreadMB = Math.max(regionMB, dirtiedMB);
+    this.afterSync(this.syncSeconds(dirtiedMB, dirtyMBps), next);
+  }
+
+  /** A sync lasts `seconds`, sending nothing meanwhile; then `next`. */
+  private afterSync(seconds: number, next: () => void): void {
+    if (seconds <= 0) return next();
+    this.timer = this.env.clock.at(this.env.clock.now() + seconds, () => {
+      this.timer = null;
+      next();
+    });
+  }
+
+  /** A sync walks `loggedMB` of dirty pages in its log, each costing more the faster the guest writes. */
+  private syncSeconds(loggedMB: number, dirtyMBps: number): number {
+    const { syncSecondsPerPage, syncSecondsPerPagePerDirtyMBps } = this.profile;
+    return loggedMB * PAGES_PER_MB * (syncSecondsPerPage + syncSecondsPerPagePerDirtyMBps * dirtyMBps);
+  }
+
+  /** QEMU's `remaining`: every pending page at 4 KiB, a zero page too. */
+  private pendingBytes(): number {
+    if (this.passLeft < SLACK_BYTES || this.passBytes <= 0) return 0;
+    const { dataMB, zeroMB } = this.passPages;
+    return (dataMB + zeroMB) * BYTES_PER_MB * (this.passLeft / this.passBytes);
+  }
+
+  /** What the current rate window still lets out: everything outside live bursts under a cap. */
+  private budgetLeft(): number {
+    const cap = this.profile.maxBandwidthMBps;
+    if (!this.windowed || this.stage !== 'precopy' || cap === null) return Infinity;
+    return Math.max(0, cap * BYTES_PER_MB * RATE_WINDOW_SECONDS - this.windowSentBytes);
+  }
+
+  private cancelTimer(): void {
+    if (this.timer) this.timer.cancelled = true;
+    this.timer = null;
   }
 
   private land(): void {
@@ -168,7 +337,7 @@ export class PreCopyMigration {
     const wasTransferring = this.transferring;
     const paused = this.vm.paused;
     this.stage = 'ended';
-    if (this.timer) this.timer.cancelled = true;
+    this.cancelTimer();
     if (this.deadline) this.deadline.cancelled = true;
     if (wasTransferring) this.env.transferEnded(this);
     this.vm.tracing = false;

@@ -12,20 +12,38 @@ export const migrationProfileSchema = z
       .refine((range) => range.min <= range.max, 'min must not exceed max'),
     /** Fixed cost while the VM is stopped, on top of sending the last dirty pages. */
     switchoverSeconds: z.number().nonnegative(),
-    /** Pre-copy stops once the rest can be sent within this time at the last pass's rate. */
+    /** Pre-copy stops once the rest can be sent within this time at the last pass's (or, by QEMU's rule, the last rate window's) rate. */
     downtimeLimitSeconds: z.number().positive(),
-    /** Cap on one migration's rate in MB/s (QEMU's max-bandwidth); null for none. */
+    /**
+     * When the dirty pages are collected and convergence decided: once a whole pass is sent,
+     * at its average rate (`end-of-pass`); or QEMU 7.2's rule (`below-threshold`): at each
+     * check of its 100 ms rate windows, as soon as the pages still pending fall under the last
+     * window's rate x the limit (docs/qemu-7.2-precopy-rules.md, sections 1-2).
+     */
+    resync: z.enum(['end-of-pass', 'below-threshold']),
+    /**
+     * Time a dirty-bitmap sync takes per page dirty in its log, sending nothing meanwhile: all
+     * of RAM at the setup's sync, the pages written since the last sync at every other (QEMU
+     * under TCG walks every vCPU TLB per dirty page when RAM is not 256 KiB-aligned).
+     */
+    syncSecondsPerPage: z.number().nonnegative(),
+    /**
+     * What a sync costs more per page for each MB/s the guest writes (under TCG its TLBs grow
+     * with the pages it writes, and the sync walks them per dirty page).
+     */
+    syncSecondsPerPagePerDirtyMBps: z.number().nonnegative(),
+    /** Cap on one migration's rate in MB/s (QEMU's max-bandwidth: by its rule a budget of a tenth of it per 100 ms window); null for none. */
     maxBandwidthMBps: z.number().positive().nullable(),
     /** The last copy, with the VM stopped, ignores the cap and goes at this rate (QEMU does); null: at the stream's rate. */
     stopAndCopyMBps: z.number().positive().nullable(),
-    /** The most one stream's sender can push during pre-copy, in MB/s, whatever the cap (QEMU under TCG is CPU-bound near 1 Gbit/s); null for no limit. */
+    /** The most one stream's sender can push during pre-copy, in MB/s, whatever the cap; null for no limit (by QEMU's rule: as fast as its unthrottled last copy). */
     maxStreamMBps: z.number().positive().nullable(),
     /**
      * Share of its rate (its share of the links, or the cap or sender limit where lower) one
      * migration stream achieves; above 1 where a rate limiter lets more through than asked.
      */
     linkEfficiency: z.number().positive().max(1.2),
-    /** Bytes sent for a page never written (zero pages travel as tiny records). */
+    /** Bytes sent for a page never written (zero pages travel as tiny records: 9 bytes in QEMU 7.2). */
     zeroPageBytes: z.number().nonnegative(),
     /** Switch over after this many passes even if not converged (vMotion 4.1); null for no cap (QEMU). */
     maxPasses: z.number().int().positive().nullable(),
@@ -52,6 +70,9 @@ const BUILT_IN = {
     setupSeconds: { min: 6, max: 16 },
     switchoverSeconds: 0.25,
     downtimeLimitSeconds: 0.5,
+    resync: 'end-of-pass',
+    syncSecondsPerPage: 0,
+    syncSecondsPerPagePerDirtyMBps: 0,
     maxBandwidthMBps: null,
     stopAndCopyMBps: null,
     maxStreamMBps: null,
@@ -63,11 +84,14 @@ const BUILT_IN = {
     tracingSlowdown: 0.08,
     maxDirtyMBps: null,
   },
-  /** QEMU 7.2's defaults: 128 MiB/s max-bandwidth, 300 ms downtime limit, no cap on passes. */
+  /** QEMU 7.2's defaults and rules: 128 MiB/s max-bandwidth, 300 ms downtime limit, no cap on passes, its resync rule; sync costs unmeasured (0). */
   qemu: {
     setupSeconds: { min: 0.01, max: 0.03 },
     switchoverSeconds: 0.02,
     downtimeLimitSeconds: 0.3,
+    resync: 'below-threshold',
+    syncSecondsPerPage: 0,
+    syncSecondsPerPagePerDirtyMBps: 0,
     maxBandwidthMBps: 128,
     stopAndCopyMBps: 1000,
     maxStreamMBps: null,
@@ -104,7 +128,9 @@ export const PROFILES: Record<keyof typeof BUILT_IN | 'qemu-lab', MigrationProfi
 export const PROFILE_SOURCES: Record<ProfileName, string> = {
   'vsphere-4.1': 'chosen so that the seed\'s section 3.2 runs land in its Table 1 ranges',
   qemu: 'QEMU 7.2\'s defaults',
-  'qemu-lab': `fitted by vm-monitoring calibrate against the qemu lab on ${qemuLab.fittedAt} (src/platforms/sim/${QEMU_LAB_PROFILE})`,
+  'qemu-lab':
+    `fitted by vm-monitoring calibrate against the qemu lab on ${qemuLab.fittedAt}, its sync costs and the 9-byte zero page measured or read from QEMU's source ` +
+    `(src/platforms/sim/calibration-runner.ts) (src/platforms/sim/${QEMU_LAB_PROFILE})`,
 };
 
 export type ProfileName = keyof typeof PROFILES;

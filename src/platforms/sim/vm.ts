@@ -180,10 +180,21 @@ export class SimVm {
    */
   collectDirty(): number {
     this.advance(this.clock.now());
-    const distinctLimit = Math.min(this.touchedMB, this.config.guestOsActiveMB + this.peakBuffersSinceMarkMB);
-    const dirtied = Math.min(this.dirtiedMB - this.dirtyMark, this.writtenSinceMarkMB, distinctLimit);
+    const dirtied = Math.min(this.dirtiedMB - this.dirtyMark, this.writtenSinceMarkMB, this.dirtyRegionMB());
     this.startDirtyLog();
     return dirtied;
+  }
+
+  /** QEMU's bitmap sync: `collectDirty`, with the memory those pages were written in. */
+  syncDirtyLog(): { dirtiedMB: number; regionMB: number } {
+    this.advance(this.clock.now());
+    const regionMB = this.dirtyRegionMB();
+    return { dirtiedMB: this.collectDirty(), regionMB };
+  }
+
+  /** The most memory written since the mark: the hot OS pages and the most buffer memory held at once. */
+  private dirtyRegionMB(): number {
+    return Math.min(this.touchedMB, this.config.guestOsActiveMB + this.peakBuffersSinceMarkMB);
   }
 
   private startPhase(job: Job, index: number, now: number): void {
