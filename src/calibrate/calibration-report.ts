@@ -3,7 +3,7 @@ import { renderReportHtml, type Figure } from '../report/html-page.ts';
 import { writeReport } from '../report/report-files.ts';
 import type { Table, TableCell } from '../report/table.ts';
 import type { Calibration } from './calibration.ts';
-import { DOWNTIME_FLOOR_MS, meetsTargets, type CaseComparison, type ErrorSummary } from './comparison.ts';
+import { meetsTargets, TARGETS, type CaseComparison, type ErrorSummary } from './comparison.ts';
 import type { ParameterSpec } from './fit.ts';
 import type { CaseResult, CaseWorkload, MigrationCase } from './migration-case.ts';
 
@@ -109,7 +109,7 @@ export function errorsTable(title: string, labelHeader: string, rows: readonly S
     title,
     caption:
       'Medians of |predicted − measured| over each row\'s cases (in % of measured, downtime also in ms). Targets on cases a fit never saw: ' +
-      `total time and bytes under 10 %, downtime under 25 % or ${DOWNTIME_FLOOR_MS} ms, no case predicted to converge that did not or the reverse.`,
+      `total time under ${TARGETS.totalError * 100} %, bytes under ${TARGETS.bytesError * 100} %, downtime within ${TARGETS.downtimeErrorMs} ms, no case predicted to converge that did not or the reverse.`,
     columns: [
       { header: labelHeader, kind: 'text' },
       { header: 'cases', kind: 'count' },
