@@ -1,8 +1,7 @@
 import fs from 'node:fs';
+import { CREATE_NEW, writeAll } from '../own-files.ts';
 import { BufferedWriter } from './buffered-writer.ts';
 
-/** Creates a file of ours: never one that exists, never through a symbolic link. */
-const CREATE_NEW = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
 
 /**
  * Creates `path` (it must not exist) for text written through a `BufferedWriter`; `close()`
@@ -29,12 +28,6 @@ export function createBufferedFile(path: string, onError: (error: Error) => void
     },
     () => fs.closeSync(fd),
   );
-}
-
-// fs.writeSync may write fewer bytes than asked for.
-function writeAll(fd: number, bytes: Buffer): void {
-  let written = 0;
-  while (written < bytes.length) written += fs.writeSync(fd, bytes, written);
 }
 
 function cutBack(fd: number, length: number): void {

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../errors.ts';
+import { createMissingLevels, writeAll } from '../own-files.ts';
 import { createBufferedFile } from './buffered-file.ts';
 import type { BufferedWriter } from './buffered-writer.ts';
 import { ACTION_COLUMNS, MIGRATION_COLUMNS, REQUEST_COLUMNS, SAMPLE_COLUMNS } from './columns.ts';
@@ -119,20 +120,11 @@ export class RunDirectory implements RecordSink {
 }
 
 /**
- * Creates `dir`, which must be missing or empty: a run or calibration never mixes with an
- * earlier one. Each missing level is made on its own, so that a path Node cannot create
- * (`/proc/x`, a file as a parent) is a clear error rather than a retry loop.
+ * Creates `dir` (see createMissingLevels), which must be missing or empty: a run or
+ * calibration never mixes with an earlier one.
  */
 export function createEmptyDirectory(dir: string): void {
-  if (dir === '') throw new InputError('output directory: the path is empty');
-  const absolute = path.resolve(dir);
-  const missing: string[] = [];
-  for (let level = absolute; !fs.existsSync(level); level = path.dirname(level)) missing.unshift(level);
-  try {
-    for (const level of missing) fs.mkdirSync(level);
-  } catch (error) {
-    throw new InputError(`cannot create output directory ${dir}: ${(error as Error).message}`);
-  }
+  const absolute = createMissingLevels(dir, 'output directory');
   let stats: fs.Stats;
   try {
     stats = fs.lstatSync(absolute);
@@ -183,8 +175,7 @@ function overwriteInPlace(file: string, text: string): void {
   const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_NOFOLLOW);
   try {
     const bytes = Buffer.from(text);
-    let written = 0;
-    while (written < bytes.length) written += fs.writeSync(fd, bytes, written, bytes.length - written, written);
+    writeAll(fd, bytes, 0);
     fs.ftruncateSync(fd, bytes.length);
   } finally {
     fs.closeSync(fd);

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../errors.ts';
+import { CREATE_NEW, createMissingLevels, lstatOrUndefined } from '../own-files.ts';
 import { svgToPng } from './charts/png.ts';
 import type { Figure } from './html-page.ts';
 import { tableToCsv, tableToMarkdown, type Table } from './table.ts';
@@ -44,7 +45,6 @@ function withReportDirectory<T>(dir: string, write: (out: ReportDirectory) => T)
 }
 
 const OPEN_DIRECTORY = fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW;
-const CREATE_NEW = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
 
 /**
  * A report directory, opened once: its files are made through /proc/self/fd/FD/NAME (Node has
@@ -62,20 +62,11 @@ export class ReportDirectory {
   }
 
   /**
-   * Creates the directory (each missing level on its own: a recursive mkdir of a path Node
-   * cannot create, such as under /proc, retries forever), or takes the one there, and opens it;
+   * Creates the directory (see createMissingLevels), or takes the one there, and opens it;
    * refuses a symbolic link in its place.
    */
   static open(dir: string): ReportDirectory {
-    if (dir === '') throw new InputError('report directory: the path is empty');
-    const absolute = path.resolve(dir);
-    const missing: string[] = [];
-    for (let level = absolute; lstatOrUndefined(level) === undefined && path.dirname(level) !== level; level = path.dirname(level)) missing.unshift(level);
-    try {
-      for (const level of missing) fs.mkdirSync(level);
-    } catch (error) {
-      throw new InputError(`cannot create report directory ${dir}: ${(error as Error).message}`);
-    }
+    const absolute = createMissingLevels(dir, 'report directory');
     let fd: number;
     try {
       fd = fs.openSync(absolute, OPEN_DIRECTORY);
@@ -154,14 +145,6 @@ export class ReportDirectory {
 
 function refusedLink(file: string): InputError {
   return new InputError(`refusing to write ${file}: it is a symbolic link, which the report never makes; remove it, or choose another directory with --out`);
-}
-
-function lstatOrUndefined(file: string): fs.Stats | undefined {
-  try {
-    return fs.lstatSync(file);
-  } catch {
-    return undefined;
-  }
 }
 
 function isCode(error: unknown, code: string): boolean {

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../../errors.ts';
+import { CREATE_NEW } from '../../own-files.ts';
 
 /**
  * Paths nobody else controls. The lab runs as root: a directory another user made, or can
@@ -110,11 +111,9 @@ export function checkTrustedFile(what: string, file: string): void {
   checkAncestors(what, path.dirname(file));
 }
 
-const EXCLUSIVE = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
-
 /** Creates `file` for writing (mode 0600) and returns its descriptor; fails when anything, a link included, is already there. */
 export function openExclusive(file: string): number {
-  return fs.openSync(file, EXCLUSIVE, 0o600);
+  return fs.openSync(file, CREATE_NEW, 0o600);
 }
 
 /** Creates `file` with `data`, as openExclusive. */
