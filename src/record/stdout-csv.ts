@@ -1,6 +1,5 @@
 import { BufferedWriter } from './buffered-writer.ts';
 import { formatCsvLine, formatCsvRecordLine, type CsvCell } from './csv.ts';
-import { errorCode } from './error-code.ts';
 import type { ActionRecord, MigrationRecord, RecordSink, RequestRecord, SampleRecord } from './records.ts';
 
 /** Columns of the stdout CSV: the union of what samples, actions and migrations need. */
@@ -28,20 +27,16 @@ export const STDOUT_HEADER = formatCsvLine(STDOUT_COLUMNS);
 
 type StdoutRow = Partial<Record<(typeof STDOUT_COLUMNS)[number], CsvCell>>;
 
-/** Codes of a write to a reader that has gone away, e.g. `vm-monitoring run … | head`. */
-const READER_GONE_CODES = new Set(['EPIPE', 'ERR_STREAM_DESTROYED', 'ERR_STREAM_WRITE_AFTER_END']);
-
 /**
  * The stdout stream: one header line, then a row per sample, action and migration in the
  * order they arrive, which is time order. Requests are left out: there are far too many.
- * Once the reader goes away, rows are dropped silently; the run goes on.
+ * `write` is the transport (StdoutStream), which deals with a reader that goes away.
  */
 export class StdoutCsv implements RecordSink {
   readonly #output: BufferedWriter;
-  #readerGone = false;
 
   constructor(write: (chunk: string) => void) {
-    this.#output = new BufferedWriter((chunk) => this.#writeUnlessReaderGone(write, chunk));
+    this.#output = new BufferedWriter(write);
     this.#output.write(STDOUT_HEADER);
     this.#output.flush();
   }
@@ -99,17 +94,6 @@ export class StdoutCsv implements RecordSink {
   }
 
   #writeRow(row: StdoutRow): void {
-    if (!this.#readerGone) this.#output.write(formatCsvRecordLine(row, STDOUT_COLUMNS));
-  }
-
-  #writeUnlessReaderGone(write: (chunk: string) => void, chunk: string): void {
-    if (this.#readerGone) return;
-    try {
-      write(chunk);
-    } catch (error) {
-      const code = errorCode(error);
-      if (code === undefined || !READER_GONE_CODES.has(code)) throw error;
-      this.#readerGone = true;
-    }
+    this.#output.write(formatCsvRecordLine(row, STDOUT_COLUMNS));
   }
 }

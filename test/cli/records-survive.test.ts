@@ -8,7 +8,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { readCsvFile, REPO_ROOT, runCli, withTempDir } from '../support/cli.ts';
+import { cliEnv, readCsvFile, REPO_ROOT, runCli, withTempDir } from '../support/cli.ts';
 
 const BIN = path.join(REPO_ROOT, 'bin', 'vm-monitoring.js');
 const SCRIPT = path.join(REPO_ROOT, 'samples', '3.2', 'light-memory2.txt');
@@ -16,10 +16,8 @@ const SCRIPT = path.join(REPO_ROOT, 'samples', '3.2', 'light-memory2.txt');
 const RUN_ARGS = ['run', SCRIPT, '--interval', '1'];
 const RECORD_FILES = ['samples.csv', 'actions.csv', 'migrations.csv', 'requests.csv', 'migration-details.jsonl'];
 
-const NOISY_ENV = new Set(['CI', 'NODE_OPTIONS', 'NODE_TEST_CONTEXT', 'VM_MONITORING_DEBUG']);
-
 function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  return { ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !NOISY_ENV.has(name))), ...extra };
+  return { ...cliEnv(), ...extra };
 }
 
 /** Runs `pipeline` in bash with BIN, SCRIPT and `vars` in its environment; returns bash's exit and stderr. */
@@ -67,8 +65,13 @@ describe('records survive slow readers, full disks and SIGKILL', { concurrency: 
       const cut = bash('"$NODE" "$BIN" $ARGS --out "$CUT" | head -c 5000 > /dev/null; echo "${PIPESTATUS[0]}" >&2', vars);
       assert.match(cut.stderr, /^completed: .*\n0\n$/, cut.stderr);
       assert.equal(readRunJson(vars.CUT).status, 'completed');
-      for (const file of RECORD_FILES) {
-        assert.ok(fs.readFileSync(path.join(vars.CUT, file)).equals(fs.readFileSync(path.join(vars.FULL, file))), `${file} is complete`);
+      // And a reader gone before the header line: `| true`.
+      const gone = bash('"$NODE" "$BIN" $ARGS --out "$GONE" | true; echo "${PIPESTATUS[0]}" >&2', { ...vars, GONE: path.join(tmp, 'gone') });
+      assert.match(gone.stderr, /^completed: .*\n0\n$/, gone.stderr);
+      for (const dir of [vars.CUT, path.join(tmp, 'gone')]) {
+        for (const file of RECORD_FILES) {
+          assert.ok(fs.readFileSync(path.join(dir, file)).equals(fs.readFileSync(path.join(vars.FULL, file))), `${dir}/${file} is complete`);
+        }
       }
     }));
 

@@ -30,9 +30,14 @@ export interface CliOptions {
   timeoutMs?: number;
 }
 
+/** This process's environment without what would change what the CLI prints. */
+export function cliEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !NOISY_ENV.includes(name)));
+}
+
 /** Runs the CLI with `args` from the repository root and collects what it wrote. */
 export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !NOISY_ENV.includes(name)));
+  const env = cliEnv();
   const started = performance.now();
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
     cwd: REPO_ROOT,
