@@ -1,10 +1,9 @@
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { loadConfigFile } from '../config/load-config.ts';
 import { InputError, quoted } from '../errors.ts';
 import type { SimLabModel } from '../platforms/sim/calibration-runner.ts';
 import { simConfigSchema, type VmsConfig } from '../platforms/sim/config.ts';
-import { migrationProfileSchema, PROFILE_NAMES, PROFILES, type ProfileName } from '../platforms/sim/profiles.ts';
+import { FITTED_GUESTS, migrationProfileSchema, PROFILE_NAMES, PROFILES, type ProfileName } from '../platforms/sim/profiles.ts';
 
 /** What `calibrate --check` predicts with: a profile the sim knows, or a fitted-profile.json that calibrate wrote. */
 export interface CheckProfile {
@@ -14,15 +13,6 @@ export interface CheckProfile {
 }
 
 export const DEFAULT_CHECK_PROFILE: ProfileName = 'qemu-lab';
-
-/**
- * The profiles fitted by calibrate, whose files also hold the fitted guest (`vms`). The sim
- * loads only their `migration` values (src/platforms/sim/profiles.ts): a prediction of the
- * cases they were fitted on needs the guest too.
- */
-const FITTED_PROFILE_FILES: Partial<Record<ProfileName, string>> = {
-  'qemu-lab': fileURLToPath(new URL('../platforms/sim/qemu-lab-profile.json', import.meta.url)),
-};
 
 /** Overrides of the sim's VM settings, kept as given (not filled with defaults) once the sim's config schema accepts them. */
 const vmsOverridesSchema = z
@@ -43,8 +33,7 @@ const fittedProfileSchema = z.looseObject({
 /** `name` is one of the sim's profiles, or the path of a fitted profile (it has a `/` or a .json/.yaml ending). */
 export function checkProfileOf(name: string): CheckProfile {
   if (isProfileName(name)) {
-    const file = FITTED_PROFILE_FILES[name];
-    return { name, model: { migration: PROFILES[name], vms: file === undefined ? {} : readFittedProfile(file).vms } };
+    return { name, model: { migration: PROFILES[name], vms: vmsOverridesSchema.parse(FITTED_GUESTS[name] ?? {}) } };
   }
   if (name.includes('/') || /\.(json|ya?ml)$/.test(name)) return { name, model: readFittedProfile(name) };
   throw new InputError(`--profile: unknown profile ${quoted(name)}: expected ${PROFILE_NAMES.join(', ')} or the path of a fitted-profile.json written by calibrate`);

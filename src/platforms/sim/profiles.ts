@@ -105,24 +105,32 @@ const BUILT_IN = {
   },
 } as const satisfies Record<string, MigrationProfile>;
 
-/** A profile written by `vm-monitoring calibrate`: its fitted `migration` values over a built-in profile. */
+/**
+ * A profile written by `vm-monitoring calibrate`: its fitted `migration` values over a
+ * built-in profile, and the guest it was fitted with (`vms`: overrides of the sim's VM config,
+ * checked by whoever applies them).
+ */
 const fittedProfileSchema = z.looseObject({
   based_on: z.enum(Object.keys(BUILT_IN) as [keyof typeof BUILT_IN]),
   migration: migrationProfileSchema.partial(),
+  vms: z.record(z.string(), z.unknown()).default({}),
   calibration: z.looseObject({ at: z.string() }),
 });
 
 /** The `qemu` profile fitted to this project's qemu lab on a 2-core machine under TCG (see the README). */
 const QEMU_LAB_PROFILE = 'qemu-lab-profile.json';
 
-function readFittedProfile(file: string): { profile: MigrationProfile; fittedAt: string } {
+function readFittedProfile(file: string): { profile: MigrationProfile; vms: Record<string, unknown>; fittedAt: string } {
   const fitted = fittedProfileSchema.parse(JSON.parse(readFileSync(fileURLToPath(new URL(file, import.meta.url)), 'utf8')));
-  return { profile: migrationProfileSchema.parse({ ...BUILT_IN[fitted.based_on], ...fitted.migration }), fittedAt: fitted.calibration.at };
+  return { profile: migrationProfileSchema.parse({ ...BUILT_IN[fitted.based_on], ...fitted.migration }), vms: fitted.vms, fittedAt: fitted.calibration.at };
 }
 
 const qemuLab = readFittedProfile(QEMU_LAB_PROFILE);
 
 export const PROFILES: Record<keyof typeof BUILT_IN | 'qemu-lab', MigrationProfile> = { ...BUILT_IN, 'qemu-lab': qemuLab.profile };
+
+/** The guest a fitted profile was fitted with: predicting its cases again needs it too. */
+export const FITTED_GUESTS: Partial<Record<ProfileName, Record<string, unknown>>> = { 'qemu-lab': qemuLab.vms };
 
 /** Where each profile's values come from, for run.json. */
 export const PROFILE_SOURCES: Record<ProfileName, string> = {
