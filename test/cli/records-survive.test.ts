@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { cliEnv, readCsvFile, REPO_ROOT, runCli, withTempDir } from '../support/cli.ts';
+import { rootSkipReason } from '../support/needing.ts';
 
 const BIN = path.join(REPO_ROOT, 'bin', 'vm-monitoring.js');
 const SCRIPT = path.join(REPO_ROOT, 'samples', '3.2', 'light-memory2.txt');
@@ -85,7 +86,7 @@ describe('records survive slow readers, full disks and SIGKILL', { concurrency: 
       assertWholeRows(out);
     }));
 
-  it('a full disk ends the run: exit 1, one line, whole rows, run.json failed with the reason, and report reads what was kept', { skip: process.getuid?.() === 0 ? false : 'needs root to mount a small tmpfs' }, () =>
+  it('a full disk ends the run: exit 1, one line, whole rows, run.json failed with the reason, and report reads what was kept', { skip: rootSkipReason('to mount a small tmpfs') }, () =>
     withTempDir(async (tmp) => {
       const disk = path.join(tmp, 'disk');
       fs.mkdirSync(disk);

@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { needing } from '../support/needing.ts';
+import { needing, rootSkipReason } from '../support/needing.ts';
 import { guestImage } from '../../src/platforms/qemu/guest-image.ts';
 import { Lab } from '../../src/platforms/qemu/lab.ts';
 import { netnsNameFor, readState, writeState, type LabState } from '../../src/platforms/qemu/lab-state.ts';
@@ -18,7 +18,7 @@ import { isRunning, processStartTime, type ProcessIdentity } from '../../src/pla
 import { runCli } from '../support/cli.ts';
 
 const NOBODY = 65534;
-const skip = process.getuid?.() !== 0 ? 'planting directories of another user needs root' : false;
+const skip = rootSkipReason('to plant directories of another user');
 const { after, describe, it } = needing(skip);
 
 /** A state file as `lab up` writes it for `dir`, its HAProxy being `haproxy`. */

@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { InputError } from '../../src/errors.ts';
 import { createEmptyDirectory, RunDirectory } from '../../src/record/run-directory.ts';
 import { action, sample } from './fixtures.ts';
+import { rootSkipReason } from '../support/needing.ts';
 
 describe('RunDirectory under faults', () => {
   let tmp: string;
@@ -50,7 +51,7 @@ describe('RunDirectory under faults', () => {
     assert.deepEqual(fs.readdirSync(real), []);
   });
 
-  it('on a full disk: says so once, keeps whole rows, drops the rest, and run.json says failed and why', { skip: process.getuid?.() === 0 ? false : 'needs root to mount a small tmpfs' }, () => {
+  it('on a full disk: says so once, keeps whole rows, drops the rest, and run.json says failed and why', { skip: rootSkipReason('to mount a small tmpfs') }, () => {
     const disk = fs.mkdtempSync(path.join(tmp, 'disk-'));
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', disk]);
     try {
@@ -75,7 +76,7 @@ describe('RunDirectory under faults', () => {
     }
   });
 
-  it('on a disk left with no room at all, run.json still gets its last version, longer than its first', { skip: process.getuid?.() === 0 ? false : 'needs root to mount a small tmpfs' }, () => {
+  it('on a disk left with no room at all, run.json still gets its last version, longer than its first', { skip: rootSkipReason('to mount a small tmpfs') }, () => {
     const disk = fs.mkdtempSync(path.join(tmp, 'full-'));
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', disk]);
     try {

@@ -10,6 +10,7 @@ const FRONTEND_LOCK = '/var/lib/dpkg/lock-frontend';
 const HOLD_SECONDS = 4;
 
 function skipReason(): string | false {
+  if (process.env.CI === 'true') return false;
   if (process.getuid?.() !== 0) return 'needs root to take dpkg\'s lock';
   if (!fs.existsSync(FRONTEND_LOCK)) return `no ${FRONTEND_LOCK}: not a Debian system`;
   if (spawnSync('python3', ['--version']).status !== 0) return 'needs python3 (Debian package python3) to hold the lock';

@@ -36,3 +36,9 @@ export function needing(skipReason: string | false): SuiteFunctions {
   })) as Hook;
   return { describe: nodeTest.describe, it: skipped, before: noHook, after: cleanUp, beforeEach: noHook, afterEach: noHook };
 }
+
+/** Why a test that needs root cannot run here (`what` says for what), or false; with CI=true always false, so CI fails rather than skips. */
+export function rootSkipReason(what: string): string | false {
+  if (process.env.CI === 'true' || process.getuid?.() === 0) return false;
+  return `needs root ${what}`;
+}
