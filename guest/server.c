@@ -2,7 +2,7 @@
  * vmm-server: the workload server that runs inside each lab VM (see src/platforms/qemu/).
  *
  * A small HTTP/1.1 server with keep-alive, one thread per connection and one job per
- * request: the seed's three server applications plus a ping and a page dirtier.
+ * request: the seed's three server applications plus a ping and two page dirtiers.
  *
  *   GET /cpu?digits=N             compute pi to N digits (spigot algorithm)
  *   GET /memory?mb=M&ms=T         allocate M MB, fill it with a constant, sleep T ms (or until the
@@ -10,12 +10,16 @@
  *   GET /memory2?mb=M&ms=T        allocate M MB, keep refilling it for T ms, free it
  *   GET /dirty?mb=M&rate=R&ms=T   allocate M MB, dirty R MB/s of its pages for T ms (or until the
  *                                 client closes the connection), free it
+ *   GET /rewrite?mb=M&rate=R&ms=T allocate M MB, fill it, rewrite R MB/s of its pages chosen at
+ *                                 random for T ms (or until the client closes the connection), free it
  *   GET /ping                     answer at once
  *
  * Every job checks what it wrote, so that memory a live migration brought back wrong is seen:
- * `memory` reads its fill back before answering, `memory2` and `dirty` check each chunk or
- * page still holds what they last wrote there before rewriting it (and all of it at the end),
- * `cpu` compares its digits with pi's. A quarter of each memory job's megabytes, and a copy
+ * `memory` reads its fill back before answering, `memory2`, `dirty` and `rewrite` check each
+ * chunk or page still holds what they last wrote there before rewriting it (for `rewrite`, the
+ * page's last version, kept per page) and all of it at the end, `cpu` compares its digits with
+ * pi's. `dirty` writes into zeroed data, `rewrite` into data it filled with non-zero words, so
+ * that every page is data to a migration. A quarter of each memory job's megabytes, and a copy
  * of cpu's digits, live in a file in the data directory (the guest's /tmp, a tmpfs), written
  * with pwrite() and read back with pread(): the guest kernel's page cache holds them, where
  * migrations were seen to corrupt data that a process's own pages kept.
@@ -64,6 +68,8 @@
 #define FILE_SHARE 4               /* one in FILE_SHARE of a memory job's bytes is in its file */
 #define STAGING_BYTES (64 << 10)   /* the most one pread() or pwrite() of a job's file moves */
 #define MEMORY_FILL 0x5a
+#define REWRITE_FILL 0x3c          /* what `rewrite` fills its pages with after their first word */
+#define REWRITE_SEED 0x766d6d2d72657772ULL /* "vmm-rewr": the same random pages on every run */
 
 static char server_name[64] = "unknown";
 static const char *data_dir = "/tmp";
@@ -469,57 +475,144 @@ static void job_memory2(long mb, long ms, struct reply *r) {
   set_checked(r, "memory2", bad);
 }
 
-/* What `dirty` leaves at the start of a page on its pass `pass` (from 1; 0 before any): a stale or misplaced page shows. */
-static uint64_t dirty_word(uint64_t pass, size_t page) { return pass == 0 ? 0 : pass << 32 | page; }
+/* What `dirty` and `rewrite` leave at the start of a page on its version `version` (from 1; 0 before any): a stale or misplaced page shows. */
+static uint64_t dirty_word(uint64_t version, size_t page) { return version == 0 ? 0 : version << 32 | page; }
 
 /*
- * Dirties `rate` MB/s of distinct pages, cycling through the job's data, in 10 ms ticks: each
- * page's first word, checked before it is rewritten, and every page whole at the end. Stops
- * early, freeing the data, when the client on `fd` goes away: a long job nobody waits for
- * would go on dirtying memory.
+ * Calls `write_page(job)` for `rate` MB/s of pages, in 10 ms ticks, for `ms` or until the
+ * client on `fd` goes away: a long job nobody waits for would go on dirtying memory. Returns
+ * the pages written, and in `took_ms` how long that took.
+ */
+static uint64_t write_pages_at_rate(int fd, long rate, long ms, void (*write_page)(void *job), void *job, double *took_ms) {
+  double start = now_ms();
+  double until = start + (double)ms;
+  double pages_per_ms = (double)rate * (double)(MB / PAGE) / 1000.0;
+  uint64_t written = 0;
+  for (double tick = start; tick < until && !client_gone(fd); tick += 10) {
+    double due_until = (tick + 10 < until ? tick + 10 : until) - start;
+    uint64_t due = (uint64_t)(due_until * pages_per_ms);
+    for (; written < due; written++) write_page(job);
+    double left = tick + 10 - now_ms();
+    if (left > 0) sleep_ms(left);
+  }
+  *took_ms = now_ms() - start;
+  return written;
+}
+
+/* `dirty`'s sweep: the page it writes next, on which pass, and what its checks found. */
+struct sweep {
+  struct store *s;
+  size_t pages, next;
+  uint64_t pass;
+  long bad;
+};
+
+static void sweep_next_page(void *job) {
+  struct sweep *w = job;
+  size_t offset = w->next * PAGE;
+  w->bad += store_word(w->s, offset) != dirty_word(w->pass - 1, w->next);
+  store_set_word(w->s, offset, dirty_word(w->pass, w->next));
+  if (++w->next == w->pages) {
+    w->next = 0;
+    w->pass++;
+  }
+}
+
+/*
+ * Dirties `rate` MB/s of distinct pages, cycling through the job's zeroed data, in 10 ms ticks:
+ * each page's first word, checked before it is rewritten, and every page whole at the end.
+ * Stops early, freeing the data, when the client on `fd` goes away.
  */
 static void job_dirty(int fd, long mb, long rate, long ms, struct reply *r) {
   struct store s;
   if (!acquire_store(&s, mb, r)) return;
-  size_t pages = s.bytes / PAGE;
+  struct sweep w = {&s, s.bytes / PAGE, 0, 1, 0};
   store_fill(&s, 0, s.bytes, 0);
-  double start = now_ms();
-  double until = start + (double)ms;
-  double pages_per_ms = (double)rate * 256.0 / 1000.0;
-  uint64_t dirtied = 0;
-  size_t next = 0;
-  uint64_t pass = 1;
-  long bad = 0;
-  for (double tick = start; tick < until && !client_gone(fd); tick += 10) {
-    double due_until = (tick + 10 < until ? tick + 10 : until) - start;
-    uint64_t due = (uint64_t)(due_until * pages_per_ms);
-    while (dirtied < due) {
-      size_t offset = next * PAGE;
-      bad += store_word(&s, offset) != dirty_word(pass - 1, next);
-      store_set_word(&s, offset, dirty_word(pass, next));
-      dirtied++;
-      if (++next == pages) {
-        next = 0;
-        pass++;
-      }
-    }
-    double left = tick + 10 - now_ms();
-    if (left > 0) sleep_ms(left);
-  }
-  double took = now_ms() - start;
+  double took;
+  uint64_t dirtied = write_pages_at_rate(fd, rate, ms, sweep_next_page, &w, &took);
+  long bad = w.bad;
   if (client_gone(fd)) {
     bad = -1; /* nobody to answer */
   } else {
-    for (size_t page = 0; page < pages; page++) {
+    for (size_t page = 0; page < w.pages; page++) {
       size_t offset = page * PAGE;
-      bad += store_word(&s, offset) != dirty_word(page < next ? pass : pass - 1, page);
+      bad += store_word(&s, offset) != dirty_word(page < w.next ? w.pass : w.pass - 1, page);
       bad += store_words_unlike(&s, offset + WORD, PAGE - WORD, 0);
     }
   }
   if (file_failed(release_store(&s), r)) return;
   set_reply(r, 200, "dirty mb=%ld rate=%ld ms=%ld dirtied_mb=%.1f took_ms=%.0f\n", mb, rate, ms,
-            (double)dirtied * PAGE / (1 << 20), took);
+            (double)dirtied * PAGE / MB, took);
   set_checked(r, "dirty", bad);
+}
+
+/* splitmix64 (Steele, Lea and Flood): small, fast, and the same sequence on every run from the same seed. */
+static uint64_t splitmix64(uint64_t *state) {
+  uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+/* `rewrite`'s random writes: each page's version (1 once filled), the generator's state, and what the checks found. */
+struct rewrite {
+  struct store *s;
+  size_t pages;
+  uint32_t *versions;
+  uint64_t random;
+  long bad;
+};
+
+static void rewrite_random_page(void *job) {
+  struct rewrite *w = job;
+  size_t page = (size_t)(splitmix64(&w->random) % w->pages);
+  size_t offset = page * PAGE;
+  w->bad += store_word(w->s, offset) != dirty_word(w->versions[page], page);
+  store_set_word(w->s, offset, dirty_word(++w->versions[page], page));
+}
+
+/*
+ * Fills the job's data with non-zero words (each page's first word its version 1, the rest
+ * REWRITE_FILL), then rewrites `rate` MB/s of pages chosen at random with replacement, in
+ * 10 ms ticks: a page's first word, checked to hold its last version before it gets the next,
+ * and every page whole at the end. Stops early, freeing the data, when the client on `fd` goes
+ * away. Answers how much was rewritten and how much of the data at least once.
+ */
+static void job_rewrite(int fd, long mb, long rate, long ms, struct reply *r) {
+  struct store s;
+  if (!acquire_store(&s, mb, r)) return;
+  struct rewrite w = {&s, s.bytes / PAGE, calloc(s.bytes / PAGE, sizeof(uint32_t)), REWRITE_SEED, 0};
+  if (!w.versions) {
+    release_store(&s);
+    set_reply(r, 503, "out of memory\n");
+    return;
+  }
+  double fill_start = now_ms();
+  store_fill(&s, 0, s.bytes, REWRITE_FILL);
+  for (size_t page = 0; page < w.pages; page++) {
+    w.versions[page] = 1;
+    store_set_word(&s, page * PAGE, dirty_word(1, page));
+  }
+  double fill_ms = now_ms() - fill_start;
+  double took;
+  uint64_t rewritten = write_pages_at_rate(fd, rate, ms, rewrite_random_page, &w, &took);
+  long bad = w.bad;
+  size_t distinct = 0;
+  if (client_gone(fd)) {
+    bad = -1; /* nobody to answer */
+  } else {
+    for (size_t page = 0; page < w.pages; page++) {
+      size_t offset = page * PAGE;
+      bad += store_word(&s, offset) != dirty_word(w.versions[page], page);
+      bad += store_words_unlike(&s, offset + WORD, PAGE - WORD, fill_word(REWRITE_FILL));
+      distinct += w.versions[page] > 1;
+    }
+  }
+  free(w.versions);
+  if (file_failed(release_store(&s), r)) return;
+  set_reply(r, 200, "rewrite mb=%ld rate=%ld ms=%ld fill_ms=%.0f rewritten_mb=%.1f distinct_mb=%.1f took_ms=%.0f\n", mb, rate,
+            ms, fill_ms, (double)rewritten * PAGE / MB, (double)distinct * PAGE / MB, took);
+  set_checked(r, "rewrite", bad);
 }
 
 /* ---- request parsing ------------------------------------------------------------------- */
@@ -590,6 +683,9 @@ static void dispatch(int fd, const char *method, char *target, struct reply *r) 
   } else if (strcmp(target, "/dirty") == 0) {
     struct param p[] = {{"mb", 1, MAX_MB, 10, 0}, {"rate", 1, MAX_RATE_MBPS, 10, 0}, {"ms", 0, MAX_MS, 1000, 0}};
     if (parse_query(query, p, 3, r)) job_dirty(fd, p[0].value, p[1].value, p[2].value, r);
+  } else if (strcmp(target, "/rewrite") == 0) {
+    struct param p[] = {{"mb", 1, MAX_MB, 10, 0}, {"rate", 1, MAX_RATE_MBPS, 10, 0}, {"ms", 0, MAX_MS, 1000, 0}};
+    if (parse_query(query, p, 3, r)) job_rewrite(fd, p[0].value, p[1].value, p[2].value, r);
   } else {
     set_reply(r, 404, "no such path\n");
   }

@@ -215,6 +215,36 @@ describe('guest workload server (native)', () => {
     assert.ok(dirtied > 4 && dirtied < 8, `about 20 MB/s for 0.3 s: ${dirty.body}`);
   });
 
+  it('rewrites random pages of a filled buffer at a rate on /rewrite, some of them more than once', async () => {
+    const answer = await get(server as RunningServer, '/rewrite?mb=4&rate=20&ms=300');
+    assert.equal(answer.status, 200, answer.body);
+    assert.match(answer.body, /^rewrite mb=4 rate=20 ms=300 fill_ms=\d+ rewritten_mb=[\d.]+ distinct_mb=[\d.]+ took_ms=\d+\n$/);
+    const rewritten = Number(/rewritten_mb=([\d.]+)/.exec(answer.body)?.[1]);
+    const distinct = Number(/distinct_mb=([\d.]+)/.exec(answer.body)?.[1]);
+    assert.ok(rewritten > 4 && rewritten < 8, `about 20 MB/s for 0.3 s: ${answer.body}`);
+    // Pages drawn uniformly with replacement: of W MB rewritten in B MB, B (1 - e^(-W/B)) are distinct (a sweep would give all 4).
+    const expected = 4 * (1 - Math.exp(-rewritten / 4));
+    assert.ok(Math.abs(distinct - expected) < 0.2, `${distinct} MB distinct of ${rewritten} MB rewritten, expected ${expected.toFixed(2)}: ${answer.body}`);
+    assert.equal(answer.headers[CORRUPT_WORDS_HEADER], '0');
+  });
+
+  it('stops a page writer early, freeing its data, when its client goes away', async () => {
+    const s = server as RunningServer;
+    const pid = s.child.pid as number;
+    for (const job of ['/dirty?mb=4&rate=4&ms=60000', '/rewrite?mb=4&rate=4&ms=60000']) {
+      const request = http.get({ host: '127.0.0.1', port: s.port, path: job, agent: false });
+      request.on('error', () => {}); // destroyed below
+      await jobFile(pid, dir);
+      request.destroy();
+      let freed = false;
+      for (let attempt = 0; attempt < 100 && !freed; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        freed = openJobFile(pid, dir) === null;
+      }
+      assert.ok(freed, `${job}: the job's file was still open 2 s after its client went away`);
+    }
+  });
+
   it('answers a ping at once while another connection computes', async () => {
     const s = server as RunningServer;
     const other = new http.Agent({ keepAlive: false });
@@ -236,7 +266,8 @@ describe('guest workload server (native)', () => {
   it('refuses bad, unknown and out-of-range parameters with 400, unknown paths with 404', async () => {
     const s = server as RunningServer;
     for (const bad of ['/cpu?digits=0', '/cpu?digits=50001', '/cpu?digits=abc', '/cpu?digits=', '/cpu?x=1', '/cpu?digits=5&digits=6',
-      '/memory?mb=0', '/memory?mb=5000', '/memory?ms=3600001', '/memory2?mb=-1', '/dirty?rate=0', '/ping?x']) {
+      '/memory?mb=0', '/memory?mb=5000', '/memory?ms=3600001', '/memory2?mb=-1', '/dirty?rate=0',
+      '/rewrite?mb=0', '/rewrite?mb=4097', '/rewrite?rate=0', '/rewrite?rate=100001', '/rewrite?ms=3600001', '/rewrite?seed=1', '/ping?x']) {
       const answer = await get(s, bad);
       assert.equal(answer.status, 400, `${bad}: ${answer.body}`);
       assert.equal(answer.headers[SERVER_HEADER], 'vm-test');
@@ -263,7 +294,8 @@ describe('guest workload server (native)', () => {
 
   it('says how many words its checks found wrong on every job answer (none here), and nothing on other answers', async () => {
     const s = server as RunningServer;
-    for (const job of ['/cpu?digits=10', '/cpu?digits=4000', '/memory?mb=3&ms=10', '/memory2?mb=3&ms=100', '/dirty?mb=3&rate=30&ms=200']) {
+    for (const job of ['/cpu?digits=10', '/cpu?digits=4000', '/memory?mb=3&ms=10', '/memory2?mb=3&ms=100', '/dirty?mb=3&rate=30&ms=200',
+      '/rewrite?mb=3&rate=30&ms=200']) {
       const answer = await get(s, job);
       assert.equal(answer.status, 200, `${job}: ${answer.body}`);
       assert.equal(answer.headers[CORRUPT_WORDS_HEADER], '0', `${job} checked its data and found it intact`);
@@ -283,7 +315,7 @@ describe('guest workload server (native)', () => {
 
     const homeless = await startServer(dir, ['--name', 'homeless', '--data-dir', path.join(dir, 'missing')]);
     try {
-      for (const job of ['/memory?mb=1&ms=0', '/memory2?mb=1&ms=0', '/dirty?mb=1&ms=0', '/cpu?digits=8']) {
+      for (const job of ['/memory?mb=1&ms=0', '/memory2?mb=1&ms=0', '/dirty?mb=1&ms=0', '/rewrite?mb=1&ms=0', '/cpu?digits=8']) {
         const answer = await get(homeless, job);
         assert.equal(answer.status, 503, job);
         assert.match(answer.body, /^cannot make the job's file in .*missing: No such file or directory\n$/);
@@ -310,7 +342,15 @@ describe('guest workload server (native)', () => {
     await new Promise((resolve) => setTimeout(resolve, 400)); // zeroed by now
     overwriteWords(dirtyFile.fdPath, 0, [16, 4096 * 7 + 800]);
     assert.equal((await dirtying).headers[CORRUPT_WORDS_HEADER], '2');
+
+    // rewrite: a page's first word is checked for its last version when the page is next rewritten or at the end, the rest at the end.
+    const rewriting = get(s, '/rewrite?mb=4&rate=4&ms=1500');
+    const rewriteFile = await jobFile(pid, dir);
+    await new Promise((resolve) => setTimeout(resolve, 400)); // filled by now
+    overwriteWords(rewriteFile.fdPath, 0, [4096 * 3, 24, 4096 * 9 + 1000]);
+    assert.equal((await rewriting).headers[CORRUPT_WORDS_HEADER], '3');
     assert.match(stderrOf.get(s.child) ?? '', /^vmm-server: memory: 5 corrupt words$/m);
     assert.match(stderrOf.get(s.child) ?? '', /^vmm-server: dirty: 2 corrupt words$/m);
+    assert.match(stderrOf.get(s.child) ?? '', /^vmm-server: rewrite: 3 corrupt words$/m);
   });
 });

@@ -45,12 +45,20 @@ const workloadsSchema = z
       })
       .strict()
       .prefault({}),
-    /** memory2: keep refilling a buffer for this long on an uncontended vCPU, dirtying dirtyMBps of distinct pages. */
+    /**
+     * memory2: keep rewriting a buffer for this long on an uncontended vCPU, at dirtyMBps. The
+     * seed's memory2 by default; `writeOrder` and `prefilled` are this tool's extension, for
+     * the guest's /rewrite (random pages of a buffer filled first).
+     */
     memory2: z
       .object({
         bufferMB: z.number().positive().default(100),
         seconds: z.number().positive().default(200),
         dirtyMBps: z.number().nonnegative().default(80),
+        /** `sweep`: distinct pages in turn, cycling; `random`: each write a page drawn uniformly from the buffer, with replacement. */
+        writeOrder: z.enum(['sweep', 'random']).default('sweep'),
+        /** The buffer is first filled whole at memory.fillMBps (else it is touched page by page as it is written). */
+        prefilled: z.boolean().default(false),
       })
       .strict()
       .prefault({}),

@@ -23,6 +23,10 @@ const DONE_EPSILON = 1e-6;
 /**
  * A simulated VM: one vCPU shared equally among the requests computing in it (processor
  * sharing), its memory as the hypervisor sees it, and the dirty-page log a migration reads.
+ *
+ * The log counts distinct pages. Sweeps (and the guest OS) write distinct pages until their
+ * region is all written; random writers are kept apart, since W MB written at random pages of
+ * B MB hit only B (1 - e^(-W/B)) MB of them.
  */
 export class SimVm {
   paused = false;
@@ -35,14 +39,22 @@ export class SimVm {
   private lastAdvanceS = 0;
   private readonly computing: Job[] = [];
   private dirtyPerMegacycle = 0;
+  /** Of `dirtyPerMegacycle`, what phases writing random pages write. */
+  private randomDirtyPerMegacycle = 0;
   private buffersMB = 0;
   /** Of `buffersMB`, what jobs that write their buffer have not written yet. */
   private untouchedMB = 0;
+  /** The buffers being swept, and those being written at random pages. */
   private writingMB = 0;
+  private randomWritingMB = 0;
   private constantMB = 0;
+  /** Of `dirtiedMB`, what random writers wrote. */
+  private randomDirtiedMB = 0;
   private dirtyMark = 0;
+  private randomDirtyMark = 0;
   private writtenSinceMarkMB = 0;
   private peakBuffersSinceMarkMB = 0;
+  private peakRandomWritingSinceMarkMB = 0;
   private completionTimer: Timer | null = null;
   private scheduleStale = false;
   private readonly parked: { job: Job; arrivedS: number }[] = [];
@@ -71,12 +83,19 @@ export class SimVm {
 
   get dirtyMBps(): number {
     if (this.paused) return 0;
-    const perJob = this.computing.length > 0 ? this.rateMHz / this.computing.length : 0;
-    return perJob * this.dirtyPerMegacycle + this.config.guestOsDirtyMBps;
+    return this.perJobMHz * this.dirtyPerMegacycle + this.config.guestOsDirtyMBps;
+  }
+
+  private get randomDirtyMBps(): number {
+    return this.paused ? 0 : this.perJobMHz * this.randomDirtyPerMegacycle;
+  }
+
+  private get perJobMHz(): number {
+    return this.computing.length > 0 ? this.rateMHz / this.computing.length : 0;
   }
 
   get activeMB(): number {
-    return this.paused ? 0 : Math.min(this.touchedMB, this.config.guestOsActiveMB + this.writingMB);
+    return this.paused ? 0 : Math.min(this.touchedMB, this.config.guestOsActiveMB + this.writingMB + this.randomWritingMB);
   }
 
   shareableMB(hasNeighbours: boolean): number {
@@ -95,7 +114,7 @@ export class SimVm {
     job.arrivedS = now;
     this.buffersMB += job.work.bufferMB;
     // A buffer the job writes is touched page by page as it writes; one it never writes (cpu's) at once.
-    job.untouchedMB = job.work.phases.some((phase) => phase.kind === 'compute' && phase.writesBuffer) ? job.work.bufferMB : 0;
+    job.untouchedMB = job.work.phases.some((phase) => phase.kind === 'compute' && phase.bufferWrites !== 'none') ? job.work.bufferMB : 0;
     this.untouchedMB += job.untouchedMB;
     this.peakBuffersSinceMarkMB = Math.max(this.peakBuffersSinceMarkMB, this.buffersMB);
     this.touch();
@@ -110,18 +129,23 @@ export class SimVm {
     const n = this.computing.length;
     if (n > 0 && this.rateMHz > 0) this.served += (this.rateMHz / n) * dt;
     this.dirtiedMB += this.dirtyMBps * dt;
+    this.randomDirtiedMB += this.randomDirtyMBps * dt;
     this.lastAdvanceS = now;
     if (this.untouchedMB > 0 && n > 0 && !this.paused) this.writeBuffers((this.rateMHz / n) * dt);
   }
 
-  /** Each computing job that writes its buffer touches what it writes in `megacycles` of its own. */
+  /**
+   * Each computing job that writes its buffer touches what it writes in `megacycles` of its
+   * own: a sweep new pages until none is left, a random writer untouched pages in proportion to them.
+   */
   private writeBuffers(megacycles: number): void {
     for (const job of this.computing) {
       const phase = job.work.phases[job.phaseIndex];
-      if (job.untouchedMB <= 0 || phase?.kind !== 'compute' || !phase.writesBuffer) continue;
-      const written = Math.min(job.untouchedMB, megacycles * phase.dirtyMBPerMegacycle);
-      job.untouchedMB -= written;
-      this.untouchedMB -= written;
+      if (job.untouchedMB <= 0 || phase?.kind !== 'compute' || phase.bufferWrites === 'none') continue;
+      const writtenMB = megacycles * phase.dirtyMBPerMegacycle;
+      const touched = phase.bufferWrites === 'random' ? -job.untouchedMB * Math.expm1(-writtenMB / job.work.bufferMB) : Math.min(job.untouchedMB, writtenMB);
+      job.untouchedMB -= touched;
+      this.untouchedMB -= touched;
     }
     this.touch();
   }
@@ -169,27 +193,44 @@ export class SimVm {
   startDirtyLog(): void {
     this.advance(this.clock.now());
     this.dirtyMark = this.dirtiedMB;
+    this.randomDirtyMark = this.randomDirtiedMB;
     this.writtenSinceMarkMB = this.config.guestOsActiveMB + this.writingMB;
     this.peakBuffersSinceMarkMB = this.buffersMB;
+    this.peakRandomWritingSinceMarkMB = this.randomWritingMB;
   }
 
   /**
    * MB of distinct pages written since the last mark, and a new mark. A buffer freed and
    * allocated again reuses the guest's pages, so at most the hot OS pages plus the most
-   * buffer memory held at once can be dirty.
+   * buffer memory held at once can be dirty. Sweeps and the guest OS write distinct pages
+   * until the region they write is all dirty; random writers' pages repeat, so of W MB
+   * written into the most random-written buffers held at once, R, only R (1 - e^(-W/R)) are distinct.
    */
   collectDirty(): number {
-    this.advance(this.clock.now());
-    const dirtied = Math.min(this.dirtiedMB - this.dirtyMark, this.writtenSinceMarkMB, this.dirtyRegionMB());
-    this.startDirtyLog();
-    return dirtied;
+    return this.collectDistinct().dirtiedMB;
   }
 
-  /** QEMU's bitmap sync: `collectDirty`, with the memory those pages were written in. */
-  syncDirtyLog(): { dirtiedMB: number; regionMB: number } {
+  /**
+   * QEMU's bitmap sync: `collectDirty`, with the memory those pages were written in and the
+   * share of them random writers wrote (a sweep's pages lie in one band after the last sync's,
+   * a random writer's anywhere in its buffer).
+   */
+  syncDirtyLog(): { dirtiedMB: number; regionMB: number; randomShare: number } {
     this.advance(this.clock.now());
     const regionMB = this.dirtyRegionMB();
-    return { dirtiedMB: this.collectDirty(), regionMB };
+    return { ...this.collectDistinct(), regionMB };
+  }
+
+  private collectDistinct(): { dirtiedMB: number; randomShare: number } {
+    this.advance(this.clock.now());
+    const regionMB = this.dirtyRegionMB();
+    const randomMB = this.randomDirtiedMB - this.randomDirtyMark;
+    const sweptMB = Math.min(this.dirtiedMB - this.dirtyMark - randomMB, this.writtenSinceMarkMB, regionMB);
+    const randomRegionMB = this.peakRandomWritingSinceMarkMB;
+    const distinctRandomMB = randomRegionMB > 0 ? -randomRegionMB * Math.expm1(-randomMB / randomRegionMB) : 0;
+    this.startDirtyLog();
+    const distinctMB = sweptMB + distinctRandomMB;
+    return { dirtiedMB: Math.min(distinctMB, regionMB), randomShare: distinctMB > 0 ? distinctRandomMB / distinctMB : 0 };
   }
 
   /** The most memory written since the mark: the hot OS pages and the most buffer memory held at once. */
@@ -211,9 +252,13 @@ export class SimVm {
       job.finishServed = this.served + phase.megacycles;
       this.computing.push(job);
       this.dirtyPerMegacycle += phase.dirtyMBPerMegacycle;
-      if (phase.writesBuffer) {
+      if (phase.bufferWrites === 'sweep') {
         this.writingMB += job.work.bufferMB;
         this.writtenSinceMarkMB += job.work.bufferMB;
+      } else if (phase.bufferWrites === 'random') {
+        this.randomDirtyPerMegacycle += phase.dirtyMBPerMegacycle;
+        this.randomWritingMB += job.work.bufferMB;
+        this.peakRandomWritingSinceMarkMB = Math.max(this.peakRandomWritingSinceMarkMB, this.randomWritingMB);
       }
       this.scheduleStale = true;
     } else {
@@ -227,7 +272,12 @@ export class SimVm {
     if (phase?.kind === 'compute') {
       this.computing.splice(this.computing.indexOf(job), 1);
       this.dirtyPerMegacycle -= phase.dirtyMBPerMegacycle;
-      if (phase.writesBuffer) this.writingMB -= job.work.bufferMB;
+      if (phase.bufferWrites === 'sweep') {
+        this.writingMB -= job.work.bufferMB;
+      } else if (phase.bufferWrites === 'random') {
+        this.randomDirtyPerMegacycle -= phase.dirtyMBPerMegacycle;
+        this.randomWritingMB -= job.work.bufferMB;
+      }
       this.scheduleStale = true;
     } else if (phase?.kind === 'sleep' && job.work.constantBuffer) {
       this.constantMB -= job.work.bufferMB;

@@ -2,9 +2,15 @@ import type { ClientType } from '../../script/experiment.ts';
 import type { WorkloadsConfig } from './config.ts';
 import type { SeededRandom } from '../../seeded-random.ts';
 
+/**
+ * How a compute phase writes its request's buffer: not at all, in page order (each write a page
+ * not yet written this cycle), or at pages drawn uniformly from it (with replacement).
+ */
+export type BufferWrites = 'none' | 'sweep' | 'random';
+
 /** Part of a request's processing: CPU work (megacycles), or a sleep that needs no CPU. */
 export type Phase =
-  | { kind: 'compute'; megacycles: number; dirtyMBPerMegacycle: number; writesBuffer: boolean }
+  | { kind: 'compute'; megacycles: number; dirtyMBPerMegacycle: number; bufferWrites: BufferWrites }
   | { kind: 'sleep'; seconds: number };
 
 /** What one request makes its server do. */
@@ -15,7 +21,7 @@ export interface RequestWork {
   constantBuffer: boolean;
 }
 
-/** Builds the work of each request type, the seed's three server applications. */
+/** Builds the work of each request type, the seed's three server applications (memory2 with this tool's options). */
 export function requestWorkFactory(
   config: WorkloadsConfig,
   mhzPerCore: number,
@@ -26,29 +32,32 @@ export function requestWorkFactory(
   const fillMegacyclesPerMB = mhzPerCore / limit(config.memory.fillMBps);
   const memory2DirtyPerMegacycle = limit(config.memory2.dirtyMBps) / mhzPerCore;
   const vary = (value: number): number => random.jitter(value, config.jitter);
+  /** Writing a whole buffer once, in order, at the memory app's fill rate. */
+  const fill = (bufferMB: number): Phase => ({
+    kind: 'compute',
+    megacycles: bufferMB * fillMegacyclesPerMB,
+    dirtyMBPerMegacycle: 1 / fillMegacyclesPerMB,
+    bufferWrites: 'sweep',
+  });
   return (type) => {
     switch (type) {
       case 'cpu':
         return {
-          phases: [{ kind: 'compute', megacycles: vary(config.cpu.seconds) * mhzPerCore, dirtyMBPerMegacycle: 0, writesBuffer: false }],
+          phases: [{ kind: 'compute', megacycles: vary(config.cpu.seconds) * mhzPerCore, dirtyMBPerMegacycle: 0, bufferWrites: 'none' }],
           bufferMB: config.cpu.bufferMB,
           constantBuffer: false,
         };
       case 'memory':
         return {
-          phases: [
-            { kind: 'compute', megacycles: config.memory.bufferMB * fillMegacyclesPerMB, dirtyMBPerMegacycle: 1 / fillMegacyclesPerMB, writesBuffer: true },
-            { kind: 'sleep', seconds: vary(config.memory.sleepSeconds) },
-          ],
+          phases: [fill(config.memory.bufferMB), { kind: 'sleep', seconds: vary(config.memory.sleepSeconds) }],
           bufferMB: config.memory.bufferMB,
           constantBuffer: true,
         };
-      case 'memory2':
-        return {
-          phases: [{ kind: 'compute', megacycles: vary(config.memory2.seconds) * mhzPerCore, dirtyMBPerMegacycle: memory2DirtyPerMegacycle, writesBuffer: true }],
-          bufferMB: config.memory2.bufferMB,
-          constantBuffer: false,
-        };
+      case 'memory2': {
+        const { bufferMB, seconds, writeOrder, prefilled } = config.memory2;
+        const dirtying: Phase = { kind: 'compute', megacycles: vary(seconds) * mhzPerCore, dirtyMBPerMegacycle: memory2DirtyPerMegacycle, bufferWrites: writeOrder };
+        return { phases: prefilled ? [fill(bufferMB), dirtying] : [dirtying], bufferMB, constantBuffer: false };
+      }
     }
   };
 }
