@@ -3,9 +3,10 @@ import { renderReportHtml, type Figure } from '../report/html-page.ts';
 import { writeReport } from '../report/report-files.ts';
 import type { Table, TableCell } from '../report/table.ts';
 import type { Calibration } from './calibration.ts';
-import { meetsTargets, TARGETS, type CaseComparison, type ErrorSummary } from './comparison.ts';
+import { meetsTargets, summarize, TARGETS, type CaseComparison, type ErrorSummary } from './comparison.ts';
 import type { ParameterSpec } from './fit.ts';
 import type { CaseResult, CaseWorkload, MigrationCase } from './migration-case.ts';
+import { matchedPassesOf, PROGRESS_POLL_SECONDS, summarizePasses, type Pass } from './pass-comparison.ts';
 
 const MB = 1024 * 1024;
 
@@ -22,6 +23,8 @@ export function describeWorkload(workload: CaseWorkload): string {
       return `memory ${workload.bufferMB} MB`;
     case 'dirty':
       return `dirty ${workload.rateMBps} MB/s of ${workload.bufferMB} MB`;
+    case 'rewrite':
+      return `rewrite ${workload.rateMBps} MB/s of a filled ${workload.bufferMB} MB, at random`;
   }
 }
 
@@ -156,28 +159,89 @@ export interface CaseSeries {
 
 /** One chart per measure, measured against predicted, a series per group of cases. */
 export function comparisonFigures(series: readonly CaseSeries[]): Figure[] {
-  const pointsOf = (metric: Metric, comparisons: readonly CaseComparison[]): { x: number; y: number }[] =>
+  const pointsOf = (metric: Metric, comparisons: readonly CaseComparison[]): Point[] =>
     comparisons.flatMap(({ measured, predicted }) => {
       const x = metric.value(measured);
       const y = metric.value(predicted);
       return x === null || y === null ? [] : [{ x, y }];
     });
-  return METRICS.map((metric) => {
-    const title = `Measured vs predicted ${metric.name}`;
-    return {
-      id: `calibration-${metric.id}`,
+  return METRICS.map((metric) =>
+    scatterFigure(
+      metric,
+      `One point per case; the diagonal is a perfect prediction, the band ±${metric.band * 100} % around it.`,
+      series.map(({ name, comparisons }) => ({ name, points: pointsOf(metric, comparisons) })),
+    ),
+  );
+}
+
+type Point = { x: number; y: number };
+
+/** Measured (x) against predicted (y) of one measure, on log axes, with the diagonal and its band. */
+function scatterFigure(metric: Omit<Metric, 'value'>, caption: string, series: { name: string; points: Point[] }[]): Figure {
+  const title = `Measured vs predicted ${metric.name}`;
+  return {
+    id: `calibration-${metric.id}`,
+    title,
+    caption,
+    svg: renderScatterChart({
       title,
-      caption: `One point per case; the diagonal is a perfect prediction, the band ±${metric.band * 100} % around it.`,
-      svg: renderScatterChart({
-        title,
-        xLabel: `measured ${metric.name} (${metric.unit})`,
-        yLabel: `predicted ${metric.name} (${metric.unit})`,
-        series: series.map(({ name, comparisons }) => ({ name, points: pointsOf(metric, comparisons) })),
-        logScale: true,
-        diagonal: { band: metric.band },
-      }),
-    };
-  });
+      xLabel: `measured ${metric.name} (${metric.unit})`,
+      yLabel: `predicted ${metric.name} (${metric.unit})`,
+      series,
+      logScale: true,
+      diagonal: { band: metric.band },
+    }),
+  };
+}
+
+type PassMetric = Omit<Metric, 'value'> & { value: (pass: Pass) => number };
+
+const PASS_METRICS: PassMetric[] = [
+  { id: 'pass-duration', name: 'pass duration', unit: 's', band: 0.1, value: (pass) => pass.seconds },
+  { id: 'pass-bytes', name: 'pass bytes', unit: 'MB', band: 0.1, value: (pass) => pass.bytes / MB },
+];
+
+/**
+ * Where the cases have progress on both sides: a chart per pass measure (a point per pass
+ * known on both sides, a series per group of cases) and the median errors per group. Nothing
+ * when no pass is known on both sides.
+ */
+export function passComparison(series: readonly CaseSeries[], labelHeader: string): { tables: Table[]; figures: Figure[] } {
+  const matched = series.map(({ name, comparisons }) => ({ name, passes: comparisons.flatMap(matchedPassesOf) }));
+  if (matched.every(({ passes }) => passes.length === 0)) return { tables: [], figures: [] };
+  const caption = (metric: PassMetric): string =>
+    `One point per pass known on both sides: from the record of its start to that of the next pass (the lab polls every ${PROGRESS_POLL_SECONDS * 1000} ms, ` +
+    `so a shorter pass and the one before it are not known, nor the last pass). The diagonal is a perfect prediction, the band ±${metric.band * 100} % around it.`;
+  const figures = PASS_METRICS.map((metric) =>
+    scatterFigure(
+      metric,
+      caption(metric),
+      matched.map(({ name, passes }) => ({ name, points: passes.map(({ measured, predicted }) => ({ x: metric.value(measured), y: metric.value(predicted) })) })),
+    ),
+  );
+  return { tables: [passErrorsTable(series, labelHeader)], figures };
+}
+
+function passErrorsTable(series: readonly CaseSeries[], labelHeader: string): Table {
+  const percent = (value: number | null): number | null => (value === null ? null : value * 100);
+  return {
+    id: 'calibration-pass-errors',
+    title: 'Median absolute errors per pass',
+    caption:
+      'Medians of |predicted − measured| / measured over the passes known on both sides (each from the start of its pass to that of the next), ' +
+      'for the cases whose measurement and prediction both have their progress.',
+    columns: [
+      { header: labelHeader, kind: 'text' },
+      { header: 'cases', kind: 'count' },
+      { header: 'passes', kind: 'count' },
+      { header: 'pass duration (%)', kind: 'number' },
+      { header: 'pass bytes (%)', kind: 'number' },
+    ],
+    rows: series.map(({ name, comparisons }): TableCell[] => {
+      const summary = summarizePasses(comparisons);
+      return [name, summary.cases, summary.passes, percent(summary.durationError), percent(summary.bytesError)];
+    }),
+  };
 }
 
 /** Writes tables, figures and the report.html showing them into `outDir`; returns the page's path. */
@@ -185,20 +249,36 @@ export function writeComparisonReport(outDir: string, title: string, about: Tabl
   return writeReport(outDir, { tables, figures, html: renderReportHtml({ title, runs: about, tables: [...tables], figures: [...figures] }) });
 }
 
-/** Writes the tables, figures and report.html of a calibration into `outDir`; returns the page's path. */
-export function writeCalibrationReport(outDir: string, calibration: Calibration, parameters: readonly ParameterSpec[], about: Table): string {
+/**
+ * Writes the tables, figures and report.html of a calibration into `outDir`; returns the page's
+ * path. With several grids, each grid's held-out cases also get their own row and series.
+ * Where the cases have progress, the passes are compared too (passComparison).
+ */
+export function writeCalibrationReport(outDir: string, calibration: Calibration, parameters: readonly ParameterSpec[], about: Table, grids: readonly CaseSeries[] = []): string {
   const byHalf = (training: boolean): readonly CaseComparison[] => calibration.comparisons.filter((c) => c.migrationCase.training === training);
+  const heldOutByGrid = heldOutOf(grids);
+  const heldOutSeries = heldOutByGrid.length > 1 ? heldOutByGrid.map(({ name, comparisons }) => ({ name: `held out: ${name}`, comparisons })) : [{ name: 'held-out cases', comparisons: byHalf(false) }];
+  const series = [{ name: 'fit cases', comparisons: byHalf(true) }, ...heldOutSeries];
+  const passes = passComparison(series, 'half');
   const tables = [
     errorsTable('Median absolute errors of the fitted sim', 'half', [
       { label: 'fit', summary: calibration.training },
       { label: 'held out', summary: calibration.heldOut },
+      ...heldOutByGrid.map(({ name, comparisons }) => ({ label: `held out: ${name}`, summary: summarize(comparisons) })),
     ]),
+    ...passes.tables,
     parametersTable(calibration, parameters),
     casesTable(calibration.comparisons, CALIBRATION_CASES_TITLE, true),
   ];
-  const figures = comparisonFigures([
-    { name: 'fit cases', comparisons: byHalf(true) },
-    { name: 'held-out cases', comparisons: byHalf(false) },
-  ]);
+  const figures = [...comparisonFigures(series), ...passes.figures];
   return writeComparisonReport(outDir, 'vm-monitoring calibration: the sim against the qemu lab', about, tables, figures);
+}
+
+/** Each grid's held-out cases, for grids that have some, when there are several grids. */
+function heldOutOf(grids: readonly CaseSeries[]): CaseSeries[] {
+  if (grids.length < 2) return [];
+  return grids.flatMap(({ name, comparisons }) => {
+    const heldOut = comparisons.filter((c) => !c.migrationCase.training);
+    return heldOut.length > 0 ? [{ name, comparisons: heldOut }] : [];
+  });
 }

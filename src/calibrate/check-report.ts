@@ -1,6 +1,6 @@
 import type { Figure } from '../report/html-page.ts';
 import type { Table, TableCell } from '../report/table.ts';
-import { casesTable, comparisonFigures, errorsTable, writeComparisonReport, type CaseSeries, type SummaryRow } from './calibration-report.ts';
+import { casesTable, comparisonFigures, errorsTable, passComparison, writeComparisonReport, type CaseSeries, type SummaryRow } from './calibration-report.ts';
 import { summarize, type CaseComparison } from './comparison.ts';
 
 /** Measured cases predicted by a saved profile: what `calibrate --check` shows. */
@@ -50,10 +50,11 @@ function describeValue(value: unknown): string {
   return String(value);
 }
 
-/** Writes the tables, figures and report.html of a check into `outDir`; returns the page's path. */
+/** Writes the tables, figures and report.html of a check into `outDir` (the passes too where the cases have progress); returns the page's path. */
 export function writeCheckReport(outDir: string, check: CheckedProfile, about: Table): string {
-  const tables = [errorsTable(`Median absolute errors of the sim's ${check.profile} profile`, 'cases of', checkSummaries(check)), profileTable(check), checkCasesTable(check)];
   const series = check.halves ? halvesOf(check) : [{ name: 'cases', comparisons: check.comparisons }];
-  const figures: Figure[] = comparisonFigures(series);
+  const passes = passComparison(series, 'cases of');
+  const tables = [errorsTable(`Median absolute errors of the sim's ${check.profile} profile`, 'cases of', checkSummaries(check)), ...passes.tables, profileTable(check), checkCasesTable(check)];
+  const figures: Figure[] = [...comparisonFigures(series), ...passes.figures];
   return writeComparisonReport(outDir, `vm-monitoring calibrate --check: the sim's ${check.profile} profile against measurements`, about, tables, figures);
 }

@@ -2,6 +2,7 @@ import { compareCase, DOWNTIME_FLOOR_MS } from './comparison.ts';
 import { evolve, type Candidate } from './differential-evolution.ts';
 import type { CaseResult, CaseRunner, MigrationCase } from './migration-case.ts';
 import { minimize } from './nelder-mead.ts';
+import { matchedPassesOf, meanPassLogError } from './pass-comparison.ts';
 
 /** One model parameter the fit may choose, within bounds; `log` ones are searched on a log scale. */
 export interface ParameterSpec {
@@ -39,13 +40,16 @@ export interface FitProblem {
 const OUTSIDE_PENALTY = 10;
 const POLISH_EVALUATIONS = 1500;
 const CONVERGENCE_PENALTY = 3;
+/** What the per-pass term of a case's loss weighs against its totals' (caseLoss). */
+const PASS_LOSS_WEIGHT = 0.5;
 
 /**
  * Chooses the parameter values whose predictions come closest to the measured cases: the
- * mean per-case loss (absolute log-ratios of total time, bytes and downtime, plus a large
- * penalty when the model gets convergence wrong), searched over the whole box by
- * differential evolution (a simplex alone stalls in the local minima that parameters
- * standing in for each other make), then finished by Nelder-Mead.
+ * mean per-case loss (absolute log-ratios of total time, bytes and downtime, and of each
+ * pass's duration and bytes where both sides have them, plus a large penalty when the model
+ * gets convergence wrong: caseLoss), searched over the whole box by differential evolution
+ * (a simplex alone stalls in the local minima that parameters standing in for each other
+ * make), then finished by Nelder-Mead.
  */
 export async function fitParameters(problem: FitProblem, options: FitOptions): Promise<FitResult> {
   const { parameters } = problem;
@@ -72,7 +76,16 @@ async function meanLoss(problem: Omit<FitProblem, 'parameters'>, values: Paramet
   return sum / problem.cases.length;
 }
 
-function caseLoss(measured: CaseResult, predicted: CaseResult, migrationCase: MigrationCase): number {
+/**
+ * A case's loss: the absolute log-ratios of total time, bytes and downtime (with its floor),
+ * or CONVERGENCE_PENALTY when the model gets convergence wrong. Where both sides have
+ * progress, PASS_LOSS_WEIGHT x the mean over their matched passes (those the lab measures
+ * well: meanPassLogError) of the log-ratios of each pass's duration plus its bytes is added:
+ * the passes show where the time goes (the first pass, each resend of what was dirtied),
+ * which the totals only sum. At 0.5 the two pass ratios weigh like one of the three totals,
+ * so that the totals still dominate. Cases without such passes keep the totals' loss exactly.
+ */
+export function caseLoss(measured: CaseResult, predicted: CaseResult, migrationCase: MigrationCase): number {
   const comparison = compareCase(migrationCase, measured, predicted);
   if (!comparison.convergenceAgrees) return CONVERGENCE_PENALTY;
   const logRatio = (a: number, b: number): number => Math.abs(Math.log(Math.max(a, 1e-9) / Math.max(b, 1e-9)));
@@ -80,7 +93,8 @@ function caseLoss(measured: CaseResult, predicted: CaseResult, migrationCase: Mi
   if (measured.downtime_ms !== null && predicted.downtime_ms !== null) {
     loss += logRatio(predicted.downtime_ms + DOWNTIME_FLOOR_MS, measured.downtime_ms + DOWNTIME_FLOOR_MS);
   }
-  return loss;
+  const passes = meanPassLogError(matchedPassesOf(comparison), migrationCase.bandwidthMbps);
+  return passes === null ? loss : loss + PASS_LOSS_WEIGHT * passes;
 }
 
 function distanceOutsideUnitCube(point: readonly number[]): number {

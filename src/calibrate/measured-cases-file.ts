@@ -1,7 +1,7 @@
 import { InputError, quoted } from '../errors.ts';
 import { BadCellError, readCsvRows, type CsvRow } from '../report/csv-reader.ts';
 import { CASE_LIMITS, DEFAULT_WARMUP_SECONDS } from './case-limits.ts';
-import { boundedCell, isBlank } from './csv-cells.ts';
+import { boundedCell, isBlank, numberCell } from './csv-cells.ts';
 import type { CaseSettings, CaseWorkload, MeasuredCase } from './migration-case.ts';
 import { parseResult, REQUIRED_RESULT_COLUMNS } from './results-file.ts';
 
@@ -12,12 +12,16 @@ import { parseResult, REQUIRED_RESULT_COLUMNS } from './results-file.ts';
  *
  *   id                    a name for the case, shown in the tables
  *   ram_mb                the guest's RAM, MB
+ *   ram_kib               (optional) its exact RAM in KiB where not whole MiB (the lab's TCG
+ *                         guests: ram_mb * 1024 + 8); ram_mb is then its whole MiB
  *   max_bandwidth_mbit_s  QEMU's max-bandwidth, Mbit/s (10^6 bits)
  *   downtime_limit_ms     QEMU's downtime-limit
  *   timeout_s             a migration still in pre-copy after this long was cancelled
  *   warmup_s              (optional, default 5) how long the workload ran before the migration
  *   workload              idle; buffer (a filled buffer of buffer_mb, held throughout);
- *                         dirty (rewriting dirty_mb_s of a buffer_mb buffer, page by page)
+ *                         dirty (rewriting dirty_mb_s of a buffer_mb buffer, page by page);
+ *                         rewrite (a buffer_mb buffer filled first, then dirty_mb_s of its
+ *                         pages rewritten, each page drawn at random)
  *   buffer_mb, dirty_mb_s what the workload needs; empty (or 0) where it needs none
  *   converged, total_ms, downtime_ms, setup_ms, bytes, passes, reason
  *                         as in calibrate's measured.csv; setup_ms and reason may be left out
@@ -50,6 +54,7 @@ function requireCaseColumns(file: string, row: CsvRow): void {
 
 function parseMeasuredCase(row: CsvRow): MeasuredCase {
   const ramMB = boundedCell(row, 'ram_mb', CASE_LIMITS.ramMB);
+  const ramKiB = isBlank(row, 'ram_kib') ? undefined : exactRamOf(row, ramMB);
   const bandwidthMbps = boundedCell(row, 'max_bandwidth_mbit_s', CASE_LIMITS.bandwidthMbps);
   const downtimeLimitMs = boundedCell(row, 'downtime_limit_ms', CASE_LIMITS.downtimeLimitMs);
   const settings: CaseSettings = {
@@ -58,7 +63,16 @@ function parseMeasuredCase(row: CsvRow): MeasuredCase {
   };
   const workload = workloadOf(row, ramMB, settings);
   const measured = parseResult(row);
-  return { migrationCase: { id: measured.id, ramMB, workload, bandwidthMbps, downtimeLimitMs, training: false }, settings, measured };
+  const migrationCase = { id: measured.id, ramMB, ...(ramKiB === undefined ? {} : { ramKiB }), workload, bandwidthMbps, downtimeLimitMs, training: false };
+  return { migrationCase, settings, measured };
+}
+
+function exactRamOf(row: CsvRow, ramMB: number): number {
+  const ramKiB = numberCell(row, 'ram_kib');
+  if (!Number.isInteger(ramKiB) || Math.floor(ramKiB / 1024) !== ramMB) {
+    throw new BadCellError('ram_kib', `ram_kib: expected a whole number of KiB from ${ramMB * 1024} to ${ramMB * 1024 + 1023} (ram_mb ${ramMB}), got ${quoted(row.ram_kib ?? '')}`);
+  }
+  return ramKiB;
 }
 
 function workloadOf(row: CsvRow, ramMB: number, settings: CaseSettings): CaseWorkload {
@@ -74,9 +88,10 @@ function workloadOf(row: CsvRow, ramMB: number, settings: CaseSettings): CaseWor
       return { kind: 'memory', bufferMB: bufferOf(row, ramMB), sleepMs };
     }
     case 'dirty':
-      return { kind: 'dirty', bufferMB: bufferOf(row, ramMB), rateMBps: boundedCell(row, 'dirty_mb_s', CASE_LIMITS.dirtyMBps) };
+    case 'rewrite':
+      return { kind, bufferMB: bufferOf(row, ramMB), rateMBps: boundedCell(row, 'dirty_mb_s', CASE_LIMITS.dirtyMBps) };
     default:
-      throw new BadCellError('workload', `workload: expected idle, buffer or dirty, got ${quoted(kind)}`);
+      throw new BadCellError('workload', `workload: expected idle, buffer, dirty or rewrite, got ${quoted(kind)}`);
   }
 }
 

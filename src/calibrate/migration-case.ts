@@ -9,12 +9,19 @@ export type CaseWorkload =
   /** The seed's `memory` app in a closed loop: fill a buffer of `bufferMB`, sleep `sleepMs`, free it, again. */
   | { kind: 'memory'; bufferMB: number; sleepMs: number }
   /** The guest dirtier: rewrites pages of a `bufferMB` buffer at a fixed `rateMBps`. */
-  | { kind: 'dirty'; bufferMB: number; rateMBps: number };
+  | { kind: 'dirty'; bufferMB: number; rateMBps: number }
+  /** The guest's /rewrite: fills a `bufferMB` buffer with non-zero data, then rewrites `rateMBps` of its pages, each drawn at random. */
+  | { kind: 'rewrite'; bufferMB: number; rateMBps: number };
 
 export interface MigrationCase {
   /** Unique and readable, e.g. `ram256-dirty64x40-bw300-dl100`. */
   id: string;
   ramMB: number;
+  /**
+   * The guest's exact RAM where it is not `ramMB` whole MiB: QEMU 7.2 under TCG syncs its
+   * dirty bitmap page by page unless the RAM is a multiple of 256 KiB (docs/qemu-7.2-precopy-rules.md).
+   */
+  ramKiB?: number;
   workload: CaseWorkload;
   /** QEMU's max-bandwidth, in Mbit/s. */
   bandwidthMbps: number;
@@ -22,6 +29,17 @@ export interface MigrationCase {
   downtimeLimitMs: number;
   /** True for cases the fit may use; false for the held-out half. */
   training: boolean;
+}
+
+/**
+ * What the qemu lab adds to a TCG guest's whole-MiB RAM, so that QEMU 7.2 takes its per-page
+ * bitmap sync rather than the fast path that loses dirty pages (src/platforms/qemu/lab.ts).
+ */
+export const LAB_TCG_RAM_PADDING_KIB = 8;
+
+/** The case's guest RAM in KiB, exactly. */
+export function ramKiBOf(migrationCase: MigrationCase): number {
+  return migrationCase.ramKiB ?? migrationCase.ramMB * 1024;
 }
 
 /** How every case of a grid is run. */
@@ -46,6 +64,19 @@ export interface CaseResult {
   passes: number;
   /** Why the migration did not complete, or ''. */
   reason: string;
+  /** Where the migration stood as each pass began, when known (not a column of the results files). */
+  progress?: readonly CasePassProgress[];
+}
+
+/**
+ * A record of a migration's progress: seconds since its start, the pass (QEMU's
+ * dirty-sync-count), bytes sent so far and bytes still pending, as QEMU's query-migrate gives them.
+ */
+export interface CasePassProgress {
+  at_s: number;
+  pass: number;
+  transferred: number;
+  remaining: number;
 }
 
 /** Something that runs cases: the qemu lab measures them, the sim predicts them. */

@@ -1,12 +1,16 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { z } from 'zod';
 import { InputError, quoted } from '../errors.ts';
 import { CsvFile } from '../record/csv-file.ts';
+import { errorCode } from '../record/error-code.ts';
 import { BadCellError, readCsvRows, type CsvRow } from '../report/csv-reader.ts';
 import { boundedCell, isBlank } from './csv-cells.ts';
-import type { CaseResult, MigrationCase } from './migration-case.ts';
+import type { CasePassProgress, CaseResult, MigrationCase } from './migration-case.ts';
+import { caseProgressOf } from './pass-comparison.ts';
 
-/** A case's result as one row of measured.csv or predicted.csv: convergence as yes or no. */
-type ResultRow = Omit<CaseResult, 'converged'> & { converged: string };
+/** A case's result as one row of measured.csv or predicted.csv: convergence as yes or no; its progress is no column. */
+type ResultRow = Omit<CaseResult, 'converged' | 'progress'> & { converged: string };
 
 const RESULT_COLUMNS = ['id', 'converged', 'total_ms', 'downtime_ms', 'setup_ms', 'bytes', 'passes', 'reason'] as const;
 /** What a results file must have: setup_ms and reason may be left out (a harness may not know them). */
@@ -33,7 +37,11 @@ export class ResultsFile {
   }
 }
 
-/** Reads a results file, keeping the results of `cases`; every case must be there. */
+/**
+ * Reads a results file, keeping the results of `cases`; every case must be there. A
+ * measured.csv's cases take their progress from the measured-details.jsonl the lab writes
+ * beside it, where it has them (not a predicted.csv's, though it is in the same directory).
+ */
 export async function readResults(file: string, cases: readonly MigrationCase[]): Promise<Map<string, CaseResult>> {
   const results = new Map<string, CaseResult>();
   await readCsvRows(file, REQUIRED_RESULT_COLUMNS, (row) => {
@@ -42,7 +50,75 @@ export async function readResults(file: string, cases: readonly MigrationCase[])
   });
   const missing = cases.find((migrationCase) => !results.has(migrationCase.id));
   if (missing) throw new InputError(`${file}: no result for the grid's case ${missing.id}`);
+  if (path.basename(file) !== MEASURED) return results;
+  const progress = await readMeasuredProgress(path.join(path.dirname(file), MEASURED_DETAILS), new Set(results.keys()));
+  for (const [id, caseProgress] of progress) results.set(id, { ...(results.get(id) as CaseResult), progress: caseProgress });
   return results;
+}
+
+const MEASURED = 'measured.csv';
+const MEASURED_DETAILS = 'measured-details.jsonl';
+
+const detailsLineSchema = z.object({
+  id: z.string(),
+  /** Null where the lab had no statistics of the case. */
+  qemu: z
+    .object({
+      progress: z.array(
+        z.object({
+          at_s: z.number().nonnegative(),
+          status: z.string(),
+          pass: z.number().int().nonnegative(),
+          transferred: z.number().nonnegative(),
+          remaining: z.number().nonnegative(),
+        }),
+      ),
+    })
+    .nullable(),
+});
+
+/**
+ * The progress of the cases `ids` names from a measured-details.jsonl (one JSON line per case,
+ * QEMU's statistics under `qemu`); none when there is no such file. A bad line is an error at
+ * that line, except a last line without its newline: the lab was stopped while writing it.
+ */
+async function readMeasuredProgress(file: string, ids: ReadonlySet<string>): Promise<Map<string, CasePassProgress[]>> {
+  const progress = new Map<string, CasePassProgress[]>();
+  const take = (text: string, line: number): void => {
+    if (text.trim() === '') return;
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (error) {
+      throw new InputError(`bad JSON: ${(error as Error).message}`, { file, line, column: 1 });
+    }
+    const parsed = detailsLineSchema.safeParse(json);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new InputError(`${issue?.path.join('.') || 'the line'}: ${issue?.message ?? 'invalid'}`, { file, line, column: 1 });
+    }
+    const { id, qemu } = parsed.data;
+    if (qemu && ids.has(id)) progress.set(id, caseProgressOf(qemu.progress));
+  };
+  let pending = '';
+  let line = 1;
+  try {
+    for await (const chunk of fs.createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 })) {
+      const lines = (pending + (chunk as string)).split('\n');
+      pending = lines.pop() as string;
+      for (const text of lines) take(text, line++);
+    }
+  } catch (error) {
+    if (error instanceof InputError) throw error;
+    if (errorCode(error) === 'ENOENT') return progress;
+    throw new InputError(`cannot read ${file}: ${(error as Error).message}`);
+  }
+  try {
+    take(pending, line);
+  } catch {
+    // the unfinished last line of a lab stopped while writing it
+  }
+  return progress;
 }
 
 const NON_NEGATIVE = z.number().nonnegative();

@@ -3,13 +3,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { calibrate, type Calibration } from '../calibrate/calibration.ts';
 import { CALIBRATION_CASES_TITLE, casesTable, describeWorkload, writeCalibrationReport } from '../calibrate/calibration-report.ts';
-import { describeSummary } from '../calibrate/comparison.ts';
+import { describeSummary, summarize } from '../calibrate/comparison.ts';
 import { casesOf, loadGrid, settingsOf } from '../calibrate/grid.ts';
 import type { CaseResult, CaseSettings, MigrationCase } from '../calibrate/migration-case.ts';
 import { readResults, ResultsFile } from '../calibrate/results-file.ts';
 import { InputError } from '../errors.ts';
 import { openQemuCaseRunner } from '../platforms/qemu/calibration-runner.ts';
-import { FITTED_PARAMETERS, simCaseRunner, simLabModelOf } from '../platforms/sim/calibration-runner.ts';
+import { FITTED_PARAMETERS, labConstantsOf, simCaseRunner, simLabModelOf, type LabConstants, type SimLabModel } from '../platforms/sim/calibration-runner.ts';
 import { createEmptyDirectory } from '../record/run-directory.ts';
 import { writeReportFile } from '../report/report-files.ts';
 import { tableToCsv, type Table } from '../report/table.ts';
@@ -17,9 +17,10 @@ import { TOOL_VERSION } from '../version.ts';
 import { EXIT_INTERRUPTED, timestampedDirectory, watchInterrupts } from './run-command.ts';
 
 export interface CalibrateFlags {
-  grid?: string;
+  /** The grids of cases (several only with as many --measured files, one per grid). */
+  grid?: string[];
   out?: string;
-  measured?: string;
+  measured?: string[];
   /** Only with `calibrate --check` (see calibrate-check-command.ts). */
   profile?: string;
   searches: number;
@@ -43,49 +44,104 @@ function appendLine(file: string, line: string): void {
   }
 }
 
+/** One grid of a calibration, with its cases and, when read from an earlier calibration, what was measured of them. */
+interface GridPart {
+  gridPath: string;
+  cases: MigrationCase[];
+  settings: CaseSettings;
+  measuredFile: string | undefined;
+}
+
+/** The grids, paired in order with the measured files; each case's id once over all of them. */
+function gridParts(flags: CalibrateFlags): GridPart[] {
+  const grids = flags.grid?.length ? flags.grid : [DEFAULT_GRID];
+  const measured = flags.measured ?? [];
+  if (measured.length > 0 && measured.length !== grids.length) {
+    throw new InputError(`${grids.length} --grid for ${measured.length} --measured: give each measured.csv the grid it was measured from, in the same order`);
+  }
+  if (measured.length === 0 && grids.length > 1) throw new InputError('the lab measures one grid at a time: several --grid need their --measured files');
+  const seen = new Map<string, string>();
+  return grids.map((gridPath, index) => {
+    const grid = loadGrid(gridPath);
+    const cases = casesOf(grid);
+    for (const { id } of cases) {
+      const other = seen.get(id);
+      if (other !== undefined) throw new InputError(`${gridPath}: case ${id} is also a case of ${other}: the grids must differ`);
+      seen.set(id, gridPath);
+    }
+    return { gridPath, cases, settings: settingsOf(grid), measuredFile: measured[index] };
+  });
+}
+
 /**
- * `vm-monitoring calibrate`: measures the grid's cases on the qemu lab (or reads an earlier
- * measured.csv), fits the sim's qemu profile on half of them, predicts all, and writes the
- * comparison (CSV on stdout, tables, charts, report.html and the fitted profile in --out).
+ * `vm-monitoring calibrate`: measures the grid's cases on the qemu lab (or reads earlier
+ * measured.csv files, each with its grid), fits the sim's qemu profile on the fit cases,
+ * predicts all, and writes the comparison (CSV on stdout, tables, charts, report.html and the
+ * fitted profile in --out).
  */
 export async function calibrateCommand(flags: CalibrateFlags): Promise<number> {
   if (flags.profile !== undefined) throw new InputError('--profile goes with --check: calibrate itself fits the qemu profile');
-  const gridPath = flags.grid ?? DEFAULT_GRID;
-  const grid = loadGrid(gridPath);
-  const cases = casesOf(grid);
-  const settings = settingsOf(grid);
-  const earlier = flags.measured ? await readResults(flags.measured, cases) : null;
+  const parts = gridParts(flags);
+  const cases = parts.flatMap((part) => part.cases);
+  const fitting = cases.some((c) => c.training);
+  const measuring = parts.some((part) => part.measuredFile === undefined);
+  if (!fitting && !measuring) throw new InputError('no case of the grids is to be fitted on (each says split: held-out): give a grid to fit on as well');
+  const settingsById = new Map(parts.flatMap((part) => part.cases.map((c) => [c.id, part.settings] as const)));
+  const earlier = new Map<string, CaseResult>();
+  for (const part of parts) {
+    if (part.measuredFile === undefined) continue;
+    for (const [id, result] of await readResults(part.measuredFile, part.cases)) if (settingsById.has(id)) earlier.set(id, result);
+  }
   const outDir = flags.out ?? timestampedDirectory('calibrations');
   createEmptyDirectory(outDir);
 
   let measured: ReadonlyMap<string, CaseResult>;
-  let measuredOn: MeasuredOn;
-  if (earlier) {
+  let measuredOn: MeasuredOn[];
+  if (parts.every((part) => part.measuredFile !== undefined)) {
     writeResults(path.join(outDir, 'measured.csv'), cases, earlier);
     measured = earlier;
-    measuredOn = earlierLab(flags.measured as string);
+    measuredOn = parts.map((part) => earlierLab(part.measuredFile as string));
   } else {
-    const lab = await measureOnLab(cases, settings, outDir);
+    const [only] = parts as [GridPart];
+    const lab = await measureOnLab(only.cases, only.settings, outDir);
     if (!lab.measured) return EXIT_INTERRUPTED;
     measured = lab.measured;
-    measuredOn = lab.description;
+    measuredOn = [lab.description];
+    if (!fitting) {
+      log(`the grid is held out whole: nothing to fit; ${path.join(outDir, 'measured.csv')} keeps its cases for a calibration with a grid to fit on`);
+      return 0;
+    }
   }
 
   log(`fitting ${FITTED_PARAMETERS.length} parameters of the sim on ${cases.filter((c) => c.training).length} cases`);
+  const settingsOfCase = (migrationCase: MigrationCase): CaseSettings => settingsById.get(migrationCase.id) as CaseSettings;
+  const constants = labConstantsOf(cases, measured);
+  log(`measured on the fit cases: ${describeConstants(constants)}`);
   const calibration = await calibrate({
     cases,
     measured,
     parameters: FITTED_PARAMETERS,
-    predictorFor: (values) => simCaseRunner(simLabModelOf(values), settings),
+    predictorFor: (values) => simCaseRunner(simLabModelOf(values, constants), settingsOfCase),
     fit: { searches: flags.searches, population: flags.population, generations: flags.generations },
   });
+  const gridPaths = parts.map((part) => part.gridPath);
   writeResults(path.join(outDir, 'predicted.csv'), cases, new Map(calibration.comparisons.map((c) => [c.migrationCase.id, c.predicted])));
-  writeFittedProfile(path.join(outDir, 'fitted-profile.json'), calibration, gridPath, measuredOn);
-  const page = writeCalibrationReport(outDir, calibration, FITTED_PARAMETERS, aboutTable(gridPath, cases, measuredOn));
+  writeFittedProfile(path.join(outDir, 'fitted-profile.json'), simLabModelOf(calibration.fitted.values, constants), calibration, gridPaths, measuredOn);
+  const grids = parts.map((part) => {
+    const ids = new Set(part.cases.map((c) => c.id));
+    return { name: displayPath(part.gridPath), comparisons: calibration.comparisons.filter((c) => ids.has(c.migrationCase.id)) };
+  });
+  const page = writeCalibrationReport(outDir, calibration, FITTED_PARAMETERS, aboutTable(parts, measuredOn), grids);
 
   process.stdout.write(tableToCsv(casesTable(calibration.comparisons, CALIBRATION_CASES_TITLE, true)));
   log(`fit half: ${describeSummary(calibration.training)}`);
   log(`held-out half: ${describeSummary(calibration.heldOut)}`);
+  if (grids.length > 1) {
+    for (const { name, comparisons } of grids) {
+      const heldOut = comparisons.filter((c) => !c.migrationCase.training);
+      if (heldOut.length > 0) log(`held out of ${name}: ${describeSummary(summarize(heldOut))}`);
+    }
+  }
   log(`report: ${page}`);
   return 0;
 }
@@ -139,6 +195,14 @@ function writeResults(file: string, cases: readonly MigrationCase[], results: Re
   out.close();
 }
 
+function describeConstants(constants: LabConstants): string {
+  return [
+    `per-page sync ${(constants.syncSecondsPerPage * 1e6).toFixed(3)} µs per dirty page and ${(constants.syncScanSecondsPerPage * 1e9).toFixed(1)} ns per page of RAM`,
+    `word sync ${(constants.wordSyncSecondsPerPage * 1e9).toFixed(1)} ns/page`,
+    `idle guest dirtying ${constants.guestOsDirtyMBps.toFixed(3)} MB/s`,
+  ].join(', ');
+}
+
 function describeResult(result: CaseResult): string {
   const mb = (result.bytes / (1024 * 1024)).toFixed(1);
   if (!result.converged) return `did not converge (${result.reason}), ${mb} MB sent`;
@@ -170,33 +234,46 @@ function describeSource(measuredOn: MeasuredOn): string {
   return measuredOn.measured === undefined ? lab : `${lab} (read from ${text('measured')})`;
 }
 
-function aboutTable(gridPath: string, cases: readonly MigrationCase[], measuredOn: MeasuredOn): Table {
-  const workloads = [...new Set(cases.map((c) => describeWorkload(c.workload)))].join('; ');
+function aboutTable(parts: readonly GridPart[], measuredOn: readonly MeasuredOn[]): Table {
   return {
     id: 'calibration',
     title: 'Calibration',
-    caption: 'The grid and where its measurements come from.',
+    caption: 'The grids and where their measurements come from.',
     columns: [
       { header: 'grid', kind: 'text' },
       { header: 'cases', kind: 'count' },
+      { header: 'split', kind: 'text' },
       { header: 'workloads', kind: 'text' },
       { header: 'measured on', kind: 'text' },
       { header: 'tool', kind: 'text' },
     ],
-    rows: [[displayPath(gridPath), cases.length, workloads, describeSource(measuredOn), `vm-monitoring ${TOOL_VERSION}`]],
+    rows: parts.map((part, index) => [
+      displayPath(part.gridPath),
+      part.cases.length,
+      splitOf(part.cases),
+      [...new Set(part.cases.map((c) => describeWorkload(c.workload)))].join('; '),
+      describeSource(measuredOn[index] ?? measuredOn[0] ?? '?'),
+      `vm-monitoring ${TOOL_VERSION}`,
+    ]),
   };
 }
 
+function splitOf(cases: readonly MigrationCase[]): string {
+  const fit = cases.filter((c) => c.training).length;
+  if (fit === cases.length) return 'all fitted on';
+  if (fit === 0) return 'all held out';
+  return `${fit} fitted on, ${cases.length - fit} held out`;
+}
+
 /** The fitted profile as the sim loads it (see src/platforms/sim/profiles.ts), with how it was obtained. */
-function writeFittedProfile(file: string, calibration: Calibration, gridPath: string, measuredOn: MeasuredOn): void {
-  const model = simLabModelOf(calibration.fitted.values);
+function writeFittedProfile(file: string, model: SimLabModel, calibration: Calibration, gridPaths: readonly string[], measuredOn: readonly MeasuredOn[]): void {
   const profile = {
     based_on: 'qemu',
     migration: model.migration,
     vms: model.vms,
     calibration: {
       at: new Date().toISOString(),
-      grid: displayPath(gridPath),
+      grids: gridPaths.map(displayPath),
       measured_on: measuredOn,
       fit_loss: calibration.fitted.loss,
       fit: calibration.training,

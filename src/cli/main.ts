@@ -59,22 +59,33 @@ function buildProgram(setExitCode: (code: number) => void): Command {
       'measure single-VM migrations on the qemu lab, fit the sim\'s qemu profile on half of them, report its errors on the other half; ' +
         'or, with --check, predict measured migrations with a saved profile and report its errors',
     )
-    .option('--grid <file>', 'the cases (YAML or JSON; default samples/calibrate/grid.yaml; with --check, none: the cases are the file\'s columns)')
+    .option('--grid <file>', 'the cases (YAML or JSON; default samples/calibrate/grid.yaml; with --check, none: the cases are the file\'s columns); repeatable with as many --measured', collectFile, [])
     .option('--out <dir>', 'where to write tables, charts, report.html and the fitted profile (default: calibrations/<timestamp>; with --check, nothing without it)')
-    .option('--measured <csv>', 'take the measurements from an earlier calibration\'s measured.csv instead of the lab')
+    .option('--measured <csv>', 'take the measurements from an earlier calibration\'s measured.csv instead of the lab; repeatable, one per --grid, in order', collectFile, [])
     .addOption(
       new Option('--check <csv>', 'predict the migrations measured in this file with a saved profile, no fitting (columns: see the README; with --grid, a measured.csv)').conflicts('measured'),
     )
     .option('--profile <name|file>', `with --check: ${PROFILE_NAMES.join(', ')} or a fitted-profile.json (default ${DEFAULT_CHECK_PROFILE})`)
     .option('--searches <n>', 'independent global searches of the fit (the best wins)', positiveInteger, 3)
     .option('--population <n>', 'candidate parameter sets per generation of a search', positiveInteger, 40)
-    .option('--generations <n>', 'generations of a search (each runs the sim on the fit half once per candidate)', positiveInteger, 20)
+    .option('--generations <n>', 'generations of a search (each runs the sim on the fit half once per candidate)', positiveInteger, 40)
     .showHelpAfterError(false)
     .exitOverride()
     .action(async (flags: CalibrateFlags & { check?: string }) =>
-      setExitCode(await (flags.check === undefined ? calibrateCommand(flags) : calibrateCheckCommand({ ...flags, check: flags.check }))),
+      setExitCode(await (flags.check === undefined ? calibrateCommand(flags) : calibrateCheckCommand({ ...flags, check: flags.check, grid: onlyGrid(flags.grid) }))),
     );
   return program;
+}
+
+/** A repeatable file option: each use adds one. */
+function collectFile(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** `--check` predicts one measured file: from one grid at most. */
+function onlyGrid(grids: string[] | undefined): string | undefined {
+  if (grids !== undefined && grids.length > 1) throw new InputError('--check takes one --grid (the one its measured.csv was measured from)');
+  return grids?.[0];
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -15,7 +15,7 @@ const GRID = [
   'downtimeLimitMs: [30, 300]',
   'convergenceTimeoutSeconds: 20',
 ];
-const TRUTH: ParameterValues = { setupSeconds: 0.3, switchoverSeconds: 0.015, stopAndCopyMBps: 400, guestOsMB: 25 };
+const TRUTH: ParameterValues = { setupSeconds: 0.3, switchoverSeconds: 0.015, stopAndCopyMBps: 400, guestOsMB: 25, zeroPageSeconds: 2e-6 };
 
 /** A measured.csv as a lab whose behaviour is the sim's with TRUTH would give. */
 async function writeSyntheticMeasurements(gridFile: string, file: string): Promise<number> {
@@ -48,7 +48,7 @@ describe('calibrate --measured', () => {
       const profile = JSON.parse(fs.readFileSync(path.join(out, 'fitted-profile.json'), 'utf8'));
       // Recovering each parameter is test/calibrate/fit.test.ts's; here the profile must hold them all, as the sim reads them.
       assert.deepEqual(Object.keys(profile.migration).sort(), [
-        'linkEfficiency', 'maxStreamMBps', 'setupSeconds', 'stopAndCopyMBps', 'switchoverSeconds', 'syncSecondsPerPage', 'syncSecondsPerPagePerDirtyMBps', 'zeroPageBytes',
+        'linkEfficiency', 'maxStreamMBps', 'setupSeconds', 'stopAndCopyMBps', 'switchoverSeconds', 'syncScanSecondsPerPage', 'syncSecondsPerPage', 'syncSecondsPerPagePerDirtyMBps', 'wordSyncSecondsPerPage', 'zeroPageBytes', 'zeroPageSeconds',
       ]);
       assert.ok(Math.abs(profile.vms.guestOsMB - TRUTH.guestOsMB!) / TRUTH.guestOsMB! < 0.1, JSON.stringify(profile.vms));
       assert.equal(profile.calibration.held_out.convergenceMismatches, 0);
@@ -61,6 +61,44 @@ describe('calibrate --measured', () => {
       }
       const errors = readCsvFile(path.join(out, 'calibration-errors.csv'));
       assert.deepEqual(errors.rows.map((row) => row.half), ['fit', 'held out']);
+    }));
+
+  it('fits on one grid and holds out another wholly, each grid with its own measured.csv', () =>
+    withTempDir(async (dir) => {
+      const fitGrid = writeScript(dir, 'fit.yaml', ['ramMB: [256]', 'workloads: [idle, { dirty: 4 }]', 'bandwidthMbps: [1000]', 'downtimeLimitMs: [300]', 'split: fit']);
+      const heldOutGrid = writeScript(dir, 'held-out.yaml', ['ramMB: [256]', 'wholeMiBRam: true', 'workloads: [{ rewrite: 20 }]', 'bandwidthMbps: [300, 1000]', 'downtimeLimitMs: [300]', 'split: held-out']);
+      const fitMeasured = path.join(dir, 'fit.csv');
+      const heldOutMeasured = path.join(dir, 'held-out.csv');
+      await writeSyntheticMeasurements(fitGrid, fitMeasured);
+      await writeSyntheticMeasurements(heldOutGrid, heldOutMeasured);
+      const out = path.join(dir, 'out');
+      const result = await runCli(
+        ['calibrate', '--grid', fitGrid, '--measured', fitMeasured, '--grid', heldOutGrid, '--measured', heldOutMeasured, '--out', out, '--searches', '1', '--population', '8', '--generations', '2'],
+        { timeoutMs: 120_000 },
+      );
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stderr, /^calibrate: fit half: 2 cases,/m);
+      assert.match(result.stderr, /^calibrate: held-out half: 2 cases,/m);
+      const ids = parseCsv(result.stdout).slice(1).map((row) => row[0]);
+      assert.deepEqual(ids, ['ram256-idle-bw1000-dl300', 'ram256-dirty64x4-bw1000-dl300', 'ram256mib-rewrite64x20-bw300-dl300', 'ram256mib-rewrite64x20-bw1000-dl300']);
+      const about = fs.readFileSync(path.join(out, 'report.html'), 'utf8');
+      assert.match(about, /all fitted on/);
+      assert.match(about, /all held out/);
+    }));
+
+  it('pairs each --measured with its --grid, and each case id is one case', () =>
+    withTempDir(async (dir) => {
+      const grid = writeScript(dir, 'grid.yaml', GRID);
+      const measured = path.join(dir, 'measured.csv');
+      await writeSyntheticMeasurements(grid, measured);
+      const unpaired = await runCli(['calibrate', '--grid', grid, '--grid', grid, '--measured', measured]);
+      assert.equal(assertBadInput(unpaired, 'two grids, one file'), 'vm-monitoring: 2 --grid for 1 --measured: give each measured.csv the grid it was measured from, in the same order');
+      const twice = await runCli(['calibrate', '--grid', grid, '--measured', measured, '--grid', grid, '--measured', measured]);
+      assert.equal(assertBadInput(twice, 'a grid twice'), `vm-monitoring: ${grid}: case ram256-idle-bw100-dl30 is also a case of ${grid}: the grids must differ`);
+      const heldOut = writeScript(dir, 'held-out.yaml', [...GRID, 'split: held-out']);
+      const nothingToFit = await runCli(['calibrate', '--grid', heldOut, '--measured', measured, '--out', path.join(dir, 'none')]);
+      assert.equal(assertBadInput(nothingToFit, 'no fit case'), 'vm-monitoring: no case of the grids is to be fitted on (each says split: held-out): give a grid to fit on as well');
+      assert.equal(fs.existsSync(path.join(dir, 'none')), false, 'nothing written');
     }));
 
   it('refuses measurements that lack a case of the grid, naming the file and the case', () =>

@@ -28,6 +28,32 @@ test('the sample grid has every combination once, half of each value in each hal
 
 const BASE = ['ramMB: [256]', 'workloads: [idle]', 'bandwidthMbps: [100]', 'downtimeLimitMs: [300]'];
 
+function gridOf(lines: string[]): Promise<ReturnType<typeof casesOf>> {
+  return withTempDir(async (dir) => {
+    const file = path.join(dir, 'grid.yaml');
+    fs.writeFileSync(file, lines.join('\n') + '\n');
+    return casesOf(loadGrid(file));
+  });
+}
+
+test('the lab\'s guests have 8 KiB more than whole MiB unless the grid asks for whole MiB, which its ids say', async () => {
+  const [padded] = await gridOf(BASE);
+  assert.equal(padded?.ramKiB, 256 * 1024 + 8);
+  assert.equal(padded?.id, 'ram256-idle-bw100-dl300');
+  const [whole] = await gridOf([...BASE, 'wholeMiBRam: true']);
+  assert.equal(whole?.ramKiB, 256 * 1024);
+  assert.equal(whole?.id, 'ram256mib-idle-bw100-dl300');
+});
+
+test('a grid is split like a checkerboard, or wholly fitted on, or wholly held out', async () => {
+  const lines = ['ramMB: [256, 512]', 'workloads: [idle, { rewrite: 30 }]', 'bandwidthMbps: [100, 1000]', 'downtimeLimitMs: [300]'];
+  assert.equal((await gridOf(lines)).filter((c) => c.training).length, 4);
+  assert.ok((await gridOf([...lines, 'split: fit'])).every((c) => c.training));
+  const heldOut = await gridOf([...lines, 'split: held-out']);
+  assert.ok(heldOut.every((c) => !c.training));
+  assert.deepEqual(heldOut.find((c) => c.id === 'ram512-rewrite64x30-bw1000-dl300')?.workload, { kind: 'rewrite', bufferMB: 64, rateMBps: 30 });
+});
+
 async function gridError(lines: string[]): Promise<string> {
   return withTempDir(async (dir) => {
     const file = path.join(dir, 'grid.yaml');
@@ -48,7 +74,7 @@ test('a bad grid gets one line naming the file, line and column', async () => {
   assert.match(await gridError(['ramMB: [256]', 'workloads:', '  - idle', '  - memory: 0', 'bandwidthMbps: [100]', 'downtimeLimitMs: [300]']), /^grid\.yaml:4:13: workloads\[1\]\.memory: Too small/);
   assert.equal(
     await gridError(['ramMB: [256]', 'workloads:', '  - busy', 'bandwidthMbps: [100]', 'downtimeLimitMs: [300]']),
-    'grid.yaml:3:5: workloads[0]: expected idle, { memory: MB } or { dirty: MB/s }',
+    'grid.yaml:3:5: workloads[0]: expected idle, { memory: MB }, { dirty: MB/s } or { rewrite: MB/s }',
   );
   assert.equal(
     await gridError(['ramMB: [256]', 'workloads:', '  - dirty: 5', '    bufer: 3', 'bandwidthMbps: [100]', 'downtimeLimitMs: [300]']),

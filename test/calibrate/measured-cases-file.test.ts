@@ -59,10 +59,22 @@ describe('a measured file with its cases in columns', () => {
     assert.deepEqual(only?.measured, { id: 'a', converged: true, total_ms: 4700, downtime_ms: 5, setup_ms: null, bytes: 59_000_000, passes: 4, reason: '' });
   });
 
+  it('takes a guest\'s exact RAM in KiB and the rewrite workload', async () => {
+    const [exact, rewrite] = await readLines([
+      `${HEADER},ram_kib`,
+      `${IDLE},262152`,
+      'r,512,1000,30,30,4,rewrite,64,40,yes,1500,3,,130000000,5,,',
+    ]);
+    assert.equal(exact?.migrationCase.ramKiB, 262152);
+    assert.equal(rewrite?.migrationCase.ramKiB, undefined, 'whole MiB');
+    assert.deepEqual(rewrite?.migrationCase.workload, { kind: 'rewrite', bufferMB: 64, rateMBps: 40 });
+    assert.equal(await errorOf([`${HEADER},ram_kib`, `${IDLE},300000`]), "measured.csv:2:53: ram_kib: expected a whole number of KiB from 262144 to 263167 (ram_mb 256), got '300000'");
+  });
+
   it('points at the cell of a bad row', async () => {
     const withRow = (row: string): string[] => [HEADER, IDLE, row];
     assert.equal(await errorOf(withRow('b,256,fast,300,30,4,idle,,,yes,4700,5,,59000000,4,')), "measured.csv:3:7: max_bandwidth_mbit_s: expected a number, got 'fast'");
-    assert.equal(await errorOf(withRow('b,256,100,300,30,4,busy,,,yes,4700,5,,59000000,4,')), "measured.csv:3:20: workload: expected idle, buffer or dirty, got 'busy'");
+    assert.equal(await errorOf(withRow('b,256,100,300,30,4,busy,,,yes,4700,5,,59000000,4,')), "measured.csv:3:20: workload: expected idle, buffer, dirty or rewrite, got 'busy'");
     assert.equal(await errorOf(withRow('b,32,100,300,30,4,idle,,,yes,4700,5,,59000000,4,')), "measured.csv:3:3: ram_mb: Too small: expected number to be >=64, got '32'");
     assert.equal(await errorOf(withRow('b,256,100,300,30,4,dirty,300,5,yes,4700,5,,59000000,4,')), 'measured.csv:3:26: buffer_mb: a 300 MB buffer does not fit in a 256 MB guest');
     assert.equal(await errorOf(withRow('b,256,100,300,30,4,dirty,64,,yes,4700,5,,59000000,4,')), "measured.csv:3:29: dirty_mb_s: expected a number, got ''");

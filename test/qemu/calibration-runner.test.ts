@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { needing } from '../support/needing.ts';
-import type { CaseResult, MigrationCase } from '../../src/calibrate/migration-case.ts';
+import { LAB_TCG_RAM_PADDING_KIB, type CaseResult, type MigrationCase } from '../../src/calibrate/migration-case.ts';
 import { openQemuCaseRunner, type QemuCaseRunner } from '../../src/platforms/qemu/calibration-runner.ts';
 import { Lab } from '../../src/platforms/qemu/lab.ts';
 import { netnsNameFor, readState } from '../../src/platforms/qemu/lab-state.ts';
@@ -26,7 +26,7 @@ const MiB = 2 ** 20;
 const RAM_MB = 256;
 
 function migrationCase(id: string, workload: MigrationCase['workload'], bandwidthMbps: number, downtimeLimitMs = 300): MigrationCase {
-  return { id, ramMB: RAM_MB, workload, bandwidthMbps, downtimeLimitMs, training: true };
+  return { id, ramMB: RAM_MB, ramKiB: RAM_MB * 1024 + LAB_TCG_RAM_PADDING_KIB, workload, bandwidthMbps, downtimeLimitMs, training: true };
 }
 
 describe('qemu calibration runner', { concurrency: 1 }, () => {

@@ -2,13 +2,19 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { casesOf, loadGrid } from '../../src/calibrate/grid.ts';
+import type { CaseResult, MigrationCase } from '../../src/calibrate/migration-case.ts';
 import { readResults } from '../../src/calibrate/results-file.ts';
 import { median } from '../../src/report/statistics.ts';
 import {
   LAB_GUEST_NONZERO_PER_RAM_MB,
   LAB_SYNC_SECONDS_PER_PAGE,
   LAB_SYNC_SECONDS_PER_PAGE_PER_DIRTY_MBPS,
-  syncSecondsPerPageOf,
+  LAB_SYNC_SCAN_SECONDS_PER_PAGE,
+  LAB_WORD_SYNC_SECONDS_PER_PAGE,
+  LAB_GUEST_OS_DIRTY_MBPS,
+  labConstantsOf,
+  SAVED_LAB_CONSTANTS,
+  setupSecondsPerPageOf,
 } from '../../src/platforms/sim/calibration-runner.ts';
 
 const MEASURED = 'samples/calibrate/measured-2026-11-25';
@@ -20,10 +26,26 @@ const details = readFileSync(`${MEASURED}/measured-details.jsonl`, 'utf8')
   .map((line) => JSON.parse(line) as { id: string; qemu: { progress: Progress[] } });
 const near = (actual: number, expected: number): boolean => Math.abs(actual / expected - 1) < 0.005;
 
-test('the sync cost per page is the idle cases\' setup time per page of RAM', async () => {
+test('the per-page sync\'s cost per dirty page is the idle cases\' setup time per page of RAM, less its test of every page', async () => {
   const cases = casesOf(loadGrid('samples/calibrate/grid.yaml'));
-  const perPage = syncSecondsPerPageOf(cases, await readResults(`${MEASURED}/measured.csv`, cases));
-  assert.ok(perPage !== null && near(perPage, LAB_SYNC_SECONDS_PER_PAGE), `${perPage}`);
+  const perPage = setupSecondsPerPageOf(cases, await readResults(`${MEASURED}/measured.csv`, cases));
+  assert.ok(perPage !== null && near(perPage - LAB_SYNC_SCAN_SECONDS_PER_PAGE, LAB_SYNC_SECONDS_PER_PAGE), `${perPage}`);
+});
+
+test('the saved constants are what calibrate measures on the fit halves of the saved grids', async () => {
+  const cases: MigrationCase[] = [];
+  const measured = new Map<string, CaseResult>();
+  for (const [grid, results] of [['samples/calibrate/grid.yaml', `${MEASURED}/measured.csv`], ['samples/calibrate/whole-mib-2026-12-02/grid.yaml', 'samples/calibrate/whole-mib-2026-12-02/measured.csv']] as const) {
+    const gridCases = casesOf(loadGrid(grid));
+    cases.push(...gridCases);
+    for (const [id, result] of await readResults(results, gridCases)) measured.set(id, result);
+  }
+  const constants = labConstantsOf(cases, measured);
+  const savedNear = (actual: number, saved: number): boolean => Math.abs(actual / saved - 1) < 0.01;
+  assert.ok(savedNear(constants.syncScanSecondsPerPage, LAB_SYNC_SCAN_SECONDS_PER_PAGE), `scan ${constants.syncScanSecondsPerPage}`);
+  assert.ok(savedNear(constants.syncSecondsPerPage, LAB_SYNC_SECONDS_PER_PAGE), `per dirty page ${constants.syncSecondsPerPage}`);
+  assert.ok(savedNear(constants.wordSyncSecondsPerPage, LAB_WORD_SYNC_SECONDS_PER_PAGE), `word-wise ${constants.wordSyncSecondsPerPage}`);
+  assert.ok(savedNear(constants.guestOsDirtyMBps, LAB_GUEST_OS_DIRTY_MBPS), `idle dirtying ${constants.guestOsDirtyMBps}`);
 });
 
 test('what a sync costs more per MB/s written is the 150 MB/s passes\' time without sending, per page', () => {
@@ -48,4 +70,34 @@ test('the idle guest\'s non-zero memory grows with RAM as the idle cases measure
     median(details.filter(({ id }) => id.startsWith(`ram${ram}-idle-`)).map(({ qemu }) => (qemu.progress.at(-1) as Progress).normal_pages)) as number;
   const perRamMB = ((normalPages(512) - normalPages(256)) * 4096) / (1024 * 1024) / 256;
   assert.ok(near(perRamMB, LAB_GUEST_NONZERO_PER_RAM_MB), `${perRamMB}`);
+});
+
+test('calibrate measures its constants on the fit cases only: each sync path from idle setups, the idle guest\'s dirtying from its bytes over time', () => {
+  const idle = { kind: 'idle' } as const;
+  const MB = 1024 * 1024;
+  const cases: MigrationCase[] = [
+    { id: 'padded-slow', ramMB: 256, ramKiB: 256 * 1024 + 8, workload: idle, bandwidthMbps: 100, downtimeLimitMs: 300, training: true },
+    { id: 'padded-fast', ramMB: 256, ramKiB: 256 * 1024 + 8, workload: idle, bandwidthMbps: 1000, downtimeLimitMs: 300, training: true },
+    { id: 'whole', ramMB: 512, workload: idle, bandwidthMbps: 1000, downtimeLimitMs: 300, training: true },
+    { id: 'held-out', ramMB: 512, ramKiB: 512 * 1024 + 8, workload: idle, bandwidthMbps: 100, downtimeLimitMs: 30, training: false },
+  ];
+  const result = (id: string, total_ms: number, setup_ms: number, mb: number): [string, CaseResult] => [
+    id,
+    { id, converged: true, total_ms, downtime_ms: 5, setup_ms, bytes: mb * MB, passes: 3, reason: '' },
+  ];
+  const measured = new Map([
+    result('padded-slow', 5000, 80, 60.4),
+    result('padded-fast', 1000, 76, 60),
+    result('whole', 600, 2, 64),
+    result('held-out', 9000, 900, 500),
+  ]);
+  const constants = labConstantsOf(cases, measured);
+  const pages = (ramKiB: number): number => ramKiB / 4;
+  // No RAM size has idle cases on both paths to measure the test of every page: as saved, and taken off the setup's.
+  assert.equal(constants.syncScanSecondsPerPage, LAB_SYNC_SCAN_SECONDS_PER_PAGE);
+  assert.ok(near(constants.syncSecondsPerPage, 0.078 / pages(256 * 1024 + 8) - LAB_SYNC_SCAN_SECONDS_PER_PAGE), `${constants.syncSecondsPerPage}`);
+  assert.ok(near(constants.wordSyncSecondsPerPage, 0.002 / pages(512 * 1024)), `${constants.wordSyncSecondsPerPage}`);
+  assert.ok(near(constants.guestOsDirtyMBps, 0.1), `0.4 MB more in 4 s: ${constants.guestOsDirtyMBps}`);
+  assert.equal(constants.syncSecondsPerPagePerDirtyMBps, LAB_SYNC_SECONDS_PER_PAGE_PER_DIRTY_MBPS, 'not measurable from totals: as saved');
+  assert.deepEqual(labConstantsOf(cases.slice(2), measured), { ...SAVED_LAB_CONSTANTS, wordSyncSecondsPerPage: constants.wordSyncSecondsPerPage }, 'what the cases cannot measure is as saved');
 });

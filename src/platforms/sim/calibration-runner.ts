@@ -1,10 +1,11 @@
 import type { ParameterSpec, ParameterValues } from '../../calibrate/fit.ts';
 import { median } from '../../report/statistics.ts';
-import type { CaseResult, CaseRunner, CaseSettings, CaseWorkload, MigrationCase } from '../../calibrate/migration-case.ts';
+import { ramKiBOf, type CaseResult, type CaseRunner, type CaseSettings, type CaseWorkload, type MigrationCase } from '../../calibrate/migration-case.ts';
 import type { ClientType } from '../../script/experiment.ts';
 import type { MigrationOutcome } from '../platform.ts';
 import { migrationProfileOf, simConfigSchema, type VmsConfig } from './config.ts';
 import type { MigrationProfile } from './profiles.ts';
+import { isWordAligned, type PassProgress } from './migration.ts';
 import { SimPlatform } from './sim-platform.ts';
 
 /** What the calibration fits: the migration profile and the idle guest, over the `qemu` profile. */
@@ -16,17 +17,20 @@ export interface SimLabModel {
 /**
  * The sim's parameters a calibration against the qemu lab fits, with the bounds it searches:
  * the fixed costs from the migrate command to the first page (connect, thread start) and of
- * the switchover (device state), the bytes a zero page costs, the speed of QEMU's unthrottled
- * sender (its final copy, and each window's burst), and the idle guest's non-zero memory.
- * What the source fixes is not fitted: QEMU's resync rule and rate windows (the `qemu`
- * profile), a stream at its full cap (the lab's windows measure cap + 0.1 %), and the setup
- * sync's cost per page (measured, below).
+ * the switchover (device state), the speed of QEMU's unthrottled sender (its final copy, and
+ * each window's burst), the idle guest's non-zero memory, and the sender time a zero page takes
+ * (QEMU reads every page to find it zero; no counter shows that time apart). What the source
+ * fixes is not fitted: QEMU's resync rule and rate windows (the `qemu` profile), a zero page's
+ * 9 bytes, a stream at its full cap (the lab's windows measure cap + 0.1 %); what the
+ * measurements show directly is measured (`labConstantsOf`): each sync path's cost per page
+ * and the idle guest's dirtying.
  */
 export const FITTED_PARAMETERS: readonly ParameterSpec[] = [
-  { name: 'setupSeconds', min: 0.001, max: 2, scale: 'log' },
+  { name: 'setupSeconds', min: 0.0001, max: 2, scale: 'log' },
   { name: 'switchoverSeconds', min: 0.0005, max: 0.5, scale: 'log' },
   { name: 'stopAndCopyMBps', min: 50, max: 20_000, scale: 'log' },
   { name: 'guestOsMB', min: 1, max: 200, scale: 'log' },
+  { name: 'zeroPageSeconds', min: 1e-8, max: 1e-5, scale: 'log' },
 ];
 
 /** A zero page on the wire: an 8-byte page header and the fill byte (save_zero_page_to_file, ram.c:1257-1270). */
@@ -40,12 +44,13 @@ const ZERO_PAGE_BYTES = 9;
 export const LAB_GUEST_NONZERO_PER_RAM_MB = 0.01696;
 
 /**
- * Seconds a dirty-bitmap sync of the lab's QEMU takes per page dirty in its log, measured:
+ * Seconds the per-page sync path of the lab's QEMU takes per page dirty in its log, measured:
  * the median over the idle cases of samples/calibrate/measured-2026-11-25 of setup_ms per
  * page of RAM (setup is sync #1, every page dirty; 256 and 512 MB give 1.11-1.18 µs, two
- * outliers 1.4 and 1.9, no fixed part), as `syncSecondsPerPageOf` reads it.
+ * outliers 1.4 and 1.9, no fixed part), 1.167 µs as `setupSecondsPerPageOf` reads it, less
+ * the test of every page (LAB_SYNC_SCAN_SECONDS_PER_PAGE).
  */
-export const LAB_SYNC_SECONDS_PER_PAGE = 1.167e-6;
+export const LAB_SYNC_SECONDS_PER_PAGE = 1.144e-6;
 
 /**
  * What a sync of the lab's QEMU costs more per page for each MB/s the guest writes, measured:
@@ -55,16 +60,122 @@ export const LAB_SYNC_SECONDS_PER_PAGE = 1.167e-6;
  */
 export const LAB_SYNC_SECONDS_PER_PAGE_PER_DIRTY_MBPS = 1.062e-7;
 
-/** The median setup time per page of RAM over a grid's idle cases: the lab's sync cost per dirty page. */
-export function syncSecondsPerPageOf(cases: readonly MigrationCase[], measured: ReadonlyMap<string, CaseResult>): number | null {
-  const perPage = cases.flatMap((migrationCase) => {
-    const setupMs = measured.get(migrationCase.id)?.setup_ms;
-    return migrationCase.workload.kind === 'idle' && setupMs != null ? [setupMs / 1000 / (migrationCase.ramMB * PAGES_PER_MB)] : [];
+/** What calibrate measures rather than fits: from the fit cases where they allow it, else as measured on 2026-11-25 (above). */
+export interface LabConstants {
+  syncSecondsPerPage: number;
+  syncSecondsPerPagePerDirtyMBps: number;
+  syncScanSecondsPerPage: number;
+  wordSyncSecondsPerPage: number;
+  guestOsDirtyMBps: number;
+}
+
+/**
+ * What the per-page sync path costs for each page of RAM it tests, measured: how much longer
+ * the idle cases' downtime is at the smallest limit (the last copy tiny, the last sync all
+ * that differs) page by page than word-wise, per page of RAM, the median over RAM sizes, on
+ * the fit halves of measured-2026-11-25 against whole-mib-2026-12-02 (1 to 4 ms more).
+ */
+export const LAB_SYNC_SCAN_SECONDS_PER_PAGE = 2.289e-8;
+
+/**
+ * What QEMU's word-wise bitmap sync costs per page of RAM, measured: the idle cases of
+ * samples/calibrate/whole-mib-2026-12-02 (a fit half) took a median setup of 11.4 ns per page
+ * of RAM (0-3 ms, QEMU's setup-time in whole milliseconds).
+ */
+export const LAB_WORD_SYNC_SECONDS_PER_PAGE = 1.144e-8;
+
+/**
+ * MB/s of distinct pages the lab's idle guest dirties, measured: how the idle cases' bytes grow
+ * with their duration (the least-squares slope of bytes over total time at each RAM size and
+ * sync path, the median), over the fit halves of measured-2026-11-25 and whole-mib-2026-12-02.
+ */
+export const LAB_GUEST_OS_DIRTY_MBPS = 0.0583;
+
+export const SAVED_LAB_CONSTANTS: LabConstants = {
+  syncSecondsPerPage: LAB_SYNC_SECONDS_PER_PAGE,
+  syncSecondsPerPagePerDirtyMBps: LAB_SYNC_SECONDS_PER_PAGE_PER_DIRTY_MBPS,
+  syncScanSecondsPerPage: LAB_SYNC_SCAN_SECONDS_PER_PAGE,
+  wordSyncSecondsPerPage: LAB_WORD_SYNC_SECONDS_PER_PAGE,
+  guestOsDirtyMBps: LAB_GUEST_OS_DIRTY_MBPS,
+};
+
+/**
+ * The constants the fit cases measure (QEMU's setup is its first sync, over all of RAM, every
+ * page dirty: on the per-page path its scan and a clearing per page); the saved ones for what
+ * they cannot.
+ */
+export function labConstantsOf(cases: readonly MigrationCase[], measured: ReadonlyMap<string, CaseResult>): LabConstants {
+  const fitCases = cases.filter((migrationCase) => migrationCase.training);
+  const wordAligned = (migrationCase: MigrationCase): boolean => isWordAligned(ramKiBOf(migrationCase) / 1024);
+  const scan = syncScanSecondsPerPageOf(fitCases, measured) ?? LAB_SYNC_SCAN_SECONDS_PER_PAGE;
+  const setupPerPage = setupSecondsPerPageOf(fitCases.filter((c) => !wordAligned(c)), measured);
+  return {
+    ...SAVED_LAB_CONSTANTS,
+    syncScanSecondsPerPage: scan,
+    syncSecondsPerPage: setupPerPage === null ? LAB_SYNC_SECONDS_PER_PAGE : Math.max(0, setupPerPage - scan),
+    wordSyncSecondsPerPage: setupSecondsPerPageOf(fitCases.filter(wordAligned), measured) ?? LAB_WORD_SYNC_SECONDS_PER_PAGE,
+    guestOsDirtyMBps: idleDirtyMBpsOf(fitCases, measured) ?? LAB_GUEST_OS_DIRTY_MBPS,
+  };
+}
+
+/** How much longer a last sync page by page takes than word-wise, per page of RAM (see LAB_SYNC_SCAN_SECONDS_PER_PAGE). */
+export function syncScanSecondsPerPageOf(cases: readonly MigrationCase[], measured: ReadonlyMap<string, CaseResult>): number | null {
+  const idle = cases.filter((c) => c.workload.kind === 'idle' && measured.get(c.id)?.downtime_ms != null);
+  if (idle.length === 0) return null;
+  const smallestLimit = Math.min(...idle.map((c) => c.downtimeLimitMs));
+  const perRam = new Map<number, { pageByPage: number[]; wordWise: number[] }>();
+  for (const migrationCase of idle.filter((c) => c.downtimeLimitMs === smallestLimit)) {
+    const entry = perRam.get(migrationCase.ramMB) ?? { pageByPage: [], wordWise: [] };
+    const downtimeS = (measured.get(migrationCase.id)?.downtime_ms as number) / 1000;
+    (isWordAligned(ramKiBOf(migrationCase) / 1024) ? entry.wordWise : entry.pageByPage).push(downtimeS);
+    perRam.set(migrationCase.ramMB, entry);
+  }
+  const perPage = [...perRam].flatMap(([ramMB, { pageByPage, wordWise }]) => {
+    const slower = (median(pageByPage) ?? NaN) - (median(wordWise) ?? NaN);
+    return Number.isFinite(slower) ? [Math.max(0, slower) / (ramMB * PAGES_PER_MB)] : [];
   });
   return median(perPage);
 }
 
-export function simLabModelOf(values: ParameterValues): SimLabModel {
+/** The median setup time per page of RAM over idle cases: QEMU's first sync, every page dirty. */
+export function setupSecondsPerPageOf(cases: readonly MigrationCase[], measured: ReadonlyMap<string, CaseResult>): number | null {
+  const perPage = cases.flatMap((migrationCase) => {
+    const setupMs = measured.get(migrationCase.id)?.setup_ms;
+    return migrationCase.workload.kind === 'idle' && setupMs != null ? [setupMs / 1000 / ((ramKiBOf(migrationCase) / 1024) * PAGES_PER_MB)] : [];
+  });
+  return median(perPage);
+}
+
+/**
+ * What the idle guest dirties, in MB/s of distinct pages: at each RAM size, how the idle
+ * cases' bytes grow with their length (the least-squares slope); the median over RAM sizes.
+ */
+export function idleDirtyMBpsOf(cases: readonly MigrationCase[], measured: ReadonlyMap<string, CaseResult>): number | null {
+  const byRam = new Map<number, { seconds: number; mb: number }[]>();
+  for (const migrationCase of cases) {
+    const result = measured.get(migrationCase.id);
+    if (migrationCase.workload.kind !== 'idle' || !result?.converged) continue;
+    const points = byRam.get(ramKiBOf(migrationCase)) ?? [];
+    points.push({ seconds: result.total_ms / 1000, mb: result.bytes / BYTES_PER_MB });
+    byRam.set(ramKiBOf(migrationCase), points);
+  }
+  const slopes = [...byRam.values()].flatMap((points) => {
+    const slope = leastSquaresSlope(points);
+    return slope === null ? [] : [Math.max(0, slope)];
+  });
+  return median(slopes);
+}
+
+function leastSquaresSlope(points: readonly { seconds: number; mb: number }[]): number | null {
+  if (points.length < 2) return null;
+  const meanX = points.reduce((sum, p) => sum + p.seconds, 0) / points.length;
+  const meanY = points.reduce((sum, p) => sum + p.mb, 0) / points.length;
+  const sxx = points.reduce((sum, p) => sum + (p.seconds - meanX) ** 2, 0);
+  if (sxx <= 0) return null;
+  return points.reduce((sum, p) => sum + (p.seconds - meanX) * (p.mb - meanY), 0) / sxx;
+}
+
+export function simLabModelOf(values: ParameterValues, constants: LabConstants = SAVED_LAB_CONSTANTS): SimLabModel {
   const value = (name: string): number => {
     const found = values[name];
     if (found === undefined) throw new Error(`sim: no value for the fitted parameter ${name}`);
@@ -75,13 +186,16 @@ export function simLabModelOf(values: ParameterValues): SimLabModel {
       setupSeconds: { min: value('setupSeconds'), max: value('setupSeconds') },
       switchoverSeconds: value('switchoverSeconds'),
       zeroPageBytes: ZERO_PAGE_BYTES,
+      zeroPageSeconds: value('zeroPageSeconds'),
       linkEfficiency: 1,
       maxStreamMBps: null,
       stopAndCopyMBps: value('stopAndCopyMBps'),
-      syncSecondsPerPage: LAB_SYNC_SECONDS_PER_PAGE,
-      syncSecondsPerPagePerDirtyMBps: LAB_SYNC_SECONDS_PER_PAGE_PER_DIRTY_MBPS,
+      syncSecondsPerPage: constants.syncSecondsPerPage,
+      syncSecondsPerPagePerDirtyMBps: constants.syncSecondsPerPagePerDirtyMBps,
+      syncScanSecondsPerPage: constants.syncScanSecondsPerPage,
+      wordSyncSecondsPerPage: constants.wordSyncSecondsPerPage,
     },
-    vms: { guestOsMB: value('guestOsMB') },
+    vms: { guestOsMB: value('guestOsMB'), guestOsDirtyMBps: constants.guestOsDirtyMBps },
   };
 }
 
@@ -92,6 +206,7 @@ const PLACEMENT = [
 /** The lab's hosts are QEMU processes on one machine: the stream goes over a unix socket, not a link. */
 const LOOPBACK_MBPS = 1_000_000;
 const PAGES_PER_MB = 256;
+const BYTES_PER_MB = 1024 * 1024;
 /** Mbit/s as QEMU's max-bandwidth reads it (10^6 bits), in the sim's MiB/s. */
 const mibPerSecond = (mbps: number): number => (mbps * 1e6) / 8 / (1024 * 1024);
 
@@ -99,9 +214,10 @@ const mibPerSecond = (mbps: number): number => (mbps * 1e6) / 8 / (1024 * 1024);
  * Predicts calibration cases with the simulated datacenter: two hosts and one VM of the
  * case's RAM, the case's workload as the sim's clients, one migration after the warm-up.
  */
-export function simCaseRunner(model: SimLabModel, settings: CaseSettings): CaseRunner {
+export function simCaseRunner(model: SimLabModel, settings: CaseSettings | ((migrationCase: MigrationCase) => CaseSettings)): CaseRunner {
+  const settingsOf = typeof settings === 'function' ? settings : () => settings;
   return {
-    run: (migrationCase, signal) => predictCase(model, settings, migrationCase, signal),
+    run: (migrationCase, signal) => predictCase(model, settingsOf(migrationCase), migrationCase, signal),
     close: async () => {},
   };
 }
@@ -117,7 +233,7 @@ async function predictCase(model: SimLabModel, settings: CaseSettings, migration
       convergenceTimeoutSeconds: settings.convergenceTimeoutSeconds,
     },
     hosts: { linkMbps: LOOPBACK_MBPS, memoryMB: 4 * migrationCase.ramMB + 1024 },
-    vms: { ...model.vms, guestOsMB: (model.vms.guestOsMB ?? 0) + LAB_GUEST_NONZERO_PER_RAM_MB * migrationCase.ramMB, memoryMB: migrationCase.ramMB },
+    vms: { ...model.vms, guestOsMB: (model.vms.guestOsMB ?? 0) + LAB_GUEST_NONZERO_PER_RAM_MB * migrationCase.ramMB, memoryMB: ramKiBOf(migrationCase) / 1024 },
     workloads: workloadsConfig(workload, settings),
   });
   const platform = new SimPlatform(config, { configPath: undefined, seed: 1, placement: PLACEMENT, caFile: undefined, insecure: false });
@@ -140,11 +256,12 @@ function clientTypeOf(workload: CaseWorkload): ClientType | null {
     case 'memory':
       return 'memory';
     case 'dirty':
+    case 'rewrite':
       return 'memory2';
   }
 }
 
-/** The seed's memory app as the case asks; the dirtier is the sim's memory2 at the case's rate. */
+/** The seed's memory app as the case asks; the dirtier is the sim's memory2 at the case's rate, the rewriter its random-order, prefilled form. */
 function workloadsConfig(workload: CaseWorkload, settings: CaseSettings): Record<string, unknown> {
   const longerThanTheCase = settings.warmupSeconds + settings.convergenceTimeoutSeconds + 60;
   switch (workload.kind) {
@@ -154,11 +271,17 @@ function workloadsConfig(workload: CaseWorkload, settings: CaseSettings): Record
       return { jitter: 0, memory: { bufferMB: workload.bufferMB, sleepSeconds: workload.sleepMs / 1000 } };
     case 'dirty':
       return { jitter: 0, memory2: { bufferMB: workload.bufferMB, dirtyMBps: workload.rateMBps, seconds: longerThanTheCase } };
+    case 'rewrite':
+      return {
+        jitter: 0,
+        memory2: { bufferMB: workload.bufferMB, dirtyMBps: workload.rateMBps, seconds: longerThanTheCase, writeOrder: 'random', prefilled: true },
+      };
   }
 }
 
 function resultOf(id: string, outcome: MigrationOutcome, resync: MigrationProfile['resync']): CaseResult {
   const converged = outcome.status === 'succeeded';
+  const progress = (outcome.details?.sim as { progress?: readonly PassProgress[] } | undefined)?.progress;
   return {
     id,
     converged,
@@ -169,5 +292,6 @@ function resultOf(id: string, outcome: MigrationOutcome, resync: MigrationProfil
     // QEMU's dirty-sync-count: the sim's passes under QEMU's rule; at the end of each pass, one more (its passes end with a sync each, the first starts with one).
     passes: (outcome.passes ?? 0) + (resync === 'below-threshold' ? 0 : 1),
     reason: outcome.reason,
+    ...(progress && { progress: progress.map(({ at_s, pass, transferred, remaining }) => ({ at_s, pass, transferred, remaining })) }),
   };
 }

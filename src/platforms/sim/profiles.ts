@@ -28,10 +28,21 @@ export const migrationProfileSchema = z
      */
     syncSecondsPerPage: z.number().nonnegative(),
     /**
-     * What a sync costs more per page for each MB/s the guest writes (under TCG its TLBs grow
-     * with the pages it writes, and the sync walks them per dirty page).
+     * What a live or final sync costs more per page for each MB/s the guest writes (under TCG
+     * its TLBs grow with the pages it writes, and the sync walks them per dirty page; the
+     * setup's sync, over all of RAM, was measured without it).
      */
     syncSecondsPerPagePerDirtyMBps: z.number().nonnegative(),
+    /**
+     * What the per-page path costs for every page of RAM it tests, dirty or not, on top of
+     * `syncSecondsPerPage` for each dirty one.
+     */
+    syncScanSecondsPerPage: z.number().nonnegative(),
+    /**
+     * What a sync costs per page of RAM when the RAM is a multiple of 256 KiB: QEMU 7.2 then
+     * takes its bitmap a word (64 pages) at a time, whatever is dirty, and walks no TLB.
+     */
+    wordSyncSecondsPerPage: z.number().nonnegative(),
     /** Cap on one migration's rate in MB/s (QEMU's max-bandwidth: by its rule a budget of a tenth of it per 100 ms window); null for none. */
     maxBandwidthMBps: z.number().positive().nullable(),
     /** The last copy, with the VM stopped, ignores the cap and goes at this rate (QEMU does); null: at the stream's rate. */
@@ -45,6 +56,8 @@ export const migrationProfileSchema = z
     linkEfficiency: z.number().positive().max(1.2),
     /** Bytes sent for a page never written (zero pages travel as tiny records: 9 bytes in QEMU 7.2). */
     zeroPageBytes: z.number().nonnegative(),
+    /** Sender time a zero page takes (reading it to find it zero, writing its record), whatever the rate. */
+    zeroPageSeconds: z.number().nonnegative(),
     /** Switch over after this many passes even if not converged (vMotion 4.1); null for no cap (QEMU). */
     maxPasses: z.number().int().positive().nullable(),
     /** A migration still in pre-copy after this long is cancelled as not converging. */
@@ -73,11 +86,14 @@ const BUILT_IN = {
     resync: 'end-of-pass',
     syncSecondsPerPage: 0,
     syncSecondsPerPagePerDirtyMBps: 0,
+    syncScanSecondsPerPage: 0,
+    wordSyncSecondsPerPage: 0,
     maxBandwidthMBps: null,
     stopAndCopyMBps: null,
     maxStreamMBps: null,
     linkEfficiency: 0.9,
     zeroPageBytes: 16,
+    zeroPageSeconds: 0,
     maxPasses: 12,
     convergenceTimeoutSeconds: 600,
     cpuMHzPerMBps: 30,
@@ -92,11 +108,14 @@ const BUILT_IN = {
     resync: 'below-threshold',
     syncSecondsPerPage: 0,
     syncSecondsPerPagePerDirtyMBps: 0,
+    syncScanSecondsPerPage: 0,
+    wordSyncSecondsPerPage: 0,
     maxBandwidthMBps: 128,
     stopAndCopyMBps: 1000,
     maxStreamMBps: null,
     linkEfficiency: 0.95,
     zeroPageBytes: 9,
+    zeroPageSeconds: 0,
     maxPasses: null,
     convergenceTimeoutSeconds: 120,
     cpuMHzPerMBps: 0,
