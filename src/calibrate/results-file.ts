@@ -1,10 +1,9 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { InputError, quoted } from '../errors.ts';
 import { CsvFile } from '../record/csv-file.ts';
-import { errorCode } from '../record/error-code.ts';
 import { BadCellError, readCsvRows, type CsvRow } from '../report/csv-reader.ts';
+import { readJsonLines } from '../report/json-lines.ts';
 import { boundedCell, isBlank } from './csv-cells.ts';
 import type { CasePassProgress, CaseResult, MigrationCase } from './migration-case.ts';
 import { caseProgressOf } from './pass-comparison.ts';
@@ -84,14 +83,7 @@ const detailsLineSchema = z.object({
  */
 async function readMeasuredProgress(file: string, ids: ReadonlySet<string>): Promise<Map<string, CasePassProgress[]>> {
   const progress = new Map<string, CasePassProgress[]>();
-  const take = (text: string, line: number): void => {
-    if (text.trim() === '') return;
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (error) {
-      throw new InputError(`bad JSON: ${(error as Error).message}`, { file, line, column: 1 });
-    }
+  await readJsonLines(file, (json, line) => {
     const parsed = detailsLineSchema.safeParse(json);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
@@ -99,25 +91,7 @@ async function readMeasuredProgress(file: string, ids: ReadonlySet<string>): Pro
     }
     const { id, qemu } = parsed.data;
     if (qemu && ids.has(id)) progress.set(id, caseProgressOf(qemu.progress));
-  };
-  let pending = '';
-  let line = 1;
-  try {
-    for await (const chunk of fs.createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 })) {
-      const lines = (pending + (chunk as string)).split('\n');
-      pending = lines.pop() as string;
-      for (const text of lines) take(text, line++);
-    }
-  } catch (error) {
-    if (error instanceof InputError) throw error;
-    if (errorCode(error) === 'ENOENT') return progress;
-    throw new InputError(`cannot read ${file}: ${(error as Error).message}`);
-  }
-  try {
-    take(pending, line);
-  } catch {
-    // the unfinished last line of a lab stopped while writing it
-  }
+  });
   return progress;
 }
 

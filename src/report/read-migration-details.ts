@@ -1,8 +1,6 @@
-import fs from 'node:fs';
 import path from 'node:path';
-import { InputError } from '../errors.ts';
-import { errorCode } from '../record/error-code.ts';
 import type { MigrationKind } from '../record/records.ts';
+import { readJsonLines } from './json-lines.ts';
 
 const MIGRATION_DETAILS = 'migration-details.jsonl';
 
@@ -21,37 +19,11 @@ export interface FlaggedMigration {
  * without its newline: the run was cut short while writing it.
  */
 export async function readFlaggedMigrations(dir: string): Promise<FlaggedMigration[]> {
-  const file = path.join(dir, MIGRATION_DETAILS);
   const flagged: FlaggedMigration[] = [];
-  const take = (text: string, line: number): void => {
-    if (text.trim() === '') return;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (error) {
-      throw new InputError(`bad JSON: ${(error as Error).message}`, { file, line, column: 1 });
-    }
-    const migration = flaggedMigration(parsed);
+  await readJsonLines(path.join(dir, MIGRATION_DETAILS), (value) => {
+    const migration = flaggedMigration(value);
     if (migration) flagged.push(migration);
-  };
-  let pending = '';
-  let line = 1;
-  try {
-    for await (const chunk of fs.createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 })) {
-      const lines = (pending + (chunk as string)).split('\n');
-      pending = lines.pop() as string;
-      for (const text of lines) take(text, line++);
-    }
-  } catch (error) {
-    if (error instanceof InputError) throw error;
-    if (errorCode(error) === 'ENOENT') return [];
-    throw new InputError(`cannot read ${file}: ${(error as Error).message}`);
-  }
-  try {
-    take(pending, line);
-  } catch {
-    // the unfinished last line of a run cut short
-  }
+  });
   return flagged;
 }
 
