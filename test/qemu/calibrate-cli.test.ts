@@ -51,7 +51,8 @@ describe('calibrate on the qemu lab', () => {
       assert.equal(rows.length, 2);
       assert.equal(JSON.parse(fs.readFileSync(path.join(out, 'lab.json'), 'utf8')).accelerator, 'tcg');
       const profile = JSON.parse(fs.readFileSync(path.join(out, 'fitted-profile.json'), 'utf8'));
-      assert.equal(profile.calibration.measured_on.accelerator, 'tcg');
+      assert.equal(profile.calibration.measured_on[0].accelerator, 'tcg', 'one lab per grid');
+      assert.equal(profile.calibration.measured_on.length, 1);
       assert.equal(profile.based_on, 'qemu');
       assert.ok(fs.statSync(path.join(out, 'report.html')).size > 0);
     }));
