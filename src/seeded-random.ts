@@ -20,6 +20,12 @@ export class SeededRandom {
     return min + (max - min) * this.next();
   }
 
+  /** Standard normal (Box-Muller, two uniform draws). */
+  normal(): number {
+    const u = 1 - this.next();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * this.next());
+  }
+
   /** `value` scaled by a uniform factor in [1 - spread, 1 + spread]. */
   jitter(value: number, spread: number): number {
     return value * this.between(1 - spread, 1 + spread);

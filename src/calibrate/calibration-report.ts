@@ -5,6 +5,7 @@ import type { Table, TableCell } from '../report/table.ts';
 import type { Calibration } from './calibration.ts';
 import { meetsTargets, summarize, TARGETS, type CaseComparison, type ErrorSummary } from './comparison.ts';
 import type { ParameterSpec } from './fit.ts';
+import { repeatedCasesOf, spreadTable } from './spread-comparison.ts';
 import type { CaseResult, CaseWorkload, MigrationCase } from './migration-case.ts';
 import { matchedPassesOf, PROGRESS_POLL_SECONDS, summarizePasses, type Pass } from './pass-comparison.ts';
 
@@ -267,11 +268,18 @@ export function writeCalibrationReport(outDir: string, calibration: Calibration,
       ...heldOutByGrid.map(({ name, comparisons }) => ({ label: `held out: ${name}`, summary: summarize(comparisons) })),
     ]),
     ...passes.tables,
+    ...spreadTables(calibration.comparisons),
     parametersTable(calibration, parameters),
     casesTable(calibration.comparisons, CALIBRATION_CASES_TITLE, true),
   ];
   const figures = [...comparisonFigures(series), ...passes.figures];
   return writeComparisonReport(outDir, 'vm-monitoring calibration: the sim against the qemu lab', about, tables, figures);
+}
+
+/** The spread of repeated cases, where a grid repeats its cases. */
+export function spreadTables(comparisons: readonly CaseComparison[]): Table[] {
+  const repeated = repeatedCasesOf(comparisons);
+  return repeated.length > 0 ? [spreadTable(repeated)] : [];
 }
 
 /** Each grid's held-out cases, for grids that have some, when there are several grids. */

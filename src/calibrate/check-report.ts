@@ -1,6 +1,6 @@
 import type { Figure } from '../report/html-page.ts';
 import type { Table, TableCell } from '../report/table.ts';
-import { casesTable, comparisonFigures, errorsTable, passComparison, writeComparisonReport, type CaseSeries, type SummaryRow } from './calibration-report.ts';
+import { casesTable, comparisonFigures, errorsTable, passComparison, spreadTables, writeComparisonReport, type CaseSeries, type SummaryRow } from './calibration-report.ts';
 import { summarize, type CaseComparison } from './comparison.ts';
 
 /** Measured cases predicted by a saved profile: what `calibrate --check` shows. */
@@ -54,7 +54,13 @@ function describeValue(value: unknown): string {
 export function writeCheckReport(outDir: string, check: CheckedProfile, about: Table): string {
   const series = check.halves ? halvesOf(check) : [{ name: 'cases', comparisons: check.comparisons }];
   const passes = passComparison(series, 'cases of');
-  const tables = [errorsTable(`Median absolute errors of the sim's ${check.profile} profile`, 'cases of', checkSummaries(check)), ...passes.tables, profileTable(check), checkCasesTable(check)];
+  const tables = [
+    errorsTable(`Median absolute errors of the sim's ${check.profile} profile`, 'cases of', checkSummaries(check)),
+    ...passes.tables,
+    ...spreadTables(check.comparisons),
+    profileTable(check),
+    checkCasesTable(check),
+  ];
   const figures: Figure[] = [...comparisonFigures(series), ...passes.figures];
   return writeComparisonReport(outDir, `vm-monitoring calibrate --check: the sim's ${check.profile} profile against measurements`, about, tables, figures);
 }

@@ -37,6 +37,8 @@ export const gridSchema = z
     /** How long the memory app sleeps holding its buffer, unless a workload says: by default longer than any case. */
     memorySleepMs: CASE_LIMITS.sleepMs.default(120_000),
     split: z.enum(['checkerboard', 'fit', 'held-out']).default('checkerboard'),
+    /** Each case this many times (ids end in -r1, -r2, ...), to see how much the same migration varies. */
+    repeat: z.number().int().min(1).max(100).default(1),
     warmupSeconds: CASE_LIMITS.warmupSeconds.default(DEFAULT_WARMUP_SECONDS),
     convergenceTimeoutSeconds: CASE_LIMITS.convergenceTimeoutSeconds.default(30),
   })
@@ -72,7 +74,9 @@ export function casesOf(grid: Grid): MigrationCase[] {
           const id = `ram${ramMB}${grid.wholeMiBRam ? 'mib' : ''}-${workloadName(workload)}-bw${bandwidthMbps}-dl${downtimeLimitMs}`;
           const ramKiB = ramMB * 1024 + (grid.wholeMiBRam ? 0 : LAB_TCG_RAM_PADDING_KIB);
           const training = grid.split === 'checkerboard' ? (r + w + b + d) % 2 === 0 : grid.split === 'fit';
-          cases.push({ id, ramMB, ramKiB, workload, bandwidthMbps, downtimeLimitMs, training });
+          const migrationCase = { id, ramMB, ramKiB, workload, bandwidthMbps, downtimeLimitMs, training };
+          if (grid.repeat === 1) cases.push(migrationCase);
+          else for (let repetition = 1; repetition <= grid.repeat; repetition++) cases.push({ ...migrationCase, id: `${id}-r${repetition}`, repetition });
         }
       }
     }

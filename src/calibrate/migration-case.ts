@@ -29,6 +29,8 @@ export interface MigrationCase {
   downtimeLimitMs: number;
   /** True for cases the fit may use; false for the held-out half. */
   training: boolean;
+  /** Which of a case's repetitions this is (from 1), where its grid repeats it. */
+  repetition?: number;
 }
 
 /**

@@ -200,6 +200,7 @@ function describeConstants(constants: LabConstants): string {
     `per-page sync ${(constants.syncSecondsPerPage * 1e6).toFixed(3)} µs per dirty page and ${(constants.syncScanSecondsPerPage * 1e9).toFixed(1)} ns per page of RAM`,
     `word sync ${(constants.wordSyncSecondsPerPage * 1e9).toFixed(1)} ns/page`,
     `idle guest dirtying ${constants.guestOsDirtyMBps.toFixed(3)} MB/s`,
+    `cost spread σ ${constants.costSpread.toFixed(2)}`,
   ].join(', ');
 }
 

@@ -12,6 +12,7 @@ import {
   LAB_SYNC_SCAN_SECONDS_PER_PAGE,
   LAB_WORD_SYNC_SECONDS_PER_PAGE,
   LAB_GUEST_OS_DIRTY_MBPS,
+  costSpreadOf,
   labConstantsOf,
   SAVED_LAB_CONSTANTS,
   setupSecondsPerPageOf,
@@ -100,4 +101,14 @@ test('calibrate measures its constants on the fit cases only: each sync path fro
   assert.ok(near(constants.guestOsDirtyMBps, 0.1), `0.4 MB more in 4 s: ${constants.guestOsDirtyMBps}`);
   assert.equal(constants.syncSecondsPerPagePerDirtyMBps, LAB_SYNC_SECONDS_PER_PAGE_PER_DIRTY_MBPS, 'not measurable from totals: as saved');
   assert.deepEqual(labConstantsOf(cases.slice(2), measured), { ...SAVED_LAB_CONSTANTS, wordSyncSecondsPerPage: constants.wordSyncSecondsPerPage }, 'what the cases cannot measure is as saved');
+});
+
+test('the cost spread is the robust σ of the log setup over a case\'s repetitions', () => {
+  const cases: MigrationCase[] = [100, 110, 121, 133.1, 146.41].map((_, i) => ({
+    id: `idle-r${i + 1}`, ramMB: 256, workload: { kind: 'idle' }, bandwidthMbps: 1000, downtimeLimitMs: 300, training: true, repetition: i + 1,
+  }));
+  const measured = new Map(cases.map((c, i): [string, CaseResult] => [c.id, { id: c.id, converged: true, total_ms: 500, downtime_ms: 5, setup_ms: 100 * 1.1 ** i, bytes: 1, passes: 3, reason: '' }]));
+  assert.ok(Math.abs((costSpreadOf(cases, measured) as number) - (2 * Math.log(1.1)) / 1.349) < 1e-9);
+  assert.equal(costSpreadOf(cases.slice(0, 3), measured), null, 'too few repetitions to say');
+  assert.equal(costSpreadOf(cases.map(({ repetition: _, ...c }) => c), measured), null, 'nothing repeated');
 });

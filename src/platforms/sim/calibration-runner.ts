@@ -5,6 +5,7 @@ import type { ClientType } from '../../script/experiment.ts';
 import type { MigrationOutcome } from '../platform.ts';
 import { migrationProfileOf, simConfigSchema, type VmsConfig } from './config.ts';
 import type { MigrationProfile } from './profiles.ts';
+import { quantile, repeatedCaseIdOf } from '../../calibrate/spread-comparison.ts';
 import { isWordAligned, type PassProgress } from './migration.ts';
 import { SimPlatform } from './sim-platform.ts';
 
@@ -67,7 +68,11 @@ export interface LabConstants {
   syncScanSecondsPerPage: number;
   wordSyncSecondsPerPage: number;
   guestOsDirtyMBps: number;
+  costSpread: number;
 }
+
+/** No spread measured (no repeated case): every migration of a case alike. */
+export const LAB_COST_SPREAD = 0;
 
 /**
  * What the per-page sync path costs for each page of RAM it tests, measured: how much longer
@@ -97,6 +102,7 @@ export const SAVED_LAB_CONSTANTS: LabConstants = {
   syncScanSecondsPerPage: LAB_SYNC_SCAN_SECONDS_PER_PAGE,
   wordSyncSecondsPerPage: LAB_WORD_SYNC_SECONDS_PER_PAGE,
   guestOsDirtyMBps: LAB_GUEST_OS_DIRTY_MBPS,
+  costSpread: LAB_COST_SPREAD,
 };
 
 /**
@@ -115,7 +121,28 @@ export function labConstantsOf(cases: readonly MigrationCase[], measured: Readon
     syncSecondsPerPage: setupPerPage === null ? LAB_SYNC_SECONDS_PER_PAGE : Math.max(0, setupPerPage - scan),
     wordSyncSecondsPerPage: setupSecondsPerPageOf(fitCases.filter(wordAligned), measured) ?? LAB_WORD_SYNC_SECONDS_PER_PAGE,
     guestOsDirtyMBps: idleDirtyMBpsOf(fitCases, measured) ?? LAB_GUEST_OS_DIRTY_MBPS,
+    costSpread: costSpreadOf(fitCases, measured) ?? LAB_COST_SPREAD,
   };
+}
+
+/**
+ * How much the same migration's costs vary, from a grid's repeated cases: the spread of the
+ * log of QEMU's setup-time (its first sync, which the cost factor scales) over each case's
+ * repetitions, as a σ (interquartile range / 1.349, robust to the odd outlier); the median
+ * over the repeated cases.
+ */
+export function costSpreadOf(cases: readonly MigrationCase[], measured: ReadonlyMap<string, CaseResult>): number | null {
+  const logSetups = new Map<string, number[]>();
+  for (const migrationCase of cases) {
+    const setupMs = measured.get(migrationCase.id)?.setup_ms;
+    if (migrationCase.repetition === undefined || setupMs == null || setupMs <= 0) continue;
+    const base = repeatedCaseIdOf(migrationCase);
+    logSetups.set(base, [...(logSetups.get(base) ?? []), Math.log(setupMs)]);
+  }
+  const sigmas = [...logSetups.values()]
+    .filter((values) => values.length >= 4)
+    .map((values) => ((quantile(values, 0.75) as number) - (quantile(values, 0.25) as number)) / 1.349);
+  return median(sigmas);
 }
 
 /** How much longer a last sync page by page takes than word-wise, per page of RAM (see LAB_SYNC_SCAN_SECONDS_PER_PAGE). */
@@ -194,6 +221,7 @@ export function simLabModelOf(values: ParameterValues, constants: LabConstants =
       syncSecondsPerPagePerDirtyMBps: constants.syncSecondsPerPagePerDirtyMBps,
       syncScanSecondsPerPage: constants.syncScanSecondsPerPage,
       wordSyncSecondsPerPage: constants.wordSyncSecondsPerPage,
+      costSpread: constants.costSpread,
     },
     vms: { guestOsMB: value('guestOsMB'), guestOsDirtyMBps: constants.guestOsDirtyMBps },
   };
@@ -236,7 +264,9 @@ async function predictCase(model: SimLabModel, settings: CaseSettings, migration
     vms: { ...model.vms, guestOsMB: (model.vms.guestOsMB ?? 0) + LAB_GUEST_NONZERO_PER_RAM_MB * migrationCase.ramMB, memoryMB: ramKiBOf(migrationCase) / 1024 },
     workloads: workloadsConfig(workload, settings),
   });
-  const platform = new SimPlatform(config, { configPath: undefined, seed: 1, placement: PLACEMENT, caFile: undefined, insecure: false });
+  // Each repetition of a case is a run of its own: its own draws of the profile's spreads.
+  const seed = migrationCase.repetition ?? 1;
+  const platform = new SimPlatform(config, { configPath: undefined, seed, placement: PLACEMENT, caFile: undefined, insecure: false });
   const clientType = clientTypeOf(workload);
   if (clientType) platform.createLoad(['vm1'], () => {}).addClients(clientType, 1);
   const { clock } = platform;
@@ -287,7 +317,8 @@ function resultOf(id: string, outcome: MigrationOutcome, resync: MigrationProfil
     converged,
     total_ms: (outcome.ended_s - outcome.started_s) * 1000,
     downtime_ms: converged ? outcome.downtime_ms : null,
-    setup_ms: null,
+    // QEMU's setup-time ends with the first sync, when the first pass begins.
+    setup_ms: progress?.[0] ? progress[0].at_s * 1000 : null,
     bytes: outcome.bytes ?? 0,
     // QEMU's dirty-sync-count: the sim's passes under QEMU's rule; at the end of each pass, one more (its passes end with a sync each, the first starts with one).
     passes: (outcome.passes ?? 0) + (resync === 'below-threshold' ? 0 : 1),

@@ -23,6 +23,12 @@ export function isWordAligned(memoryMB: number): boolean {
   return bytes % WORD_BYTES_OF_RAM === 0;
 }
 
+/** What the platform drew for one migration: its setup, and the factor on its syncs and switchover. */
+export interface DrawnCosts {
+  setupSeconds: number;
+  costFactor: number;
+}
+
 /** What a migration needs from the datacenter around it. */
 export interface MigrationEnvironment {
   readonly clock: VirtualClock;
@@ -90,6 +96,8 @@ export class PreCopyMigration {
   private thresholdBytes = 0;
   private burstStartS = 0;
   private readonly startedS: number;
+  /** This migration's draw of the profile's cost spread, on its syncs and switchover. */
+  private readonly costFactor: number;
   private readonly progress: PassProgress[] = [];
   /** The VM's touched memory when the pass last looked (`findNewlyTouched`). */
   private touchedSeenMB = 0;
@@ -103,9 +111,11 @@ export class PreCopyMigration {
     readonly source: SimHost,
     readonly target: SimHost,
     private readonly profile: MigrationProfile,
-    setupSeconds: number,
+    drawn: DrawnCosts,
     private readonly env: MigrationEnvironment,
   ) {
+    this.costFactor = drawn.costFactor;
+    const { setupSeconds } = drawn;
     this.outcome = new Promise((resolve) => (this.settle = resolve));
     const now = env.clock.now();
     this.startedS = now;
@@ -223,7 +233,7 @@ export class PreCopyMigration {
     if (this.stage === 'stop-and-copy') {
       this.stage = 'switchover';
       this.env.transferEnded(this);
-      this.timer = this.env.clock.at(now + this.profile.switchoverSeconds, () => this.land());
+      this.timer = this.env.clock.at(now + this.profile.switchoverSeconds * this.costFactor, () => this.land());
       return;
     }
     const passSeconds = Math.max(now - this.passStartS, 1e-9);
@@ -340,8 +350,8 @@ export class PreCopyMigration {
   private syncSeconds(loggedMB: number, dirtyMBps: number): number {
     const { syncSecondsPerPage, syncSecondsPerPagePerDirtyMBps, syncScanSecondsPerPage, wordSyncSecondsPerPage } = this.profile;
     const ramPages = this.vm.memoryMB * PAGES_PER_MB;
-    if (isWordAligned(this.vm.memoryMB)) return ramPages * wordSyncSecondsPerPage;
-    return ramPages * syncScanSecondsPerPage + loggedMB * PAGES_PER_MB * (syncSecondsPerPage + syncSecondsPerPagePerDirtyMBps * dirtyMBps);
+    if (isWordAligned(this.vm.memoryMB)) return ramPages * wordSyncSecondsPerPage * this.costFactor;
+    return (ramPages * syncScanSecondsPerPage + loggedMB * PAGES_PER_MB * (syncSecondsPerPage + syncSecondsPerPagePerDirtyMBps * dirtyMBps)) * this.costFactor;
   }
 
   /**

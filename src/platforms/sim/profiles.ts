@@ -12,6 +12,11 @@ export const migrationProfileSchema = z
       .refine((range) => range.min <= range.max, 'min must not exceed max'),
     /** Fixed cost while the VM is stopped, on top of sending the last dirty pages. */
     switchoverSeconds: z.number().nonnegative(),
+    /**
+     * How much one migration's syncs and switchover cost more or less than the next: the σ of
+     * a log-normal factor on them, drawn once per migration from the run's seed (0: none drawn).
+     */
+    costSpread: z.number().min(0).max(2),
     /** Pre-copy stops once the rest can be sent within this time at the last pass's (or, by QEMU's rule, the last rate window's) rate. */
     downtimeLimitSeconds: z.number().positive(),
     /**
@@ -82,6 +87,7 @@ const BUILT_IN = {
   'vsphere-4.1': {
     setupSeconds: { min: 6, max: 16 },
     switchoverSeconds: 0.25,
+    costSpread: 0,
     downtimeLimitSeconds: 0.5,
     resync: 'end-of-pass',
     syncSecondsPerPage: 0,
@@ -104,6 +110,7 @@ const BUILT_IN = {
   qemu: {
     setupSeconds: { min: 0.01, max: 0.03 },
     switchoverSeconds: 0.02,
+    costSpread: 0,
     downtimeLimitSeconds: 0.3,
     resync: 'below-threshold',
     syncSecondsPerPage: 0,

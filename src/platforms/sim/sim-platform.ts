@@ -53,7 +53,9 @@ export class SimPlatform implements Platform {
       });
     }
     const setup = this.random.between(this.profile.setupSeconds.min, this.profile.setupSeconds.max);
-    const migration = new PreCopyMigration(vm, vm.host, target, this.profile, setup, this.datacenter);
+    const { costSpread } = this.profile;
+    const costFactor = costSpread > 0 ? Math.exp(costSpread * this.random.normal()) : 1;
+    const migration = new PreCopyMigration(vm, vm.host, target, this.profile, { setupSeconds: setup, costFactor }, this.datacenter);
     const unsubscribe = this.interruptions.subscribe(signal, () => migration.interrupt());
     return migration.result.finally(unsubscribe);
   }
