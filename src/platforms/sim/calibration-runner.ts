@@ -309,6 +309,13 @@ function workloadsConfig(workload: CaseWorkload, settings: CaseSettings): Record
   }
 }
 
+/** QEMU's setup-time: from the migration thread's setup (after connecting) to the first pass, which its first sync begins. */
+function setupMsOf(progress: readonly PassProgress[] | undefined): number | null {
+  const setup = progress?.find(({ status }) => status === 'setup');
+  const first = progress?.find(({ status, pass }) => status === 'active' && pass === 1);
+  return setup && first ? (first.at_s - setup.at_s) * 1000 : null;
+}
+
 function resultOf(id: string, outcome: MigrationOutcome, resync: MigrationProfile['resync']): CaseResult {
   const converged = outcome.status === 'succeeded';
   const progress = (outcome.details?.sim as { progress?: readonly PassProgress[] } | undefined)?.progress;
@@ -317,12 +324,11 @@ function resultOf(id: string, outcome: MigrationOutcome, resync: MigrationProfil
     converged,
     total_ms: (outcome.ended_s - outcome.started_s) * 1000,
     downtime_ms: converged ? outcome.downtime_ms : null,
-    // QEMU's setup-time ends with the first sync, when the first pass begins.
-    setup_ms: progress?.[0] ? progress[0].at_s * 1000 : null,
+    setup_ms: setupMsOf(progress),
     bytes: outcome.bytes ?? 0,
     // QEMU's dirty-sync-count: the sim's passes under QEMU's rule; at the end of each pass, one more (its passes end with a sync each, the first starts with one).
     passes: (outcome.passes ?? 0) + (resync === 'below-threshold' ? 0 : 1),
     reason: outcome.reason,
-    ...(progress && { progress: progress.map(({ at_s, pass, transferred, remaining }) => ({ at_s, pass, transferred, remaining })) }),
+    ...(progress && { progress: progress.filter(({ status }) => status !== 'setup').map(({ at_s, pass, transferred, remaining }) => ({ at_s, pass, transferred, remaining })) }),
   };
 }

@@ -49,7 +49,7 @@ type Stage = 'setup' | 'precopy' | 'stop-and-copy' | 'switchover' | 'ended';
  */
 export interface PassProgress {
   at_s: number;
-  status: 'active' | MigrationOutcome['status'];
+  status: 'setup' | 'active' | MigrationOutcome['status'];
   pass: number;
   transferred: number;
   remaining: number;
@@ -176,6 +176,7 @@ export class PreCopyMigration {
     vm.startDirtyLog();
     vm.tracing = true;
     this.windowStartS = this.env.clock.now();
+    this.recordProgress('setup', this.windowStartS);
     // The setup's sync, over all of RAM, measured barely slower with the guest writing (1.6-2.0 µs a page at 2-20 MB/s against 1.17 idle): no write-rate term.
     const syncSeconds = this.syncSeconds(vm.memoryMB, 0);
     if (syncSeconds <= 0) return this.beginPrecopy();
