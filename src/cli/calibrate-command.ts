@@ -11,6 +11,7 @@ import { InputError } from '../errors.ts';
 import { openQemuCaseRunner } from '../platforms/qemu/calibration-runner.ts';
 import { FITTED_PARAMETERS, labConstantsOf, simCaseRunner, simLabModelOf, type LabConstants, type SimLabModel } from '../platforms/sim/calibration-runner.ts';
 import { createEmptyDirectory } from '../record/run-directory.ts';
+import { readJsonLines } from '../report/json-lines.ts';
 import { writeReportFile } from '../report/report-files.ts';
 import { tableToCsv, type Table } from '../report/table.ts';
 import { TOOL_VERSION } from '../version.ts';
@@ -32,6 +33,7 @@ export const DEFAULT_GRID = fileURLToPath(new URL('../../samples/calibrate/grid.
 
 const log = (line: string): void => void process.stderr.write(`calibrate: ${line}\n`);
 const LAB_FILE = 'lab.json';
+const DETAILS_FILE = 'measured-details.jsonl';
 const APPEND_NO_LINK = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW;
 
 /** Appends a line to `file`, never through a link planted in its place. */
@@ -99,6 +101,7 @@ export async function calibrateCommand(flags: CalibrateFlags): Promise<number> {
   let measuredOn: MeasuredOn[];
   if (parts.every((part) => part.measuredFile !== undefined)) {
     writeResults(path.join(outDir, 'measured.csv'), cases, earlier);
+    for (const part of parts) await copyMeasuredDetails(part, path.join(outDir, DETAILS_FILE));
     measured = earlier;
     measuredOn = parts.map((part) => earlierLab(part.measuredFile as string));
   } else {
@@ -169,7 +172,7 @@ async function measureOnLab(
       if (interrupts.signal.aborted) break;
       measured.set(migrationCase.id, result);
       results.append(result);
-      appendLine(path.join(outDir, 'measured-details.jsonl'), JSON.stringify({ id: migrationCase.id, qemu: runner.lastStats }));
+      appendLine(path.join(outDir, DETAILS_FILE), JSON.stringify({ id: migrationCase.id, qemu: runner.lastStats }));
       description = runner.describe();
       writeReportFile(outDir, LAB_FILE, `${JSON.stringify(description, null, 2)}\n`);
       log(`[${index + 1}/${cases.length}] ${migrationCase.id}: ${describeResult(result)}`);
@@ -184,6 +187,15 @@ async function measureOnLab(
     return { measured: null, description };
   }
   return { measured, description };
+}
+
+/** QEMU's own account of a grid's cases, from the measured-details.jsonl beside its measured.csv (if any), so that --out keeps it too. */
+async function copyMeasuredDetails(part: GridPart, file: string): Promise<void> {
+  const ids = new Set(part.cases.map((c) => c.id));
+  await readJsonLines(path.join(path.dirname(part.measuredFile as string), DETAILS_FILE), (line) => {
+    const id = (line as { id?: unknown } | null)?.id;
+    if (typeof id === 'string' && ids.has(id)) appendLine(file, JSON.stringify(line));
+  });
 }
 
 function writeResults(file: string, cases: readonly MigrationCase[], results: ReadonlyMap<string, CaseResult>): void {

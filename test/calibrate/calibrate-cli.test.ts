@@ -71,6 +71,8 @@ describe('calibrate --measured', () => {
       const heldOutMeasured = path.join(dir, 'held-out.csv');
       await writeSyntheticMeasurements(fitGrid, fitMeasured);
       await writeSyntheticMeasurements(heldOutGrid, heldOutMeasured);
+      const kept = JSON.stringify({ id: 'ram256-idle-bw1000-dl300', qemu: null });
+      writeScript(dir, 'measured-details.jsonl', [kept, JSON.stringify({ id: 'a-case-of-no-grid', qemu: null })]);
       const out = path.join(dir, 'out');
       const result = await runCli(
         ['calibrate', '--grid', fitGrid, '--measured', fitMeasured, '--grid', heldOutGrid, '--measured', heldOutMeasured, '--out', out, '--searches', '1', '--population', '8', '--generations', '2'],
@@ -81,6 +83,7 @@ describe('calibrate --measured', () => {
       assert.match(result.stderr, /^calibrate: held-out half: 2 cases,/m);
       const ids = parseCsv(result.stdout).slice(1).map((row) => row[0]);
       assert.deepEqual(ids, ['ram256-idle-bw1000-dl300', 'ram256-dirty64x4-bw1000-dl300', 'ram256mib-rewrite64x20-bw300-dl300', 'ram256mib-rewrite64x20-bw1000-dl300']);
+      assert.equal(fs.readFileSync(path.join(out, 'measured-details.jsonl'), 'utf8'), `${kept}\n`, 'QEMU\'s account of the grids\' cases kept, once');
       const about = fs.readFileSync(path.join(out, 'report.html'), 'utf8');
       assert.match(about, /all fitted on/);
       assert.match(about, /all held out/);
