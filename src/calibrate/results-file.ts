@@ -49,14 +49,15 @@ export async function readResults(file: string, cases: readonly MigrationCase[])
   });
   const missing = cases.find((migrationCase) => !results.has(migrationCase.id));
   if (missing) throw new InputError(`${file}: no result for the grid's case ${missing.id}`);
-  if (path.basename(file) !== MEASURED) return results;
-  const progress = await readMeasuredProgress(path.join(path.dirname(file), MEASURED_DETAILS), new Set(results.keys()));
+  if (path.basename(file) !== MEASURED_FILE) return results;
+  const progress = await readMeasuredProgress(path.join(path.dirname(file), MEASURED_DETAILS_FILE), new Set(results.keys()));
   for (const [id, caseProgress] of progress) results.set(id, { ...(results.get(id) as CaseResult), progress: caseProgress });
   return results;
 }
 
-const MEASURED = 'measured.csv';
-const MEASURED_DETAILS = 'measured-details.jsonl';
+/** What the lab writes of a calibration's cases: the results, and QEMU's own account of each (one JSON line per case). */
+export const MEASURED_FILE = 'measured.csv';
+export const MEASURED_DETAILS_FILE = 'measured-details.jsonl';
 
 const detailsLineSchema = z.object({
   id: z.string(),

@@ -6,7 +6,7 @@ import { CALIBRATION_CASES_TITLE, casesTable, describeWorkload, writeCalibration
 import { describeSummary, summarize } from '../calibrate/comparison.ts';
 import { casesOf, loadGrid, settingsOf } from '../calibrate/grid.ts';
 import type { CaseResult, CaseSettings, MigrationCase } from '../calibrate/migration-case.ts';
-import { readResults, ResultsFile } from '../calibrate/results-file.ts';
+import { MEASURED_DETAILS_FILE, MEASURED_FILE, readResults, ResultsFile } from '../calibrate/results-file.ts';
 import { InputError } from '../errors.ts';
 import { openQemuCaseRunner } from '../platforms/qemu/calibration-runner.ts';
 import { FITTED_PARAMETERS, labConstantsOf, simCaseRunner, simLabModelOf, type LabConstants, type SimLabModel } from '../platforms/sim/calibration-runner.ts';
@@ -33,7 +33,6 @@ export const DEFAULT_GRID = fileURLToPath(new URL('../../samples/calibrate/grid.
 
 const log = (line: string): void => void process.stderr.write(`calibrate: ${line}\n`);
 const LAB_FILE = 'lab.json';
-const DETAILS_FILE = 'measured-details.jsonl';
 const APPEND_NO_LINK = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW;
 
 /** Appends a line to `file`, never through a link planted in its place. */
@@ -92,7 +91,9 @@ export async function calibrateCommand(flags: CalibrateFlags): Promise<number> {
   const earlier = new Map<string, CaseResult>();
   for (const part of parts) {
     if (part.measuredFile === undefined) continue;
-    for (const [id, result] of await readResults(part.measuredFile, part.cases)) if (settingsById.has(id)) earlier.set(id, result);
+    // A measured file may hold other cases too: each grid's own are taken from its own file.
+    const ids = new Set(part.cases.map((c) => c.id));
+    for (const [id, result] of await readResults(part.measuredFile, part.cases)) if (ids.has(id)) earlier.set(id, result);
   }
   const outDir = flags.out ?? timestampedDirectory('calibrations');
   createEmptyDirectory(outDir);
@@ -100,8 +101,8 @@ export async function calibrateCommand(flags: CalibrateFlags): Promise<number> {
   let measured: ReadonlyMap<string, CaseResult>;
   let measuredOn: MeasuredOn[];
   if (parts.every((part) => part.measuredFile !== undefined)) {
-    writeResults(path.join(outDir, 'measured.csv'), cases, earlier);
-    for (const part of parts) await copyMeasuredDetails(part, path.join(outDir, DETAILS_FILE));
+    writeResults(path.join(outDir, MEASURED_FILE), cases, earlier);
+    for (const part of parts) await copyMeasuredDetails(part, path.join(outDir, MEASURED_DETAILS_FILE));
     measured = earlier;
     measuredOn = parts.map((part) => earlierLab(part.measuredFile as string));
   } else {
@@ -111,7 +112,7 @@ export async function calibrateCommand(flags: CalibrateFlags): Promise<number> {
     measured = lab.measured;
     measuredOn = [lab.description];
     if (!fitting) {
-      log(`the grid is held out whole: nothing to fit; ${path.join(outDir, 'measured.csv')} keeps its cases for a calibration with a grid to fit on`);
+      log(`the grid is held out whole: nothing to fit; ${path.join(outDir, MEASURED_FILE)} keeps its cases for a calibration with a grid to fit on`);
       return 0;
     }
   }
@@ -159,7 +160,7 @@ async function measureOnLab(
   settings: CaseSettings,
   outDir: string,
 ): Promise<{ measured: Map<string, CaseResult> | null; description: Record<string, unknown> }> {
-  const file = path.join(outDir, 'measured.csv');
+  const file = path.join(outDir, MEASURED_FILE);
   const results = new ResultsFile(file);
   const interrupts = watchInterrupts(() => results.close(), 'ending the case under way and taking the lab down');
   const measured = new Map<string, CaseResult>();
@@ -172,7 +173,7 @@ async function measureOnLab(
       if (interrupts.signal.aborted) break;
       measured.set(migrationCase.id, result);
       results.append(result);
-      appendLine(path.join(outDir, DETAILS_FILE), JSON.stringify({ id: migrationCase.id, qemu: runner.lastStats }));
+      appendLine(path.join(outDir, MEASURED_DETAILS_FILE), JSON.stringify({ id: migrationCase.id, qemu: runner.lastStats }));
       description = runner.describe();
       writeReportFile(outDir, LAB_FILE, `${JSON.stringify(description, null, 2)}\n`);
       log(`[${index + 1}/${cases.length}] ${migrationCase.id}: ${describeResult(result)}`);
@@ -192,7 +193,7 @@ async function measureOnLab(
 /** QEMU's own account of a grid's cases, from the measured-details.jsonl beside its measured.csv (if any), so that --out keeps it too. */
 async function copyMeasuredDetails(part: GridPart, file: string): Promise<void> {
   const ids = new Set(part.cases.map((c) => c.id));
-  await readJsonLines(path.join(path.dirname(part.measuredFile as string), DETAILS_FILE), (line) => {
+  await readJsonLines(path.join(path.dirname(part.measuredFile as string), MEASURED_DETAILS_FILE), (line) => {
     const id = (line as { id?: unknown } | null)?.id;
     if (typeof id === 'string' && ids.has(id)) appendLine(file, JSON.stringify(line));
   });

@@ -59,9 +59,9 @@ function buildProgram(setExitCode: (code: number) => void): Command {
       'measure single-VM migrations on the qemu lab, fit the sim\'s qemu profile on half of them, report its errors on the other half; ' +
         'or, with --check, predict measured migrations with a saved profile and report its errors',
     )
-    .option('--grid <file>', 'the cases (YAML or JSON; default samples/calibrate/grid.yaml; with --check, none: the cases are the file\'s columns); repeatable with as many --measured', collectFile, [])
+    .option('--grid <file>', 'the cases (YAML or JSON; default samples/calibrate/grid.yaml; with --check, none: the cases are the file\'s columns); repeatable with as many --measured', collectFile)
     .option('--out <dir>', 'where to write tables, charts, report.html and the fitted profile (default: calibrations/<timestamp>; with --check, nothing without it)')
-    .option('--measured <csv>', 'take the measurements from an earlier calibration\'s measured.csv instead of the lab; repeatable, one per --grid, in order', collectFile, [])
+    .option('--measured <csv>', 'take the measurements from an earlier calibration\'s measured.csv instead of the lab; repeatable, one per --grid, in order', collectFile)
     .addOption(
       new Option('--check <csv>', 'predict the migrations measured in this file with a saved profile, no fitting (columns: see the README; with --grid, a measured.csv)').conflicts('measured'),
     )
@@ -78,8 +78,8 @@ function buildProgram(setExitCode: (code: number) => void): Command {
 }
 
 /** A repeatable file option: each use adds one. */
-function collectFile(value: string, previous: string[]): string[] {
-  return [...previous, value];
+function collectFile(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 /** `--check` predicts one measured file: from one grid at most. */

@@ -181,9 +181,9 @@ class LabCaseRunner implements QemuCaseRunner {
       throw new Error(`${migrationCase.id}: the migration was interrupted`);
     }
     // A whole-MiB guest may be broken by its migration; the next case boots a new one anyway.
-    if (!this.bootsEachCase(lab)) await this.settle(lab);
     const brokenGuestTolerated = this.bootsEachCase(lab);
-    if (brokenGuestTolerated && stats.status === 'completed' && stats.reason !== '') {
+    if (!brokenGuestTolerated) await this.settle(lab);
+    else if (stats.status === 'completed' && stats.reason !== '') {
       this.log(`${migrationCase.id}: the whole-MiB guest broke in its migration (${stats.reason}); QEMU's figures are kept`);
     }
     return caseResult(migrationCase.id, stats, events, bytesSeen, settings.convergenceTimeoutSeconds, brokenGuestTolerated);

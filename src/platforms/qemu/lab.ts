@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { LAB_TCG_RAM_PADDING_KIB } from '../../calibrate/migration-case.ts';
 import type { HostSpec } from './config.ts';
 import { exec, findExecutable } from './exec.ts';
 import { guestImage, type NicModel } from './guest-image.ts';
@@ -439,7 +440,7 @@ export class Lab {
  * its per-page slow path, which resets the TLB; the guest does not notice.
  */
 export function guestMemoryArgument(memoryMB: number, accelerator: Accelerator, wholeMiB = false): string {
-  return accelerator === 'tcg' && !wholeMiB ? `${memoryMB * 1024 + 8}K` : String(memoryMB);
+  return accelerator === 'tcg' && !wholeMiB ? `${memoryMB * 1024 + LAB_TCG_RAM_PADDING_KIB}K` : String(memoryMB);
 }
 
 /** The QEMU a lab runs: qemu-system-x86_64 that only root or the user can change (a state file could name any program). */

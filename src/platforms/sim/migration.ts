@@ -115,12 +115,11 @@ export class PreCopyMigration {
     private readonly env: MigrationEnvironment,
   ) {
     this.costFactor = drawn.costFactor;
-    const { setupSeconds } = drawn;
     this.outcome = new Promise((resolve) => (this.settle = resolve));
     const now = env.clock.now();
     this.startedS = now;
     this.lastAdvanceS = now;
-    this.timer = env.clock.at(now + setupSeconds, () => this.setupSync());
+    this.timer = env.clock.at(now + drawn.setupSeconds, () => this.setupSync());
     this.deadline = env.clock.at(now + profile.convergenceTimeoutSeconds, () => this.giveUp());
   }
 
@@ -358,7 +357,8 @@ export class PreCopyMigration {
   /**
    * QEMU reads a page when it sends it: a zero page the guest writes before the scan reaches
    * it goes as data. Pages the guest touched since the last look are spread over the zero
-   * pages, so the share of them still pending (the pass's share left) joins the data.
+   * pages: they move from the pass's zero pages to its data, the share of the pass left
+   * unchanged, so that the share of them still pending goes as data.
    */
   private findNewlyTouched(): void {
     this.vm.advance(this.env.clock.now());
@@ -368,8 +368,8 @@ export class PreCopyMigration {
     const { dataMB, zeroMB } = this.passPages;
     if (grownMB <= 0 || zeroMB <= 0 || this.passBytes <= 0 || this.passLeft <= 0) return;
     const left = this.passLeft / this.passBytes;
-    const aheadMB = Math.min(grownMB, zeroMB) * left;
-    this.passPages = { dataMB: dataMB + aheadMB / left, zeroMB: zeroMB - aheadMB / left };
+    const writtenMB = Math.min(grownMB, zeroMB);
+    this.passPages = { dataMB: dataMB + writtenMB, zeroMB: zeroMB - writtenMB };
     this.passBytes = this.passPages.dataMB * BYTES_PER_MB + this.passPages.zeroMB * PAGES_PER_MB * this.profile.zeroPageBytes;
     this.passLeft = this.passBytes * left;
   }

@@ -216,12 +216,10 @@ export class SimVm {
    * a random writer's anywhere in its buffer).
    */
   syncDirtyLog(): { dirtiedMB: number; regionMB: number; randomShare: number } {
-    this.advance(this.clock.now());
-    const regionMB = this.dirtyRegionMB();
-    return { ...this.collectDistinct(), regionMB };
+    return this.collectDistinct();
   }
 
-  private collectDistinct(): { dirtiedMB: number; randomShare: number } {
+  private collectDistinct(): { dirtiedMB: number; regionMB: number; randomShare: number } {
     this.advance(this.clock.now());
     const regionMB = this.dirtyRegionMB();
     const randomMB = this.randomDirtiedMB - this.randomDirtyMark;
@@ -230,7 +228,7 @@ export class SimVm {
     const distinctRandomMB = randomRegionMB > 0 ? -randomRegionMB * Math.expm1(-randomMB / randomRegionMB) : 0;
     this.startDirtyLog();
     const distinctMB = sweptMB + distinctRandomMB;
-    return { dirtiedMB: Math.min(distinctMB, regionMB), randomShare: distinctMB > 0 ? distinctRandomMB / distinctMB : 0 };
+    return { dirtiedMB: Math.min(distinctMB, regionMB), regionMB, randomShare: distinctMB > 0 ? distinctRandomMB / distinctMB : 0 };
   }
 
   /** The most memory written since the mark: the hot OS pages and the most buffer memory held at once. */
