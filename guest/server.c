@@ -10,8 +10,10 @@
  *   GET /memory2?mb=M&ms=T        allocate M MB, keep refilling it for T ms, free it
  *   GET /dirty?mb=M&rate=R&ms=T   allocate M MB, dirty R MB/s of its pages for T ms (or until the
  *                                 client closes the connection), free it
- *   GET /rewrite?mb=M&rate=R&ms=T allocate M MB, fill it, rewrite R MB/s of its pages chosen at
- *                                 random for T ms (or until the client closes the connection), free it
+ *   GET /rewrite?mb=M&rate=R&ms=T&order=O
+ *                                 allocate M MB, fill it, rewrite R MB/s of its pages for T ms (or
+ *                                 until the client closes the connection), free it: pages chosen at
+ *                                 random (O=0, the default) or in page order, cycling (O=1)
  *   GET /ping                     answer at once
  *
  * Every job checks what it wrote, so that memory a live migration brought back wrong is seen:
@@ -554,18 +556,23 @@ static uint64_t splitmix64(uint64_t *state) {
   return z ^ (z >> 31);
 }
 
-/* `rewrite`'s random writes: each page's version (1 once filled), the generator's state, and what the checks found. */
+/*
+ * `rewrite`'s writes: each page's version (1 once filled), the generator's state or, in page
+ * order, the page it writes next, and what the checks found.
+ */
 struct rewrite {
   struct store *s;
   size_t pages;
   uint32_t *versions;
   uint64_t random;
+  int in_page_order;
+  size_t next;
   long bad;
 };
 
-static void rewrite_random_page(void *job) {
+static void rewrite_page(void *job) {
   struct rewrite *w = job;
-  size_t page = (size_t)(splitmix64(&w->random) % w->pages);
+  size_t page = w->in_page_order ? w->next++ % w->pages : (size_t)(splitmix64(&w->random) % w->pages);
   size_t offset = page * PAGE;
   w->bad += store_word(w->s, offset) != dirty_word(w->versions[page], page);
   store_set_word(w->s, offset, dirty_word(++w->versions[page], page));
@@ -573,15 +580,15 @@ static void rewrite_random_page(void *job) {
 
 /*
  * Fills the job's data with non-zero words (each page's first word its version 1, the rest
- * REWRITE_FILL), then rewrites `rate` MB/s of pages chosen at random with replacement, in
- * 10 ms ticks: a page's first word, checked to hold its last version before it gets the next,
- * and every page whole at the end. Stops early, freeing the data, when the client on `fd` goes
+ * REWRITE_FILL), then rewrites `rate` MB/s of pages chosen at random with replacement (or in
+ * page order, cycling, when `in_page_order`), in 10 ms ticks: a page's first word, checked to
+ * hold its last version before it gets the next, and every page whole at the end. Stops early, freeing the data, when the client on `fd` goes
  * away. Answers how much was rewritten and how much of the data at least once.
  */
-static void job_rewrite(int fd, long mb, long rate, long ms, struct reply *r) {
+static void job_rewrite(int fd, long mb, long rate, long ms, int in_page_order, struct reply *r) {
   struct store s;
   if (!acquire_store(&s, mb, r)) return;
-  struct rewrite w = {&s, s.bytes / PAGE, calloc(s.bytes / PAGE, sizeof(uint32_t)), REWRITE_SEED, 0};
+  struct rewrite w = {&s, s.bytes / PAGE, calloc(s.bytes / PAGE, sizeof(uint32_t)), REWRITE_SEED, in_page_order, 0, 0};
   if (!w.versions) {
     release_store(&s);
     set_reply(r, 503, "out of memory\n");
@@ -595,7 +602,7 @@ static void job_rewrite(int fd, long mb, long rate, long ms, struct reply *r) {
   }
   double fill_ms = now_ms() - fill_start;
   double took;
-  uint64_t rewritten = write_pages_at_rate(fd, rate, ms, rewrite_random_page, &w, &took);
+  uint64_t rewritten = write_pages_at_rate(fd, rate, ms, rewrite_page, &w, &took);
   long bad = w.bad;
   size_t distinct = 0;
   if (client_gone(fd)) {
@@ -610,8 +617,8 @@ static void job_rewrite(int fd, long mb, long rate, long ms, struct reply *r) {
   }
   free(w.versions);
   if (file_failed(release_store(&s), r)) return;
-  set_reply(r, 200, "rewrite mb=%ld rate=%ld ms=%ld fill_ms=%.0f rewritten_mb=%.1f distinct_mb=%.1f took_ms=%.0f\n", mb, rate,
-            ms, fill_ms, (double)rewritten * PAGE / MB, (double)distinct * PAGE / MB, took);
+  set_reply(r, 200, "rewrite mb=%ld rate=%ld ms=%ld order=%d fill_ms=%.0f rewritten_mb=%.1f distinct_mb=%.1f took_ms=%.0f\n", mb, rate,
+            ms, in_page_order, fill_ms, (double)rewritten * PAGE / MB, (double)distinct * PAGE / MB, took);
   set_checked(r, "rewrite", bad);
 }
 
@@ -684,8 +691,8 @@ static void dispatch(int fd, const char *method, char *target, struct reply *r) 
     struct param p[] = {{"mb", 1, MAX_MB, 10, 0}, {"rate", 1, MAX_RATE_MBPS, 10, 0}, {"ms", 0, MAX_MS, 1000, 0}};
     if (parse_query(query, p, 3, r)) job_dirty(fd, p[0].value, p[1].value, p[2].value, r);
   } else if (strcmp(target, "/rewrite") == 0) {
-    struct param p[] = {{"mb", 1, MAX_MB, 10, 0}, {"rate", 1, MAX_RATE_MBPS, 10, 0}, {"ms", 0, MAX_MS, 1000, 0}};
-    if (parse_query(query, p, 3, r)) job_rewrite(fd, p[0].value, p[1].value, p[2].value, r);
+    struct param p[] = {{"mb", 1, MAX_MB, 10, 0}, {"rate", 1, MAX_RATE_MBPS, 10, 0}, {"ms", 0, MAX_MS, 1000, 0}, {"order", 0, 1, 0, 0}};
+    if (parse_query(query, p, 4, r)) job_rewrite(fd, p[0].value, p[1].value, p[2].value, (int)p[3].value, r);
   } else {
     set_reply(r, 404, "no such path\n");
   }

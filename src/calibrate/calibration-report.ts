@@ -26,6 +26,8 @@ export function describeWorkload(workload: CaseWorkload): string {
       return `dirty ${workload.rateMBps} MB/s of ${workload.bufferMB} MB`;
     case 'rewrite':
       return `rewrite ${workload.rateMBps} MB/s of a filled ${workload.bufferMB} MB, at random`;
+    case 'sweep':
+      return `rewrite ${workload.rateMBps} MB/s of a filled ${workload.bufferMB} MB, in page order`;
   }
 }
 

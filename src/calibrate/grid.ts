@@ -8,7 +8,8 @@ const workloadSchema = z.union([
   z.object({ memory: CASE_LIMITS.bufferMB, sleepMs: CASE_LIMITS.sleepMs.optional() }).strict(),
   z.object({ dirty: CASE_LIMITS.dirtyMBps, bufferMB: CASE_LIMITS.bufferMB.optional() }).strict(),
   z.object({ rewrite: CASE_LIMITS.dirtyMBps, bufferMB: CASE_LIMITS.bufferMB.optional() }).strict(),
-], { error: 'expected idle, { memory: MB }, { dirty: MB/s } or { rewrite: MB/s }' });
+  z.object({ sweep: CASE_LIMITS.dirtyMBps, bufferMB: CASE_LIMITS.bufferMB.optional() }).strict(),
+], { error: 'expected idle, { memory: MB }, { dirty: MB/s }, { rewrite: MB/s } or { sweep: MB/s }' });
 
 /**
  * The calibration grid: every combination of the lists is one case. By default cases are split
@@ -27,12 +28,13 @@ export const gridSchema = z
     wholeMiBRam: z.boolean().default(false),
     /**
      * `idle`, `{ memory: MB }` (the seed's memory app holding a filled buffer), `{ dirty: MB/s }`
-     * (the guest dirtier, in page order), `{ rewrite: MB/s }` (random pages of a buffer filled first).
+     * (the guest dirtier, in page order), `{ rewrite: MB/s }` (random pages of a buffer filled first),
+     * `{ sweep: MB/s }` (a buffer filled first, then rewritten in page order).
      */
     workloads: z.array(workloadSchema).min(1),
     bandwidthMbps: z.array(CASE_LIMITS.bandwidthMbps).min(1),
     downtimeLimitMs: z.array(CASE_LIMITS.downtimeLimitMs).min(1),
-    /** The dirtier's and the rewriter's buffer, unless a workload names its own. */
+    /** The buffer of the dirtier, the rewriter and the sweep, unless a workload names its own. */
     dirtyBufferMB: CASE_LIMITS.bufferMB.default(64),
     /** How long the memory app sleeps holding its buffer, unless a workload says: by default longer than any case. */
     memorySleepMs: CASE_LIMITS.sleepMs.default(120_000),
@@ -88,6 +90,7 @@ function workloadOf(entry: Grid['workloads'][number], grid: Grid): CaseWorkload 
   if (entry === 'idle') return { kind: 'idle' };
   if ('memory' in entry) return { kind: 'memory', bufferMB: entry.memory, sleepMs: entry.sleepMs ?? grid.memorySleepMs };
   if ('rewrite' in entry) return { kind: 'rewrite', bufferMB: entry.bufferMB ?? grid.dirtyBufferMB, rateMBps: entry.rewrite };
+  if ('sweep' in entry) return { kind: 'sweep', bufferMB: entry.bufferMB ?? grid.dirtyBufferMB, rateMBps: entry.sweep };
   return { kind: 'dirty', bufferMB: entry.bufferMB ?? grid.dirtyBufferMB, rateMBps: entry.dirty };
 }
 
@@ -101,5 +104,7 @@ function workloadName(workload: CaseWorkload): string {
       return `dirty${workload.bufferMB}x${workload.rateMBps}`;
     case 'rewrite':
       return `rewrite${workload.bufferMB}x${workload.rateMBps}`;
+    case 'sweep':
+      return `sweep${workload.bufferMB}x${workload.rateMBps}`;
   }
 }

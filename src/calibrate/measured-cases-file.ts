@@ -3,7 +3,7 @@ import { BadCellError, readCsvRows, type CsvRow } from '../report/csv-reader.ts'
 import { CASE_LIMITS, DEFAULT_WARMUP_SECONDS } from './case-limits.ts';
 import { boundedCell, isBlank, numberCell } from './csv-cells.ts';
 import type { CaseSettings, CaseWorkload, MeasuredCase } from './migration-case.ts';
-import { parseResult, REQUIRED_RESULT_COLUMNS } from './results-file.ts';
+import { parseResult, REQUIRED_RESULT_COLUMNS, withMeasuredProgress } from './results-file.ts';
 
 /*
  * A measured file that says what each case was, so that measurements from any harness (another
@@ -21,7 +21,8 @@ import { parseResult, REQUIRED_RESULT_COLUMNS } from './results-file.ts';
  *   workload              idle; buffer (a filled buffer of buffer_mb, held throughout);
  *                         dirty (rewriting dirty_mb_s of a buffer_mb buffer, page by page);
  *                         rewrite (a buffer_mb buffer filled first, then dirty_mb_s of its
- *                         pages rewritten, each page drawn at random)
+ *                         pages rewritten, each page drawn at random); sweep (a buffer_mb
+ *                         buffer filled first, then dirty_mb_s of it rewritten in page order)
  *   buffer_mb, dirty_mb_s what the workload needs; empty (or 0) where it needs none
  *   converged, total_ms, downtime_ms, setup_ms, bytes, passes, reason
  *                         as in calibrate's measured.csv; setup_ms and reason may be left out
@@ -30,15 +31,24 @@ const CASE_COLUMNS = ['ram_mb', 'max_bandwidth_mbit_s', 'downtime_limit_ms', 'ti
 /** After the case: a buffer held this much longer than the migration can last is held throughout it. */
 const HELD_BEYOND_THE_CASE_MS = 60_000;
 
-/** Reads a measured file with its cases in columns; a bad cell is an InputError at FILE:LINE:COL. */
+/**
+ * Reads a measured file with its cases in columns (a measured.csv takes each case's per-pass
+ * progress from the measured-details.jsonl beside it, as calibrate's do); a bad cell is an
+ * InputError at FILE:LINE:COL.
+ */
 export async function readMeasuredCases(file: string): Promise<MeasuredCase[]> {
   const cases: MeasuredCase[] = [];
+  const ids = new Set<string>();
   await readCsvRows(file, REQUIRED_RESULT_COLUMNS, (row) => {
     if (cases.length === 0) requireCaseColumns(file, row);
-    cases.push(parseMeasuredCase(row));
+    const measuredCase = parseMeasuredCase(row);
+    if (ids.has(measuredCase.measured.id)) throw new BadCellError('id', `id: ${quoted(measuredCase.measured.id)} is the case of an earlier row`);
+    ids.add(measuredCase.measured.id);
+    cases.push(measuredCase);
   });
   if (cases.length === 0) throw new InputError('a header but no case under it', { file, line: 1, column: 1 });
-  return cases;
+  const withProgress = await withMeasuredProgress(file, new Map(cases.map((c) => [c.measured.id, c.measured])));
+  return cases.map((c) => ({ ...c, measured: withProgress.get(c.measured.id) as typeof c.measured }));
 }
 
 /** Checked apart from the results' columns to say what a results file that lacks them needs. */
@@ -89,9 +99,10 @@ function workloadOf(row: CsvRow, ramMB: number, settings: CaseSettings): CaseWor
     }
     case 'dirty':
     case 'rewrite':
+    case 'sweep':
       return { kind, bufferMB: bufferOf(row, ramMB), rateMBps: boundedCell(row, 'dirty_mb_s', CASE_LIMITS.dirtyMBps) };
     default:
-      throw new BadCellError('workload', `workload: expected idle, buffer, dirty or rewrite, got ${quoted(kind)}`);
+      throw new BadCellError('workload', `workload: expected idle, buffer, dirty, rewrite or sweep, got ${quoted(kind)}`);
   }
 }
 

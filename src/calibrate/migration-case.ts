@@ -11,7 +11,9 @@ export type CaseWorkload =
   /** The guest dirtier: rewrites pages of a `bufferMB` buffer at a fixed `rateMBps`. */
   | { kind: 'dirty'; bufferMB: number; rateMBps: number }
   /** The guest's /rewrite: fills a `bufferMB` buffer with non-zero data, then rewrites `rateMBps` of its pages, each drawn at random. */
-  | { kind: 'rewrite'; bufferMB: number; rateMBps: number };
+  | { kind: 'rewrite'; bufferMB: number; rateMBps: number }
+  /** The guest's /rewrite in page order: fills a `bufferMB` buffer with non-zero data, then rewrites `rateMBps` of its pages, cycling through them. */
+  | { kind: 'sweep'; bufferMB: number; rateMBps: number };
 
 export interface MigrationCase {
   /** Unique and readable, e.g. `ram256-dirty64x40-bw300-dl100`. */

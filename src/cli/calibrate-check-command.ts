@@ -2,11 +2,12 @@ import { describeWorkload } from '../calibrate/calibration-report.ts';
 import { checkCases } from '../calibrate/check.ts';
 import { checkCasesTable, checkSummaries, writeCheckReport, type CheckedProfile } from '../calibrate/check-report.ts';
 import { describeSummary } from '../calibrate/comparison.ts';
-import { casesOf, loadGrid, settingsOf } from '../calibrate/grid.ts';
+import { measuredCasesOfGrid } from '../calibrate/grid-measurements.ts';
 import { readMeasuredCases } from '../calibrate/measured-cases-file.ts';
-import type { CaseResult, MeasuredCase } from '../calibrate/migration-case.ts';
-import { readResults } from '../calibrate/results-file.ts';
-import { simCaseRunner } from '../platforms/sim/calibration-runner.ts';
+import type { MeasuredCase } from '../calibrate/migration-case.ts';
+import { InputError } from '../errors.ts';
+import { guestNonZeroPerRamMBOf, simCaseRunner, type SimLabModel } from '../platforms/sim/calibration-runner.ts';
+import { describeIdleGuest, idleGuestOf } from '../platforms/sim/idle-guest.ts';
 import { createEmptyDirectory } from '../record/run-directory.ts';
 import { tableToCsv, type Table } from '../report/table.ts';
 import { TOOL_VERSION } from '../version.ts';
@@ -20,6 +21,8 @@ export interface CheckFlags {
   grid?: string;
   profile?: string;
   out?: string;
+  /** Re-derive the idle guest's non-zero memory from the file's idle cases. */
+  fitGuest?: boolean;
 }
 
 const log = (line: string): void => void process.stderr.write(`calibrate: ${line}\n`);
@@ -33,11 +36,12 @@ export async function calibrateCheckCommand(flags: CheckFlags): Promise<number> 
   const profile = checkProfileOf(flags.profile ?? DEFAULT_CHECK_PROFILE);
   const cases = flags.grid === undefined ? await readMeasuredCases(flags.check) : await measuredCasesOfGrid(flags.grid, flags.check);
   if (flags.out !== undefined) createEmptyDirectory(flags.out);
+  const model = flags.fitGuest ? await guestFittedModel(profile.model, cases, flags.check) : profile.model;
 
   const check: CheckedProfile = {
-    profile: profile.name,
-    values: { ...profile.model.migration, ...profile.model.vms },
-    comparisons: await checkCases(cases, (settings) => simCaseRunner(profile.model, settings)),
+    profile: flags.fitGuest ? `${profile.name}, its idle guest re-derived from the idle rows` : profile.name,
+    values: { ...model.migration, ...model.vms, guestNonZeroPerRamMB: guestNonZeroPerRamMBOf(model) },
+    comparisons: await checkCases(cases, (settings) => simCaseRunner(model, settings)),
     halves: flags.grid !== undefined,
   };
   process.stdout.write(tableToCsv(checkCasesTable(check)));
@@ -46,14 +50,14 @@ export async function calibrateCheckCommand(flags: CheckFlags): Promise<number> 
   return 0;
 }
 
-/** The grid's cases, each with what the results file measured of it. */
-async function measuredCasesOfGrid(gridFile: string, resultsFile: string): Promise<MeasuredCase[]> {
-  const grid = loadGrid(gridFile);
-  const cases = casesOf(grid);
-  const results = await readResults(resultsFile, cases);
-  const settings = settingsOf(grid);
-  return cases.map((migrationCase) => ({ migrationCase, settings, measured: results.get(migrationCase.id) as CaseResult }));
+/** The profile with the idle guest of the file's idle cases (say what it came to). */
+async function guestFittedModel(model: SimLabModel, cases: readonly MeasuredCase[], file: string): Promise<SimLabModel> {
+  const guest = await idleGuestOf(model, cases);
+  if (guest === null) throw new InputError(`--fit-guest: ${displayPath(file)} has no converged idle migration to re-derive the guest from`);
+  log(`idle guest: ${describeIdleGuest(guest)}`);
+  return guest.model;
 }
+
 
 function aboutTable(flags: CheckFlags, cases: readonly MeasuredCase[], profile: string): Table {
   const workloads = [...new Set(cases.map((c) => describeWorkload(c.migrationCase.workload)))].join('; ');

@@ -5,11 +5,15 @@ import { calibrate, type Calibration } from '../calibrate/calibration.ts';
 import { CALIBRATION_CASES_TITLE, casesTable, describeWorkload, writeCalibrationReport } from '../calibrate/calibration-report.ts';
 import { describeSummary, summarize } from '../calibrate/comparison.ts';
 import { casesOf, loadGrid, settingsOf } from '../calibrate/grid.ts';
-import type { CaseResult, CaseSettings, MigrationCase } from '../calibrate/migration-case.ts';
+import { checkCases } from '../calibrate/check.ts';
+import type { CaseComparison } from '../calibrate/comparison.ts';
+import { readMeasuredCases } from '../calibrate/measured-cases-file.ts';
+import type { CaseResult, CaseSettings, MeasuredCase, MigrationCase } from '../calibrate/migration-case.ts';
 import { MEASURED_DETAILS_FILE, MEASURED_FILE, readResults, ResultsFile } from '../calibrate/results-file.ts';
 import { InputError } from '../errors.ts';
 import { openQemuCaseRunner } from '../platforms/qemu/calibration-runner.ts';
 import { FITTED_PARAMETERS, labConstantsOf, simCaseRunner, simLabModelOf, type LabConstants, type SimLabModel } from '../platforms/sim/calibration-runner.ts';
+import { describeIdleGuest, idleGuestOf } from '../platforms/sim/idle-guest.ts';
 import { createEmptyDirectory } from '../record/run-directory.ts';
 import { readJsonLines } from '../report/json-lines.ts';
 import { writeReportFile } from '../report/report-files.ts';
@@ -22,8 +26,11 @@ export interface CalibrateFlags {
   grid?: string[];
   out?: string;
   measured?: string[];
+  /** Measured files with their cases in columns (another harness): predicted with the fitted profile, reported apart. */
+  heldOut?: string[];
   /** Only with `calibrate --check` (see calibrate-check-command.ts). */
   profile?: string;
+  fitGuest?: boolean;
   searches: number;
   population: number;
   generations: number;
@@ -82,8 +89,10 @@ function gridParts(flags: CalibrateFlags): GridPart[] {
  */
 export async function calibrateCommand(flags: CalibrateFlags): Promise<number> {
   if (flags.profile !== undefined) throw new InputError('--profile goes with --check: calibrate itself fits the qemu profile');
+  if (flags.fitGuest) throw new InputError('--fit-guest goes with --check: calibrate fits the idle guest on its grids, and re-derives a --held-out file\'s from its idle rows');
   const parts = gridParts(flags);
   const cases = parts.flatMap((part) => part.cases);
+  const harnesses = await heldOutHarnesses(flags.heldOut ?? [], new Set(cases.map((c) => c.id)));
   const fitting = cases.some((c) => c.training);
   const measuring = parts.some((part) => part.measuredFile === undefined);
   if (!fitting && !measuring) throw new InputError('no case of the grids is to be fitted on (each says split: held-out): give a grid to fit on as well');
@@ -129,15 +138,24 @@ export async function calibrateCommand(flags: CalibrateFlags): Promise<number> {
     fit: { searches: flags.searches, population: flags.population, generations: flags.generations },
   });
   const gridPaths = parts.map((part) => part.gridPath);
+  const fittedModel = simLabModelOf(calibration.fitted.values, constants);
   writeResults(path.join(outDir, 'predicted.csv'), cases, new Map(calibration.comparisons.map((c) => [c.migrationCase.id, c.predicted])));
-  writeFittedProfile(path.join(outDir, 'fitted-profile.json'), simLabModelOf(calibration.fitted.values, constants), calibration, gridPaths, measuredOn);
+  writeFittedProfile(path.join(outDir, 'fitted-profile.json'), fittedModel, calibration, gridPaths, measuredOn);
   const grids = parts.map((part) => {
     const ids = new Set(part.cases.map((c) => c.id));
     return { name: displayPath(part.gridPath), comparisons: calibration.comparisons.filter((c) => ids.has(c.migrationCase.id)) };
   });
-  const page = writeCalibrationReport(outDir, calibration, FITTED_PARAMETERS, aboutTable(parts, measuredOn), grids);
+  const elsewhere = await predictHarnesses(harnesses, fittedModel);
+  const everyComparison = [...calibration.comparisons, ...elsewhere.flatMap((harness) => harness.comparisons)];
+  const page = writeCalibrationReport(
+    outDir,
+    { ...calibration, comparisons: everyComparison },
+    FITTED_PARAMETERS,
+    aboutTable(parts, measuredOn, elsewhere),
+    [...grids, ...elsewhere.map(({ name, comparisons }) => ({ name: `${name} (another harness)`, comparisons }))],
+  );
 
-  process.stdout.write(tableToCsv(casesTable(calibration.comparisons, CALIBRATION_CASES_TITLE, true)));
+  process.stdout.write(tableToCsv(casesTable(everyComparison, CALIBRATION_CASES_TITLE, true)));
   log(`fit half: ${describeSummary(calibration.training)}`);
   log(`held-out half: ${describeSummary(calibration.heldOut)}`);
   if (grids.length > 1) {
@@ -146,8 +164,49 @@ export async function calibrateCommand(flags: CalibrateFlags): Promise<number> {
       if (heldOut.length > 0) log(`held out of ${name}: ${describeSummary(summarize(heldOut))}`);
     }
   }
+  for (const { name, comparisons } of elsewhere) log(`held out, another harness, ${name}: ${describeSummary(summarize(comparisons))}`);
   log(`report: ${page}`);
   return 0;
+}
+
+/** A measured file of another harness, its cases in columns; read before the lab starts, so that a bad one stops nothing under way. */
+interface HeldOutHarness {
+  file: string;
+  cases: MeasuredCase[];
+}
+
+async function heldOutHarnesses(files: readonly string[], gridIds: ReadonlySet<string>): Promise<HeldOutHarness[]> {
+  const ids = new Set(gridIds);
+  const harnesses: HeldOutHarness[] = [];
+  for (const file of files) {
+    const cases = await readMeasuredCases(file);
+    for (const { migrationCase } of cases) {
+      if (ids.has(migrationCase.id)) throw new InputError(`${displayPath(file)}: case ${migrationCase.id} is also a case of a grid or of another --held-out file: the ids must differ`);
+      ids.add(migrationCase.id);
+    }
+    harnesses.push({ file, cases });
+  }
+  return harnesses;
+}
+
+/** What the fitted profile predicts of each harness's cases, with the idle guest of that harness's own idle cases. */
+interface PredictedHarness {
+  name: string;
+  cases: readonly MeasuredCase[];
+  guest: string;
+  comparisons: CaseComparison[];
+}
+
+async function predictHarnesses(harnesses: readonly HeldOutHarness[], fitted: SimLabModel): Promise<PredictedHarness[]> {
+  const predicted: PredictedHarness[] = [];
+  for (const { file, cases } of harnesses) {
+    const guest = await idleGuestOf(fitted, cases);
+    const guestText = guest === null ? 'the fit\'s (no idle migration to re-derive it from)' : describeIdleGuest(guest);
+    log(`${displayPath(file)}: idle guest ${guestText}`);
+    const model = guest?.model ?? fitted;
+    predicted.push({ name: displayPath(file), cases, guest: guestText, comparisons: await checkCases(cases, (settings) => simCaseRunner(model, settings)) });
+  }
+  return predicted;
 }
 
 /**
@@ -248,7 +307,7 @@ function describeSource(measuredOn: MeasuredOn): string {
   return measuredOn.measured === undefined ? lab : `${lab} (read from ${text('measured')})`;
 }
 
-function aboutTable(parts: readonly GridPart[], measuredOn: readonly MeasuredOn[]): Table {
+function aboutTable(parts: readonly GridPart[], measuredOn: readonly MeasuredOn[], elsewhere: readonly PredictedHarness[]): Table {
   return {
     id: 'calibration',
     title: 'Calibration',
@@ -261,16 +320,28 @@ function aboutTable(parts: readonly GridPart[], measuredOn: readonly MeasuredOn[
       { header: 'measured on', kind: 'text' },
       { header: 'tool', kind: 'text' },
     ],
-    rows: parts.map((part, index) => [
-      displayPath(part.gridPath),
-      part.cases.length,
-      splitOf(part.cases),
-      [...new Set(part.cases.map((c) => describeWorkload(c.workload)))].join('; '),
-      describeSource(measuredOn[index] ?? measuredOn[0] ?? '?'),
-      `vm-monitoring ${TOOL_VERSION}`,
-    ]),
+    rows: [
+      ...parts.map((part, index) => [
+        displayPath(part.gridPath),
+        part.cases.length,
+        splitOf(part.cases),
+        workloadsOf(part.cases),
+        describeSource(measuredOn[index] ?? measuredOn[0] ?? '?'),
+        `vm-monitoring ${TOOL_VERSION}`,
+      ]),
+      ...elsewhere.map(({ name, cases, guest }) => [
+        name,
+        cases.length,
+        'all held out',
+        workloadsOf(cases.map((c) => c.migrationCase)),
+        `another harness (the file's own columns); its idle guest: ${guest}`,
+        `vm-monitoring ${TOOL_VERSION}`,
+      ]),
+    ],
   };
 }
+
+const workloadsOf = (cases: readonly MigrationCase[]): string => [...new Set(cases.map((c) => describeWorkload(c.workload)))].join('; ');
 
 function splitOf(cases: readonly MigrationCase[]): string {
   const fit = cases.filter((c) => c.training).length;

@@ -65,7 +65,17 @@ function buildProgram(setExitCode: (code: number) => void): Command {
     .addOption(
       new Option('--check <csv>', 'predict the migrations measured in this file with a saved profile, no fitting (columns: see the README; with --grid, a measured.csv)').conflicts('measured'),
     )
+    .addOption(
+      new Option(
+        '--held-out <csv>',
+        'also predict the migrations of this measured file (its cases in columns, as --check reads them: another harness) with the fitted profile, ' +
+          'its idle guest re-derived from its idle rows, and report them apart; never fitted on; repeatable',
+      )
+        .argParser(collectFile)
+        .conflicts('check'),
+    )
     .option('--profile <name|file>', `with --check: ${PROFILE_NAMES.join(', ')} or a fitted-profile.json (default ${DEFAULT_CHECK_PROFILE})`)
+    .option('--fit-guest', 'with --check: re-derive the idle guest\'s non-zero memory from the file\'s idle rows (a guest other than the profile\'s); nothing else changes')
     .option('--searches <n>', 'independent global searches of the fit (the best wins)', positiveInteger, 3)
     .option('--population <n>', 'candidate parameter sets per generation of a search', positiveInteger, 40)
     .option('--generations <n>', 'generations of a search (each runs the sim on the fit half once per candidate)', positiveInteger, 40)

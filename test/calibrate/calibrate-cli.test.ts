@@ -89,6 +89,46 @@ describe('calibrate --measured', () => {
       assert.match(about, /all held out/);
     }));
 
+  it('predicts another harness\'s file (--held-out) with the fitted profile and that harness\'s own idle guest, reported apart', () =>
+    withTempDir(async (dir) => {
+      const fitGrid = writeScript(dir, 'fit.yaml', ['ramMB: [256]', 'workloads: [idle, { dirty: 4 }]', 'bandwidthMbps: [1000]', 'downtimeLimitMs: [300]', 'split: fit']);
+      const fitMeasured = path.join(dir, 'fit.csv');
+      await writeSyntheticMeasurements(fitGrid, fitMeasured);
+      // The other harness's guest holds 10 MB + 3 % of its RAM non-zero, the lab's 25 MB + 1.7 %.
+      const otherGuest = { ...simLabModelOf(TRUTH), guestNonZeroPerRamMB: 0.03, vms: { ...simLabModelOf(TRUTH).vms, guestOsMB: 10 } };
+      const settings = { warmupSeconds: 3, convergenceTimeoutSeconds: 60 };
+      const harnessCases = [
+        { row: 'h-idle-256,256,200,300,60,3,idle,,', migrationCase: { id: 'h-idle-256', ramMB: 256, workload: { kind: 'idle' as const }, bandwidthMbps: 200, downtimeLimitMs: 300, training: false } },
+        { row: 'h-idle-512,512,1000,30,60,3,idle,,', migrationCase: { id: 'h-idle-512', ramMB: 512, workload: { kind: 'idle' as const }, bandwidthMbps: 1000, downtimeLimitMs: 30, training: false } },
+        { row: 'h-sweep,512,1000,300,60,3,sweep,96,40', migrationCase: { id: 'h-sweep', ramMB: 512, workload: { kind: 'sweep' as const, bufferMB: 96, rateMBps: 40 }, bandwidthMbps: 1000, downtimeLimitMs: 300, training: false } },
+      ];
+      const rows: string[] = [];
+      for (const { row, migrationCase } of harnessCases) {
+        const r = await simCaseRunner(otherGuest, settings).run(migrationCase, new AbortController().signal);
+        rows.push(`${row},${r.converged ? 'yes' : 'no'},${r.total_ms},${r.downtime_ms ?? ''},${r.bytes},${r.passes}`);
+      }
+      const harness = writeScript(dir, 'harness.csv', ['id,ram_mb,max_bandwidth_mbit_s,downtime_limit_ms,timeout_s,warmup_s,workload,buffer_mb,dirty_mb_s,converged,total_ms,downtime_ms,bytes,passes', ...rows]);
+      const out = path.join(dir, 'out');
+      const result = await runCli(['calibrate', '--grid', fitGrid, '--measured', fitMeasured, '--held-out', harness, '--out', out, '--searches', '1', '--population', '8', '--generations', '2'], {
+        timeoutMs: 120_000,
+      });
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stderr, /^calibrate: .*harness\.csv: idle guest non-zero memory 10\.\d MB \+ (2\.9[5-9]|3\.0[0-5]) % of RAM/m);
+      const line = result.stderr.split('\n').find((l) => l.startsWith('calibrate: held out, another harness, '));
+      assert.match(line ?? '', /harness\.csv: 3 cases, median \|error\| total time \d/);
+      const ids = parseCsv(result.stdout).slice(1).map((row) => row[0]);
+      assert.deepEqual(ids, ['ram256-idle-bw1000-dl300', 'ram256-dirty64x4-bw1000-dl300', 'h-idle-256', 'h-idle-512', 'h-sweep']);
+      const page = fs.readFileSync(path.join(out, 'report.html'), 'utf8');
+      assert.match(page, /another harness/);
+      assert.match(page, /in page order/);
+
+      const clash = writeScript(dir, 'clash.csv', ['id,ram_mb,max_bandwidth_mbit_s,downtime_limit_ms,timeout_s,warmup_s,workload,buffer_mb,dirty_mb_s,converged,total_ms,downtime_ms,bytes,passes', `ram256-idle-bw1000-dl300${rows[0]!.slice('h-idle-256'.length)}`]);
+      const clashed = await runCli(['calibrate', '--grid', fitGrid, '--measured', fitMeasured, '--held-out', clash]);
+      assert.match(assertBadInput(clashed, clash), /case ram256-idle-bw1000-dl300 is also a case of a grid/);
+      const misplaced = await runCli(['calibrate', '--grid', fitGrid, '--measured', fitMeasured, '--fit-guest']);
+      assert.match(assertBadInput(misplaced, '--fit-guest without --check'), /^vm-monitoring: --fit-guest goes with --check/);
+    }));
+
   it('pairs each --measured with its --grid, and each case id is one case', () =>
     withTempDir(async (dir) => {
       const grid = writeScript(dir, 'grid.yaml', GRID);

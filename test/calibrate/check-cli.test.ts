@@ -123,7 +123,7 @@ describe('calibrate --check', () => {
       const noColumn = variant('no-column.csv', (l) => l.map((line) => line.split(',').filter((_, column) => column !== 4).join(',')));
       assert.equal(await check(noColumn), `vm-monitoring: ${noColumn}:1:1: missing case column 'timeout_s' (a measured.csv of calibrate names its cases by id: give their grid with --grid)`);
       const unknownWorkload = variant('unknown-workload.csv', (l) => [l[0]!, l[1]!, l[2]!, l[3]!.replace(',dirty,', ',stress,')]);
-      assert.equal(await check(unknownWorkload), `vm-monitoring: ${unknownWorkload}:4:28: workload: expected idle, buffer, dirty or rewrite, got 'stress'`);
+      assert.equal(await check(unknownWorkload), `vm-monitoring: ${unknownWorkload}:4:28: workload: expected idle, buffer, dirty, rewrite or sweep, got 'stress'`);
       assert.match(await check(file, '--profile', 'qemu-7.2'), /^vm-monitoring: --profile: unknown profile 'qemu-7\.2': expected .*qemu-lab/);
     }));
 

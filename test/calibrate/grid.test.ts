@@ -54,6 +54,12 @@ test('a grid is split like a checkerboard, or wholly fitted on, or wholly held o
   assert.deepEqual(heldOut.find((c) => c.id === 'ram512-rewrite64x30-bw1000-dl300')?.workload, { kind: 'rewrite', bufferMB: 64, rateMBps: 30 });
 });
 
+test('a grid takes the sweep workload: a filled buffer rewritten in page order', async () => {
+  const [sweep] = await gridOf(['ramMB: [256]', 'workloads: [{ sweep: 40, bufferMB: 96 }]', 'bandwidthMbps: [1000]', 'downtimeLimitMs: [300]']);
+  assert.equal(sweep?.id, 'ram256-sweep96x40-bw1000-dl300');
+  assert.deepEqual(sweep?.workload, { kind: 'sweep', bufferMB: 96, rateMBps: 40 });
+});
+
 async function gridError(lines: string[]): Promise<string> {
   return withTempDir(async (dir) => {
     const file = path.join(dir, 'grid.yaml');
@@ -74,7 +80,7 @@ test('a bad grid gets one line naming the file, line and column', async () => {
   assert.match(await gridError(['ramMB: [256]', 'workloads:', '  - idle', '  - memory: 0', 'bandwidthMbps: [100]', 'downtimeLimitMs: [300]']), /^grid\.yaml:4:13: workloads\[1\]\.memory: Too small/);
   assert.equal(
     await gridError(['ramMB: [256]', 'workloads:', '  - busy', 'bandwidthMbps: [100]', 'downtimeLimitMs: [300]']),
-    'grid.yaml:3:5: workloads[0]: expected idle, { memory: MB }, { dirty: MB/s } or { rewrite: MB/s }',
+    'grid.yaml:3:5: workloads[0]: expected idle, { memory: MB }, { dirty: MB/s }, { rewrite: MB/s } or { sweep: MB/s }',
   );
   assert.equal(
     await gridError(['ramMB: [256]', 'workloads:', '  - dirty: 5', '    bufer: 3', 'bandwidthMbps: [100]', 'downtimeLimitMs: [300]']),

@@ -71,10 +71,26 @@ describe('a measured file with its cases in columns', () => {
     assert.equal(await errorOf([`${HEADER},ram_kib`, `${IDLE},300000`]), "measured.csv:2:53: ram_kib: expected a whole number of KiB from 262144 to 263167 (ram_mb 256), got '300000'");
   });
 
+  it('takes the sweep workload (a filled buffer rewritten in page order), and refuses an id twice', async () => {
+    const [, sweep] = await readLines([HEADER, IDLE, 's,256,1000,300,60,3,sweep,96,40,yes,2500,9,,110000000,6,']);
+    assert.deepEqual(sweep?.migrationCase.workload, { kind: 'sweep', bufferMB: 96, rateMBps: 40 });
+    assert.equal(await errorOf([HEADER, IDLE, IDLE]), "measured.csv:3:1: id: 'a' is the case of an earlier row");
+  });
+
+  it('takes each case\'s per-pass progress from the measured-details.jsonl beside a measured.csv', () =>
+    withTempDir(async (dir) => {
+      const file = writeScript(dir, 'measured.csv', [HEADER, IDLE, IDLE.replace('a,', 'b,')]);
+      const pass = (at_s: number, pass: number): object => ({ at_s, status: 'active', pass, transferred: pass * 1000, remaining: 10 });
+      writeScript(dir, 'measured-details.jsonl', [JSON.stringify({ id: 'a', qemu: { progress: [pass(0.1, 1), pass(4.6, 2)] } }), JSON.stringify({ id: 'other', qemu: null })]);
+      const [a, b] = await readMeasuredCases(file);
+      assert.deepEqual(a?.measured.progress?.map((p) => [p.at_s, p.pass, p.transferred]), [[0.1, 1, 1000], [4.6, 2, 2000]]);
+      assert.equal(b?.measured.progress, undefined, 'no line for b');
+    }));
+
   it('points at the cell of a bad row', async () => {
     const withRow = (row: string): string[] => [HEADER, IDLE, row];
     assert.equal(await errorOf(withRow('b,256,fast,300,30,4,idle,,,yes,4700,5,,59000000,4,')), "measured.csv:3:7: max_bandwidth_mbit_s: expected a number, got 'fast'");
-    assert.equal(await errorOf(withRow('b,256,100,300,30,4,busy,,,yes,4700,5,,59000000,4,')), "measured.csv:3:20: workload: expected idle, buffer, dirty or rewrite, got 'busy'");
+    assert.equal(await errorOf(withRow('b,256,100,300,30,4,busy,,,yes,4700,5,,59000000,4,')), "measured.csv:3:20: workload: expected idle, buffer, dirty, rewrite or sweep, got 'busy'");
     assert.equal(await errorOf(withRow('b,32,100,300,30,4,idle,,,yes,4700,5,,59000000,4,')), "measured.csv:3:3: ram_mb: Too small: expected number to be >=64, got '32'");
     assert.equal(await errorOf(withRow('b,256,100,300,30,4,dirty,300,5,yes,4700,5,,59000000,4,')), 'measured.csv:3:26: buffer_mb: a 300 MB buffer does not fit in a 256 MB guest');
     assert.equal(await errorOf(withRow('b,256,100,300,30,4,dirty,64,,yes,4700,5,,59000000,4,')), "measured.csv:3:29: dirty_mb_s: expected a number, got ''");

@@ -218,7 +218,7 @@ describe('guest workload server (native)', () => {
   it('rewrites random pages of a filled buffer at a rate on /rewrite, some of them more than once', async () => {
     const answer = await get(server as RunningServer, '/rewrite?mb=4&rate=20&ms=300');
     assert.equal(answer.status, 200, answer.body);
-    assert.match(answer.body, /^rewrite mb=4 rate=20 ms=300 fill_ms=\d+ rewritten_mb=[\d.]+ distinct_mb=[\d.]+ took_ms=\d+\n$/);
+    assert.match(answer.body, /^rewrite mb=4 rate=20 ms=300 order=0 fill_ms=\d+ rewritten_mb=[\d.]+ distinct_mb=[\d.]+ took_ms=\d+\n$/);
     const rewritten = Number(/rewritten_mb=([\d.]+)/.exec(answer.body)?.[1]);
     const distinct = Number(/distinct_mb=([\d.]+)/.exec(answer.body)?.[1]);
     assert.ok(rewritten > 4 && rewritten < 8, `about 20 MB/s for 0.3 s: ${answer.body}`);
@@ -226,6 +226,20 @@ describe('guest workload server (native)', () => {
     const expected = 4 * (1 - Math.exp(-rewritten / 4));
     assert.ok(Math.abs(distinct - expected) < 0.2, `${distinct} MB distinct of ${rewritten} MB rewritten, expected ${expected.toFixed(2)}: ${answer.body}`);
     assert.equal(answer.headers[CORRUPT_WORDS_HEADER], '0');
+  });
+
+  it('rewrites a filled buffer in page order on /rewrite?order=1: every page once before any twice', async () => {
+    const answer = await get(server as RunningServer, '/rewrite?mb=4&rate=20&ms=300&order=1');
+    assert.equal(answer.status, 200, answer.body);
+    assert.match(answer.body, /^rewrite mb=4 rate=20 ms=300 order=1 fill_ms=/);
+    const rewritten = Number(/rewritten_mb=([\d.]+)/.exec(answer.body)?.[1]);
+    const distinct = Number(/distinct_mb=([\d.]+)/.exec(answer.body)?.[1]);
+    assert.ok(rewritten > 4 && rewritten < 8, `about 20 MB/s for 0.3 s: ${answer.body}`);
+    assert.equal(distinct, 4, `a sweep of more than the buffer touches all of it: ${answer.body}`);
+    assert.equal(answer.headers[CORRUPT_WORDS_HEADER], '0');
+    const short = await get(server as RunningServer, '/rewrite?mb=8&rate=10&ms=300&order=1');
+    const shortRewritten = Number(/rewritten_mb=([\d.]+)/.exec(short.body)?.[1]);
+    assert.equal(Number(/distinct_mb=([\d.]+)/.exec(short.body)?.[1]), shortRewritten, `under one sweep, every page written is a new one: ${short.body}`);
   });
 
   it('stops a page writer early, freeing its data, when its client goes away', async () => {
@@ -267,7 +281,7 @@ describe('guest workload server (native)', () => {
     const s = server as RunningServer;
     for (const bad of ['/cpu?digits=0', '/cpu?digits=50001', '/cpu?digits=abc', '/cpu?digits=', '/cpu?x=1', '/cpu?digits=5&digits=6',
       '/memory?mb=0', '/memory?mb=5000', '/memory?ms=3600001', '/memory2?mb=-1', '/dirty?rate=0',
-      '/rewrite?mb=0', '/rewrite?mb=4097', '/rewrite?rate=0', '/rewrite?rate=100001', '/rewrite?ms=3600001', '/rewrite?seed=1', '/ping?x']) {
+      '/rewrite?mb=0', '/rewrite?mb=4097', '/rewrite?rate=0', '/rewrite?rate=100001', '/rewrite?ms=3600001', '/rewrite?seed=1', '/rewrite?order=2', '/ping?x']) {
       const answer = await get(s, bad);
       assert.equal(answer.status, 400, `${bad}: ${answer.body}`);
       assert.equal(answer.headers[SERVER_HEADER], 'vm-test');

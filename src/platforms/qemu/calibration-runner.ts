@@ -289,7 +289,7 @@ function checkCase(migrationCase: MigrationCase): void {
   const workload = migrationCase.workload;
   if (workload.kind !== 'idle') whole('bufferMB', workload.bufferMB, 1, migrationCase.ramMB);
   if (workload.kind === 'memory') whole('sleepMs', workload.sleepMs, 0, 3_600_000);
-  if (workload.kind === 'dirty' || workload.kind === 'rewrite') whole('rateMBps', workload.rateMBps, 1, 100_000);
+  if (workload.kind === 'dirty' || workload.kind === 'rewrite' || workload.kind === 'sweep') whole('rateMBps', workload.rateMBps, 1, 100_000);
   if (problems.length > 0) throw new Error(`case ${migrationCase.id}: ${problems.join('; ')}`);
 }
 
@@ -367,6 +367,8 @@ function startWorkload(socketPath: string, workload: CaseWorkload, settings: Cas
     case 'dirty':
     case 'rewrite':
       return dirtier(socketPath, `/vm/${VM}/${workload.kind}?mb=${workload.bufferMB}&rate=${workload.rateMBps}&ms=${Math.round(lifetimeMs)}`, lifetimeMs);
+    case 'sweep':
+      return dirtier(socketPath, `/vm/${VM}/rewrite?mb=${workload.bufferMB}&rate=${workload.rateMBps}&ms=${Math.round(lifetimeMs)}&order=1`, lifetimeMs);
   }
 }
 

@@ -12,7 +12,10 @@ import { SimPlatform } from './sim-platform.ts';
 /** What the calibration fits: the migration profile and the idle guest, over the `qemu` profile. */
 export interface SimLabModel {
   migration: Partial<MigrationProfile>;
+  /** `guestOsMB` is the idle guest's non-zero memory beyond what grows with its RAM. */
   vms: Partial<VmsConfig>;
+  /** The idle guest's non-zero MB per MB of RAM; the lab guest's (LAB_GUEST_NONZERO_PER_RAM_MB) unless said. */
+  guestNonZeroPerRamMB?: number;
 }
 
 /**
@@ -231,6 +234,15 @@ const PLACEMENT = [
   { host: 'h1', vms: ['vm1'] },
   { host: 'h2', vms: [] },
 ];
+/** The idle guest's non-zero memory in a guest of `ramMB`. */
+function idleGuestMBOf(model: SimLabModel, ramMB: number): number {
+  return (model.vms.guestOsMB ?? 0) + guestNonZeroPerRamMBOf(model) * ramMB;
+}
+
+export function guestNonZeroPerRamMBOf(model: SimLabModel): number {
+  return model.guestNonZeroPerRamMB ?? LAB_GUEST_NONZERO_PER_RAM_MB;
+}
+
 /** The lab's hosts are QEMU processes on one machine: the stream goes over a unix socket, not a link. */
 const LOOPBACK_MBPS = 1_000_000;
 const PAGES_PER_MB = 256;
@@ -261,7 +273,7 @@ async function predictCase(model: SimLabModel, settings: CaseSettings, migration
       convergenceTimeoutSeconds: settings.convergenceTimeoutSeconds,
     },
     hosts: { linkMbps: LOOPBACK_MBPS, memoryMB: 4 * migrationCase.ramMB + 1024 },
-    vms: { ...model.vms, guestOsMB: (model.vms.guestOsMB ?? 0) + LAB_GUEST_NONZERO_PER_RAM_MB * migrationCase.ramMB, memoryMB: ramKiBOf(migrationCase) / 1024 },
+    vms: { ...model.vms, guestOsMB: idleGuestMBOf(model, migrationCase.ramMB), memoryMB: ramKiBOf(migrationCase) / 1024 },
     workloads: workloadsConfig(workload, settings),
   });
   // Each repetition of a case is a run of its own: its own draws of the profile's spreads.
@@ -287,11 +299,15 @@ function clientTypeOf(workload: CaseWorkload): ClientType | null {
       return 'memory';
     case 'dirty':
     case 'rewrite':
+    case 'sweep':
       return 'memory2';
   }
 }
 
-/** The seed's memory app as the case asks; the dirtier is the sim's memory2 at the case's rate, the rewriter its random-order, prefilled form. */
+/**
+ * The seed's memory app as the case asks; the dirtier is the sim's memory2 at the case's rate,
+ * the rewriter its random-order, prefilled form, the sweep its page-order, prefilled form.
+ */
 function workloadsConfig(workload: CaseWorkload, settings: CaseSettings): Record<string, unknown> {
   const longerThanTheCase = settings.warmupSeconds + settings.convergenceTimeoutSeconds + 60;
   switch (workload.kind) {
@@ -305,6 +321,11 @@ function workloadsConfig(workload: CaseWorkload, settings: CaseSettings): Record
       return {
         jitter: 0,
         memory2: { bufferMB: workload.bufferMB, dirtyMBps: workload.rateMBps, seconds: longerThanTheCase, writeOrder: 'random', prefilled: true },
+      };
+    case 'sweep':
+      return {
+        jitter: 0,
+        memory2: { bufferMB: workload.bufferMB, dirtyMBps: workload.rateMBps, seconds: longerThanTheCase, writeOrder: 'sweep', prefilled: true },
       };
   }
 }

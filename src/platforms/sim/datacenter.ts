@@ -107,7 +107,10 @@ export class Datacenter implements MigrationEnvironment {
     const memoryDemand = host.memoryDemandMB();
     const swapFactor = host.swapFactor(memoryDemand);
     const tracing = 1 - this.profile.tracingSlowdown;
-    vms.forEach((vm, i) => vm.setRate(now, (shares[i] as number) * swapFactor * (vm.tracing ? tracing : 1)));
+    // One vCPU: while one of its requests fills fresh memory, the traps slow all it runs.
+    const filling = 1 - (this.profile.fillSlowdown ?? this.profile.tracingSlowdown);
+    const tracedShare = (vm: SimVm): number => (!vm.tracing ? 1 : vm.fillsFreshMemory ? filling : tracing);
+    vms.forEach((vm, i) => vm.setRate(now, (shares[i] as number) * swapFactor * tracedShare(vm)));
     let migrationMHz = 0;
     streams.forEach((migration, i) => {
       const demand = streamDemands[i] as number;

@@ -71,6 +71,13 @@ export const migrationProfileSchema = z
     cpuMHzPerMBps: z.number().nonnegative(),
     /** Share of a migrating VM's vCPU lost to dirty-page tracing. */
     tracingSlowdown: z.number().min(0).max(0.9),
+    /**
+     * Share of a migrating VM's vCPU lost while a request fills fresh memory (the seed's memory
+     * app, a buffer filled before it is rewritten): under TCG every page the guest newly maps is
+     * first written through the dirty-tracking slow path, anew after each sync. Null: as
+     * `tracingSlowdown`.
+     */
+    fillSlowdown: z.number().min(0).max(0.95).nullable(),
     /** The fastest a vCPU can write memory, in MB/s (QEMU's TCG emulation is slow at it); null for no limit. */
     maxDirtyMBps: z.number().positive().nullable(),
   })
@@ -104,6 +111,7 @@ const BUILT_IN = {
     convergenceTimeoutSeconds: 600,
     cpuMHzPerMBps: 30,
     tracingSlowdown: 0.08,
+    fillSlowdown: null,
     maxDirtyMBps: null,
   },
   /** QEMU 7.2's defaults and rules: 128 MiB/s max-bandwidth, 300 ms downtime limit, no cap on passes, its resync rule; sync costs unmeasured (0). */
@@ -127,6 +135,7 @@ const BUILT_IN = {
     convergenceTimeoutSeconds: 120,
     cpuMHzPerMBps: 0,
     tracingSlowdown: 0.05,
+    fillSlowdown: null,
     maxDirtyMBps: null,
   },
 } as const satisfies Record<string, MigrationProfile>;

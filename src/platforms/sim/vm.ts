@@ -52,6 +52,8 @@ export class SimVm {
   private randomDirtiedMB = 0;
   private dirtyMark = 0;
   private randomDirtyMark = 0;
+  /** Computing jobs in a phase that fills fresh pages. */
+  private filling = 0;
   private writtenSinceMarkMB = 0;
   private peakBuffersSinceMarkMB = 0;
   private peakRandomWritingSinceMarkMB = 0;
@@ -79,6 +81,11 @@ export class SimVm {
 
   get demandMHz(): number {
     return !this.paused && this.computing.length > 0 ? this.mhzPerVcpu : 0;
+  }
+
+  /** Whether a request is filling fresh memory, which a migration's dirty tracking slows more than computing. */
+  get fillsFreshMemory(): boolean {
+    return this.filling > 0;
   }
 
   get dirtyMBps(): number {
@@ -250,6 +257,7 @@ export class SimVm {
       job.finishServed = this.served + phase.megacycles;
       this.computing.push(job);
       this.dirtyPerMegacycle += phase.dirtyMBPerMegacycle;
+      if (phase.fills) this.filling++;
       if (phase.bufferWrites === 'sweep') {
         this.writingMB += job.work.bufferMB;
         this.writtenSinceMarkMB += job.work.bufferMB;
@@ -270,6 +278,7 @@ export class SimVm {
     if (phase?.kind === 'compute') {
       this.computing.splice(this.computing.indexOf(job), 1);
       this.dirtyPerMegacycle -= phase.dirtyMBPerMegacycle;
+      if (phase.fills) this.filling--;
       if (phase.bufferWrites === 'sweep') {
         this.writingMB -= job.work.bufferMB;
       } else if (phase.bufferWrites === 'random') {

@@ -10,7 +10,8 @@ export type BufferWrites = 'none' | 'sweep' | 'random';
 
 /** Part of a request's processing: CPU work (megacycles), or a sleep that needs no CPU. */
 export type Phase =
-  | { kind: 'compute'; megacycles: number; dirtyMBPerMegacycle: number; bufferWrites: BufferWrites }
+  /** `fills`: the phase writes its buffer's fresh pages once, in order (a fill). */
+  | { kind: 'compute'; megacycles: number; dirtyMBPerMegacycle: number; bufferWrites: BufferWrites; fills: boolean }
   | { kind: 'sleep'; seconds: number };
 
 /** What one request makes its server do. */
@@ -38,12 +39,13 @@ export function requestWorkFactory(
     megacycles: bufferMB * fillMegacyclesPerMB,
     dirtyMBPerMegacycle: 1 / fillMegacyclesPerMB,
     bufferWrites: 'sweep',
+    fills: true,
   });
   return (type) => {
     switch (type) {
       case 'cpu':
         return {
-          phases: [{ kind: 'compute', megacycles: vary(config.cpu.seconds) * mhzPerCore, dirtyMBPerMegacycle: 0, bufferWrites: 'none' }],
+          phases: [{ kind: 'compute', megacycles: vary(config.cpu.seconds) * mhzPerCore, dirtyMBPerMegacycle: 0, bufferWrites: 'none', fills: false }],
           bufferMB: config.cpu.bufferMB,
           constantBuffer: false,
         };
@@ -55,7 +57,7 @@ export function requestWorkFactory(
         };
       case 'memory2': {
         const { bufferMB, seconds, writeOrder, prefilled } = config.memory2;
-        const dirtying: Phase = { kind: 'compute', megacycles: vary(seconds) * mhzPerCore, dirtyMBPerMegacycle: memory2DirtyPerMegacycle, bufferWrites: writeOrder };
+        const dirtying: Phase = { kind: 'compute', megacycles: vary(seconds) * mhzPerCore, dirtyMBPerMegacycle: memory2DirtyPerMegacycle, bufferWrites: writeOrder, fills: false };
         return { phases: prefilled ? [fill(bufferMB), dirtying] : [dirtying], bufferMB, constantBuffer: false };
       }
     }

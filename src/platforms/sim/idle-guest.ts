@@ -1,0 +1,79 @@
+import type { MeasuredCase } from '../../calibrate/migration-case.ts';
+import { median } from '../../report/statistics.ts';
+import { guestNonZeroPerRamMBOf, simCaseRunner, type SimLabModel } from './calibration-runner.ts';
+
+/** The idle guest a model was given, and the idle migrations it was re-derived from. */
+export interface IdleGuest {
+  model: SimLabModel;
+  /** The non-zero MB each idle case's bytes imply, by RAM size (MB). */
+  impliedMB: ReadonlyMap<number, number>;
+}
+
+/** Bisection steps: a 1 GiB range to within 1 KiB. */
+const STEPS = 20;
+
+/**
+ * The model with the idle guest of another harness: how much non-zero memory its idle guest
+ * holds, re-derived from the measured idle migrations (every other value stays the model's).
+ * For each idle case, the non-zero memory whose predicted bytes are the measured ones (the
+ * sim's bytes grow with it); over two RAM sizes or more, a line through them (what grows with
+ * RAM, what does not), else the model's growth with RAM kept and its fixed part moved. Null
+ * when there is no converged idle case.
+ */
+export async function idleGuestOf(model: SimLabModel, cases: readonly MeasuredCase[]): Promise<IdleGuest | null> {
+  const idle = cases.filter((c) => c.migrationCase.workload.kind === 'idle' && c.measured.converged);
+  const byRam = new Map<number, number[]>();
+  for (const measuredCase of idle) {
+    const { ramMB } = measuredCase.migrationCase;
+    byRam.set(ramMB, [...(byRam.get(ramMB) ?? []), await impliedNonZeroMB(model, measuredCase)]);
+  }
+  if (byRam.size === 0) return null;
+  const impliedMB = new Map([...byRam].map(([ramMB, values]) => [ramMB, median(values) as number]));
+  const points = [...impliedMB];
+  const withGuest = (perRamMB: number, fixedMB: number): IdleGuest => ({
+    model: { ...model, guestNonZeroPerRamMB: perRamMB, vms: { ...model.vms, guestOsMB: Math.max(0, fixedMB) } },
+    impliedMB,
+  });
+  if (points.length === 1) {
+    const [[ramMB, mb]] = points as [[number, number]];
+    return withGuest(guestNonZeroPerRamMBOf(model), mb - guestNonZeroPerRamMBOf(model) * ramMB);
+  }
+  const { slope, intercept } = line(points);
+  // Less non-zero memory in a bigger guest is noise: then nothing grows with RAM.
+  return slope < 0 ? withGuest(0, median(points.map(([, mb]) => mb)) as number) : withGuest(slope, intercept);
+}
+
+/** What the idle guest came to, for a log line: its memory and what each RAM size's idle cases implied. */
+export function describeIdleGuest({ model, impliedMB }: IdleGuest): string {
+  const implied = [...impliedMB].map(([ramMB, mb]) => `${mb.toFixed(1)} MB at ${ramMB} MB`).join(', ');
+  const perRam = guestNonZeroPerRamMBOf(model) * 100;
+  return `non-zero memory ${(model.vms.guestOsMB ?? 0).toFixed(1)} MB + ${perRam.toFixed(2)} % of RAM (the idle migrations imply ${implied})`;
+}
+
+/** The guest's non-zero MB at the case's RAM that makes the sim send the bytes measured. */
+async function impliedNonZeroMB(model: SimLabModel, { migrationCase, settings, measured }: MeasuredCase): Promise<number> {
+  const bytesWith = async (nonZeroMB: number): Promise<number> => {
+    const runner = simCaseRunner({ ...model, guestNonZeroPerRamMB: 0, vms: { ...model.vms, guestOsMB: nonZeroMB } }, settings);
+    try {
+      return (await runner.run(migrationCase, new AbortController().signal)).bytes;
+    } finally {
+      await runner.close();
+    }
+  };
+  let low = 0;
+  let high = migrationCase.ramMB * 0.9;
+  for (let step = 0; step < STEPS; step++) {
+    const middle = (low + high) / 2;
+    if ((await bytesWith(middle)) < measured.bytes) low = middle;
+    else high = middle;
+  }
+  return (low + high) / 2;
+}
+
+function line(points: readonly (readonly [number, number])[]): { slope: number; intercept: number } {
+  const meanX = points.reduce((sum, [x]) => sum + x, 0) / points.length;
+  const meanY = points.reduce((sum, [, y]) => sum + y, 0) / points.length;
+  const sxx = points.reduce((sum, [x]) => sum + (x - meanX) ** 2, 0);
+  const slope = points.reduce((sum, [x, y]) => sum + (x - meanX) * (y - meanY), 0) / sxx;
+  return { slope, intercept: meanY - slope * meanX };
+}
