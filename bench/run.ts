@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: runs every sample script, then a datacenter-scale scenario, on the
- * simulated datacenter in this one process, then reports on a run of a million requests, and
- * prints what it measured. Progress goes to stderr, the report to stdout. The machine may be
+ * simulated datacenter in this one process, then reports on a run of a million requests, sets
+ * the sim's accuracy on the saved QEMU measurements beside SimGrid's, and prints what it measured. Progress goes to stderr, the report to stdout. The machine may be
  * shared and noisy: figures are printed against their targets, never asserted.
  */
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,6 +11,7 @@ import {
   CLIENTS, HOST_CORES, HOST_MEMORY_MB, HOSTS, MIGRATIONS, REQUEST_SECONDS, TIMELINE_SECONDS, VMS_PER_HOST,
   datacenterConfig, datacenterScript,
 } from './datacenter.ts';
+import { benchAccuracy } from './accuracy.ts';
 import { benchQemu } from './qemu.ts';
 import { benchReport } from './report.ts';
 import { runOnSim, type SimRunResult } from './run-on-sim.ts';
@@ -109,6 +110,7 @@ try {
   await benchSamples(workDir);
   await benchDatacenter(workDir);
   await benchReport(workDir);
+  await benchAccuracy(workDir);
   await benchQemu(workDir);
   console.log(`\nbench took ${fmt((performance.now() - started) / 1000)} s in all (node ${process.version})`);
 } finally {
