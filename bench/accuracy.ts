@@ -8,16 +8,18 @@
  * `benchAccuracy(workDir)` is called from bench/run.ts (the peer is built into `workDir`);
  * `npx tsx bench/accuracy.ts` runs it alone.
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkCases } from '../src/calibrate/check.ts';
 import { compareCase, summarize, type CaseComparison, type ErrorSummary } from '../src/calibrate/comparison.ts';
 import { measuredCasesOfGrid } from '../src/calibrate/grid-measurements.ts';
+import { readMeasuredCases } from '../src/calibrate/measured-cases-file.ts';
 import type { MeasuredCase } from '../src/calibrate/migration-case.ts';
 import { checkProfileOf, DEFAULT_CHECK_PROFILE } from '../src/cli/calibrate-profile.ts';
 import { simCaseRunner } from '../src/platforms/sim/calibration-runner.ts';
+import { idleGuestOf } from '../src/platforms/sim/idle-guest.ts';
 import { caseResultOf, simgridCaseOf } from './peers/simgrid/calibration-cases.ts';
 import { buildSimgridPeer, runSimgridCases, simgridMissing } from './peers/simgrid/peer.ts';
 
@@ -30,11 +32,14 @@ const progress = (text: string): boolean => process.stderr.write(`${text}\n`);
 interface MeasurementSet {
   name: string;
   cases: MeasuredCase[];
+  /** Measured by another harness, its cases in the file's columns: its guest is its own. */
+  ownGuest: boolean;
 }
 
 /**
- * The directories of samples/calibrate with a measured.csv, each with its own grid.yaml or,
- * lacking one, the grid beside them (measured-2026-11-25 was measured on samples/calibrate/grid.yaml).
+ * The directories of samples/calibrate with a measured.csv: its cases in its columns (another
+ * harness's), or those of its own grid.yaml or, lacking one, of the grid beside them
+ * (measured-2026-11-25 was measured on samples/calibrate/grid.yaml).
  */
 async function measurementSets(): Promise<MeasurementSet[]> {
   const dirs = readdirSync(CALIBRATE_DIR, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort();
@@ -43,9 +48,18 @@ async function measurementSets(): Promise<MeasurementSet[]> {
     const measuredFile = path.join(CALIBRATE_DIR, name, MEASURED_FILE);
     if (!existsSync(measuredFile)) continue;
     const ownGrid = path.join(CALIBRATE_DIR, name, GRID_FILE);
-    sets.push({ name, cases: await measuredCasesOfGrid(existsSync(ownGrid) ? ownGrid : path.join(CALIBRATE_DIR, GRID_FILE), measuredFile) });
+    if (hasCaseColumns(measuredFile)) {
+      sets.push({ name, cases: await readMeasuredCases(measuredFile), ownGuest: true });
+      continue;
+    }
+    sets.push({ name, cases: await measuredCasesOfGrid(existsSync(ownGrid) ? ownGrid : path.join(CALIBRATE_DIR, GRID_FILE), measuredFile), ownGuest: false });
   }
   return sets;
+}
+
+function hasCaseColumns(file: string): boolean {
+  const header = readFileSync(file, 'utf8').split('\n', 1)[0] ?? '';
+  return header.split(',').includes('workload');
 }
 
 /** A model's predictions of a set: how far off (medians) and how much work it counted. */
@@ -86,7 +100,7 @@ const ms = (value: number | null | undefined): string => (value == null ? '' : v
 function printRow(set: string, cases: string, row: ModelRow): void {
   const s = row.summary;
   console.log(
-    `  ${set.padEnd(24)} ${cases.padStart(3)}  ${row.model.padEnd(13)} ${percent(s?.totalError).padStart(7)} ${percent(s?.bytesError).padStart(7)} ` +
+    `  ${set.padEnd(26)} ${cases.padStart(3)}  ${row.model.padEnd(13)} ${percent(s?.totalError).padStart(7)} ${percent(s?.bytesError).padStart(7)} ` +
       `${ms(s?.downtimeErrorMs).padStart(11)} ${(s ? String(s.convergenceMismatches) : '').padStart(10)} ${(row.bytes / 1e9).toFixed(2).padStart(9)} ${String(row.passes).padStart(7)}`,
   );
 }
@@ -104,20 +118,23 @@ export async function benchAccuracy(workDir: string): Promise<void> {
   const rows: { set: MeasurementSet; models: ModelRow[] }[] = [];
   for (const set of sets) {
     progress(`accuracy: ${set.name}, ${set.cases.length} cases: the sim's ${profile.name}${program ? ', SimGrid' : ''}...`);
-    const sim = rowOf(`sim ${profile.name}`, await checkCases(set.cases, (settings) => simCaseRunner(profile.model, settings)));
+    // Another harness's guest is re-derived from its own idle and buffer rows, as calibrate --held-out does.
+    const model = set.ownGuest ? ((await idleGuestOf(profile.model, set.cases))?.model ?? profile.model) : profile.model;
+    const sim = rowOf(`sim ${profile.name}`, await checkCases(set.cases, (settings) => simCaseRunner(model, settings)));
     rows.push({ set, models: [measuredRow(set), sim, ...(program ? [await simgridRow(program, set)] : [])] });
   }
 
   console.log('');
   console.log(`Accuracy on the saved QEMU measurements (samples/calibrate/*/): median absolute errors per set, and the work each counts`);
   console.log(
-    `  ${'set'.padEnd(24)} ${'n'.padStart(3)}  ${'model'.padEnd(13)} ${'total %'.padStart(7)} ${'bytes %'.padStart(7)} ${'downtime ms'.padStart(11)} ` +
+    `  ${'set'.padEnd(26)} ${'n'.padStart(3)}  ${'model'.padEnd(13)} ${'total %'.padStart(7)} ${'bytes %'.padStart(7)} ${'downtime ms'.padStart(11)} ` +
       `${'conv wrong'.padStart(10)} ${'GB sent'.padStart(9)} ${'passes'.padStart(7)}`,
   );
   for (const { set, models } of rows) {
     for (const [index, row] of models.entries()) printRow(index === 0 ? set.name : '', index === 0 ? String(set.cases.length) : '', row);
   }
-  console.log(`  (errors over every case of a set, fit and held-out halves alike; downtime where both sides converged; GB sent and passes summed over the set)`);
+  console.log(`  (errors over every case of a set, fit and held-out halves alike; downtime where both sides converged; GB sent and passes summed over the set;`);
+  console.log(`  another harness's set with its own idle guest, re-derived from its idle and buffer rows)`);
   if (program === null) {
     console.log(`  SimGrid: skipped, ${missing}`);
   } else {

@@ -12,20 +12,4 @@ set -euo pipefail
 
 PACKAGES=(qemu-system-x86 linux-image-amd64 busybox-static haproxy gcc libc6-dev iproute2 cpio kmod)
 
-missing=()
-for package in "${PACKAGES[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
-    missing+=("$package")
-  fi
-done
-
-if [ "${#missing[@]}" -eq 0 ]; then
-  echo "lab packages: all installed"
-  exit 0
-fi
-
-echo "lab packages: installing ${missing[*]}"
-apt_get="$(dirname "$0")/apt-get-waiting.sh"
-"$apt_get" update -qq
-# --no-install-recommends: no firmware, no GUI; the lab needs none of it.
-"$apt_get" install -y -qq --no-install-recommends "${missing[@]}"
+bash "$(dirname "$0")/install-missing-packages.sh" lab "${PACKAGES[@]}"

@@ -48,6 +48,19 @@ describe('the idle guest of another harness', () => {
     assert.deepEqual([...guest.impliedMB.keys()], [256]);
   });
 
+  it('gives back how much of a held buffer lands on memory the guest freed without zeroing', async () => {
+    const other: SimLabModel = { ...lab, vms: { ...lab.vms, guestOsMB: 40, guestOsReusableMB: 15 } };
+    const buffer = (ramMB: number, bufferMB: number): MigrationCase => ({ ...idleCase(ramMB, 1000), id: `buffer-${ramMB}-${bufferMB}`, workload: { kind: 'memory', bufferMB, sleepMs: 100_000 } });
+    const cases = await measuredWith(other, [idleCase(256, 200), idleCase(256, 1000), buffer(256, 64), buffer(256, 32)]);
+    const guest = await idleGuestOf(lab, cases);
+    assert.ok(guest?.reusableMB !== null && guest?.reusableMB !== undefined);
+    assert.ok(Math.abs(guest.reusableMB - 15) < 0.5, `reused ${guest.reusableMB} MB, not 15`);
+    assert.equal(guest.model.vms.guestOsReusableMB, guest.reusableMB);
+    assert.match(describeIdleGuest(guest), /, of which a buffer reuses 1[45]\.\d MB first/);
+    const idleOnly = await idleGuestOf(lab, cases.slice(0, 2));
+    assert.equal(idleOnly?.reusableMB, null, 'no buffer held: nothing to tell reuse by');
+  });
+
   it('is none without a converged idle migration', async () => {
     const cases = await measuredWith(lab, [{ ...idleCase(256, 1000), id: 'buffer', workload: { kind: 'memory', bufferMB: 64, sleepMs: 100_000 } }]);
     assert.equal(await idleGuestOf(lab, cases), null);

@@ -26,6 +26,12 @@ const vmsSchema = z
     guestOsActiveMB: z.number().nonnegative().default(16),
     guestOsShareableFraction: z.number().min(0).max(1).default(0.5),
     guestOsDirtyMBps: z.number().nonnegative().default(0.5),
+    /**
+     * Of `guestOsMB`, memory the guest freed without zeroing it (a kernel without
+     * init_on_free): its allocator hands it out first, so a new buffer lands on it before it
+     * touches a zero page.
+     */
+    guestOsReusableMB: z.number().nonnegative().default(0),
     idleMHz: z.number().nonnegative().default(30),
     /** Hypervisor memory per VM (page tables, frame buffer). */
     overheadMB: z.number().nonnegative().default(60),

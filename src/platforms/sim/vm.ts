@@ -157,9 +157,11 @@ export class SimVm {
     this.touch();
   }
 
+  /** What the guest's buffers have written grows its non-zero memory, once they have used up its freed, non-zero pages. */
   private touch(): void {
     const heldMB = this.buffersMB - this.untouchedMB;
-    this.touchedMB = Math.max(this.touchedMB, Math.min(this.config.memoryMB, this.config.guestOsMB + heldMB));
+    const reusedMB = Math.min(heldMB, this.config.guestOsReusableMB);
+    this.touchedMB = Math.max(this.touchedMB, Math.min(this.config.memoryMB, this.config.guestOsMB + heldMB - reusedMB));
   }
 
   /** Sets the vCPU's effective rate (after `advance(now)`) and reschedules the next phase end. */
