@@ -21,7 +21,7 @@ export interface CheckFlags {
   grid?: string;
   profile?: string;
   out?: string;
-  /** Re-derive the idle guest's non-zero memory from the file's idle cases. */
+  /** Re-derive the guest from the file's cases: its idle non-zero memory, and the freed pages a buffer reuses. */
   fitGuest?: boolean;
 }
 
@@ -39,7 +39,7 @@ export async function calibrateCheckCommand(flags: CheckFlags): Promise<number> 
   const model = flags.fitGuest ? await guestFittedModel(profile.model, cases, flags.check) : profile.model;
 
   const check: CheckedProfile = {
-    profile: flags.fitGuest ? `${profile.name}, its idle guest re-derived from the idle rows` : profile.name,
+    profile: flags.fitGuest ? `${profile.name}, its guest re-derived from the file's idle and buffer rows` : profile.name,
     values: { ...model.migration, ...model.vms, guestNonZeroPerRamMB: guestNonZeroPerRamMBOf(model) },
     comparisons: await checkCases(cases, (settings) => simCaseRunner(model, settings)),
     halves: flags.grid !== undefined,
@@ -50,14 +50,13 @@ export async function calibrateCheckCommand(flags: CheckFlags): Promise<number> 
   return 0;
 }
 
-/** The profile with the idle guest of the file's idle cases (say what it came to). */
+/** The profile with the guest of the file's own cases (say what it came to). */
 async function guestFittedModel(model: SimLabModel, cases: readonly MeasuredCase[], file: string): Promise<SimLabModel> {
   const guest = await idleGuestOf(model, cases);
   if (guest === null) throw new InputError(`--fit-guest: ${displayPath(file)} has no converged idle migration to re-derive the guest from`);
   log(`idle guest: ${describeIdleGuest(guest)}`);
   return guest.model;
 }
-
 
 function aboutTable(flags: CheckFlags, cases: readonly MeasuredCase[], profile: string): Table {
   const workloads = [...new Set(cases.map((c) => describeWorkload(c.migrationCase.workload)))].join('; ');

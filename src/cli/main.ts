@@ -75,7 +75,7 @@ function buildProgram(setExitCode: (code: number) => void): Command {
         .conflicts('check'),
     )
     .option('--profile <name|file>', `with --check: ${PROFILE_NAMES.join(', ')} or a fitted-profile.json (default ${DEFAULT_CHECK_PROFILE})`)
-    .option('--fit-guest', 'with --check: re-derive the idle guest\'s non-zero memory from the file\'s idle rows (a guest other than the profile\'s); nothing else changes')
+    .option('--fit-guest', 'with --check: re-derive the guest from the file\'s rows (a guest other than the profile\'s): its idle non-zero memory from the idle ones, the freed pages a buffer reuses from those holding one; nothing else changes')
     .option('--searches <n>', 'independent global searches of the fit (the best wins)', positiveInteger, 3)
     .option('--population <n>', 'candidate parameter sets per generation of a search', positiveInteger, 40)
     .option('--generations <n>', 'generations of a search (each runs the sim on the fit half once per candidate)', positiveInteger, 40)

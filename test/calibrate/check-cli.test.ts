@@ -111,6 +111,22 @@ describe('calibrate --check', () => {
       assert.deepEqual(readCsvFile(path.join(out, 'calibration-errors.csv')).rows.map((row) => row['cases of']), ['all cases']);
     }));
 
+  it('re-derives the guest from the file\'s idle rows with --fit-guest, and says when it has none', () =>
+    withTempDir(async (dir) => {
+      const { file } = await writeMeasuredFile(dir);
+      const result = await runCli(['calibrate', '--check', file, '--fit-guest']);
+      assert.equal(result.code, 0, result.stderr);
+      // The idle row's bytes were divided by 1.02: its guest holds less non-zero memory than the profile's.
+      const line = result.stderr.split('\n').find((l) => l.startsWith('calibrate: idle guest: '));
+      const fixedMB = Number(/non-zero memory ([\d.]+) MB/.exec(line ?? '')?.[1]);
+      const { model } = checkProfileOf('qemu-lab');
+      assert.ok(fixedMB < (model.vms.guestOsMB ?? 0) && fixedMB > (model.vms.guestOsMB ?? 0) - 5, `${line} against the profile's ${model.vms.guestOsMB} MB`);
+      const lines = fs.readFileSync(file, 'utf8').trimEnd().split('\n');
+      const noIdle = writeScript(dir, 'no-idle.csv', lines.filter((l) => !l.startsWith('idle-256,')));
+      const refused = await runCli(['calibrate', '--check', noIdle, '--fit-guest']);
+      assert.match(assertBadInput(refused, noIdle), /^vm-monitoring: --fit-guest: .*no-idle\.csv has no converged idle migration to re-derive the guest from$/);
+    }));
+
   it('refuses a bad row, a missing column or an unknown workload at FILE:LINE:COL, and an unknown profile, with exit 2', () =>
     withTempDir(async (dir) => {
       const { file } = await writeMeasuredFile(dir);
