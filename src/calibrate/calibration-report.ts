@@ -115,7 +115,7 @@ export function errorsTable(title: string, labelHeader: string, rows: readonly S
     title,
     caption:
       'Medians of |predicted − measured| over each row\'s cases (in % of measured, downtime also in ms). Targets on cases a fit never saw: ' +
-      `total time under ${TARGETS.totalError * 100} %, bytes under ${TARGETS.bytesError * 100} %, downtime within ${TARGETS.downtimeErrorMs} ms, no case predicted to converge that did not or the reverse.`,
+      `total time under ${Math.round(TARGETS.totalError * 1000) / 10} %, bytes under ${Math.round(TARGETS.bytesError * 1000) / 10} %, downtime within ${TARGETS.downtimeErrorMs} ms, no case predicted to converge that did not or the reverse.`,
     columns: [
       { header: labelHeader, kind: 'text' },
       { header: 'cases', kind: 'count' },

@@ -121,6 +121,7 @@ describe('calibrate --measured', () => {
       const page = fs.readFileSync(path.join(out, 'report.html'), 'utf8');
       assert.match(page, /another harness/);
       assert.match(page, /in page order/);
+      assert.match(page, /Targets on cases a fit never saw: total time under 7 %, bytes under 5 %, downtime within 5 ms/);
 
       const clash = writeScript(dir, 'clash.csv', ['id,ram_mb,max_bandwidth_mbit_s,downtime_limit_ms,timeout_s,warmup_s,workload,buffer_mb,dirty_mb_s,converged,total_ms,downtime_ms,bytes,passes', `ram256-idle-bw1000-dl300${rows[0]!.slice('h-idle-256'.length)}`]);
       const clashed = await runCli(['calibrate', '--grid', fitGrid, '--measured', fitMeasured, '--held-out', clash]);
