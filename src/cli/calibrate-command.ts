@@ -89,7 +89,7 @@ function gridParts(flags: CalibrateFlags): GridPart[] {
  */
 export async function calibrateCommand(flags: CalibrateFlags): Promise<number> {
   if (flags.profile !== undefined) throw new InputError('--profile goes with --check: calibrate itself fits the qemu profile');
-  if (flags.fitGuest) throw new InputError('--fit-guest goes with --check: calibrate fits the idle guest on its grids, and re-derives a --held-out file\'s from its idle rows');
+  if (flags.fitGuest) throw new InputError('--fit-guest goes with --check: calibrate fits the idle guest on its grids, and re-derives a --held-out file\'s from its own rows');
   const parts = gridParts(flags);
   const cases = parts.flatMap((part) => part.cases);
   const harnesses = await heldOutHarnesses(flags.heldOut ?? [], new Set(cases.map((c) => c.id)));
@@ -189,7 +189,7 @@ async function heldOutHarnesses(files: readonly string[], gridIds: ReadonlySet<s
   return harnesses;
 }
 
-/** What the fitted profile predicts of each harness's cases, with the idle guest of that harness's own idle cases. */
+/** What the fitted profile predicts of each harness's cases, with the guest that harness's own cases imply. */
 interface PredictedHarness {
   name: string;
   cases: readonly MeasuredCase[];

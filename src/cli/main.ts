@@ -69,7 +69,7 @@ function buildProgram(setExitCode: (code: number) => void): Command {
       new Option(
         '--held-out <csv>',
         'also predict the migrations of this measured file (its cases in columns, as --check reads them: another harness) with the fitted profile, ' +
-          'its idle guest re-derived from its idle rows, and report them apart; never fitted on; repeatable',
+          'its guest re-derived from its own rows (idle memory, and the freed pages a buffer reuses), and report them apart; never fitted on; repeatable',
       )
         .argParser(collectFile)
         .conflicts('check'),

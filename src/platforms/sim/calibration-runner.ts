@@ -1,5 +1,5 @@
 import type { ParameterSpec, ParameterValues } from '../../calibrate/fit.ts';
-import { median } from '../../report/statistics.ts';
+import { leastSquaresLine, median } from '../../report/statistics.ts';
 import { ramKiBOf, type CaseResult, type CaseRunner, type CaseSettings, type CaseWorkload, type MigrationCase } from '../../calibrate/migration-case.ts';
 import type { ClientType } from '../../script/experiment.ts';
 import type { MigrationOutcome } from '../platform.ts';
@@ -181,28 +181,20 @@ export function setupSecondsPerPageOf(cases: readonly MigrationCase[], measured:
  * cases' bytes grow with their length (the least-squares slope); the median over RAM sizes.
  */
 export function idleDirtyMBpsOf(cases: readonly MigrationCase[], measured: ReadonlyMap<string, CaseResult>): number | null {
-  const byRam = new Map<number, { seconds: number; mb: number }[]>();
+  // Seconds against MB sent, per RAM size.
+  const byRam = new Map<number, [number, number][]>();
   for (const migrationCase of cases) {
     const result = measured.get(migrationCase.id);
     if (migrationCase.workload.kind !== 'idle' || !result?.converged) continue;
     const points = byRam.get(ramKiBOf(migrationCase)) ?? [];
-    points.push({ seconds: result.total_ms / 1000, mb: result.bytes / BYTES_PER_MB });
+    points.push([result.total_ms / 1000, result.bytes / BYTES_PER_MB]);
     byRam.set(ramKiBOf(migrationCase), points);
   }
   const slopes = [...byRam.values()].flatMap((points) => {
-    const slope = leastSquaresSlope(points);
-    return slope === null ? [] : [Math.max(0, slope)];
+    const line = leastSquaresLine(points);
+    return line === null ? [] : [Math.max(0, line.slope)];
   });
   return median(slopes);
-}
-
-function leastSquaresSlope(points: readonly { seconds: number; mb: number }[]): number | null {
-  if (points.length < 2) return null;
-  const meanX = points.reduce((sum, p) => sum + p.seconds, 0) / points.length;
-  const meanY = points.reduce((sum, p) => sum + p.mb, 0) / points.length;
-  const sxx = points.reduce((sum, p) => sum + (p.seconds - meanX) ** 2, 0);
-  if (sxx <= 0) return null;
-  return points.reduce((sum, p) => sum + (p.seconds - meanX) * (p.mb - meanY), 0) / sxx;
 }
 
 export function simLabModelOf(values: ParameterValues, constants: LabConstants = SAVED_LAB_CONSTANTS): SimLabModel {

@@ -1,5 +1,5 @@
 import type { MeasuredCase } from '../../calibrate/migration-case.ts';
-import { median } from '../../report/statistics.ts';
+import { leastSquaresLine, median } from '../../report/statistics.ts';
 import { guestNonZeroPerRamMBOf, simCaseRunner, type SimLabModel } from './calibration-runner.ts';
 
 /** The idle guest a model was given, and the idle migrations it was re-derived from. */
@@ -49,8 +49,8 @@ function idleModelOf(model: SimLabModel, impliedMB: ReadonlyMap<number, number>)
     const [[ramMB, mb]] = points as [[number, number]];
     return withGuest(guestNonZeroPerRamMBOf(model), mb - guestNonZeroPerRamMBOf(model) * ramMB);
   }
-  const { slope, intercept } = line(points);
-  // Less non-zero memory in a bigger guest is noise: then nothing grows with RAM.
+  // Distinct RAM sizes: there is a line. Less non-zero memory in a bigger guest is noise: then nothing grows with RAM.
+  const { slope, intercept } = leastSquaresLine(points) as { slope: number; intercept: number };
   return slope < 0 ? withGuest(0, median(points.map(([, mb]) => mb)) as number) : withGuest(slope, intercept);
 }
 
@@ -65,7 +65,7 @@ export function describeIdleGuest({ model, impliedMB, reusableMB }: IdleGuest): 
 /** The guest's non-zero MB at the case's RAM that makes the sim send the bytes measured. */
 function impliedNonZeroMB(model: SimLabModel, measuredCase: MeasuredCase): Promise<number> {
   const withNonZero = (nonZeroMB: number): SimLabModel => ({ ...model, guestNonZeroPerRamMB: 0, vms: { ...model.vms, guestOsMB: nonZeroMB } });
-  return solveForBytes(measuredCase, measuredCase.migrationCase.ramMB * 0.9, (mb) => withNonZero(mb), 'more');
+  return solveForBytes(measuredCase, measuredCase.migrationCase.ramMB * 0.9, withNonZero, 'more');
 }
 
 /** The freed non-zero MB a held buffer reuses that makes the sim send the bytes measured (fewer, the more it reuses). */
@@ -99,12 +99,4 @@ async function solveForBytes(
     else high = middle;
   }
   return (low + high) / 2;
-}
-
-function line(points: readonly (readonly [number, number])[]): { slope: number; intercept: number } {
-  const meanX = points.reduce((sum, [x]) => sum + x, 0) / points.length;
-  const meanY = points.reduce((sum, [, y]) => sum + y, 0) / points.length;
-  const sxx = points.reduce((sum, [x]) => sum + (x - meanX) ** 2, 0);
-  const slope = points.reduce((sum, [x, y]) => sum + (x - meanX) * (y - meanY), 0) / sxx;
-  return { slope, intercept: meanY - slope * meanX };
 }
