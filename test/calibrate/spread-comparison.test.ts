@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { gridSchema, casesOf, settingsOf } from '../../src/calibrate/grid.ts';
-import { quantile, repeatedCasesOf, spreadTable } from '../../src/calibrate/spread-comparison.ts';
+import { pooledSpreadTable, quantile, repeatedCasesOf, spreadTable } from '../../src/calibrate/spread-comparison.ts';
 import { compareCase } from '../../src/calibrate/comparison.ts';
 import { simCaseRunner, simLabModelOf, SAVED_LAB_CONSTANTS } from '../../src/platforms/sim/calibration-runner.ts';
 import type { ParameterValues } from '../../src/calibrate/fit.ts';
@@ -45,6 +45,15 @@ describe('repeated cases and their spread', () => {
     const [measuredSetup, predictedSetup] = [table.rows[0]![4] as string, table.rows[0]![5] as string];
     assert.match(measuredSetup, /^(\d+) \/ \1 \/ \1$/, 'the steady "measurements" do not vary');
     assert.doesNotMatch(predictedSetup, /^(\d+) \/ \1 \/ \1$/, `the spread predictions do: ${predictedSetup}`);
+
+    const pooled = pooledSpreadTable(repeated);
+    const setupRow = pooled.rows.find((row) => String(row[0]).startsWith('setup'));
+    assert.equal(setupRow?.[1], 10, 'both cases\' repetitions pooled');
+    assert.equal(setupRow?.[4], 0, 'the steady side does not spread');
+    assert.ok((setupRow?.[5] as number) > 10, `a σ of 0.5 spreads setups by tens of %: ${setupRow?.[5]}`);
+    assert.equal(setupRow?.[6], 'no');
+    const alike = pooledSpreadTable(repeatedCasesOf(cases.map((c, i) => compareCase(c, spread[i]!, spread[i]!))));
+    assert.deepEqual(alike.rows.map((row) => row[6]), ['yes', 'yes', 'yes'], 'a spread agrees with itself');
   });
 
   it('finds no repeated case in a grid that does not repeat', () => {

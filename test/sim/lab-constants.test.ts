@@ -13,6 +13,7 @@ import {
   LAB_WORD_SYNC_SECONDS_PER_PAGE,
   LAB_GUEST_OS_DIRTY_MBPS,
   costSpreadOf,
+  switchoverStallOf,
   labConstantsOf,
   SAVED_LAB_CONSTANTS,
   setupSecondsPerPageOf,
@@ -103,12 +104,15 @@ test('calibrate measures its constants on the fit cases only: each sync path fro
   assert.deepEqual(labConstantsOf(cases.slice(2), measured), { ...SAVED_LAB_CONSTANTS, wordSyncSecondsPerPage: constants.wordSyncSecondsPerPage }, 'what the cases cannot measure is as saved');
 });
 
-test('the cost spread is the robust σ of the log setup over a case\'s repetitions', () => {
+test('the cost spread and the switchover stall come from the 10th-90th percentile span of each case\'s repetitions', () => {
   const cases: MigrationCase[] = [100, 110, 121, 133.1, 146.41].map((_, i) => ({
     id: `idle-r${i + 1}`, ramMB: 256, workload: { kind: 'idle' }, bandwidthMbps: 1000, downtimeLimitMs: 300, training: true, repetition: i + 1,
   }));
-  const measured = new Map(cases.map((c, i): [string, CaseResult] => [c.id, { id: c.id, converged: true, total_ms: 500, downtime_ms: 5, setup_ms: 100 * 1.1 ** i, bytes: 1, passes: 3, reason: '' }]));
-  assert.ok(Math.abs((costSpreadOf(cases, measured) as number) - (2 * Math.log(1.1)) / 1.349) < 1e-9);
+  const measured = new Map(cases.map((c, i): [string, CaseResult] => [c.id, { id: c.id, converged: true, total_ms: 500, downtime_ms: 5 + 2 * i, setup_ms: 100 * 1.1 ** i, bytes: 1, passes: 3, reason: '' }]));
+  // Five repetitions: the 10th and 90th percentiles sit 0.4 and 3.6 steps up.
+  assert.ok(Math.abs((costSpreadOf(cases, measured) as number) - (3.2 * Math.log(1.1)) / 2.563) < 1e-9);
+  assert.ok(Math.abs((switchoverStallOf(cases, measured) as number) - 0.0064 / 2.197) < 1e-9);
   assert.equal(costSpreadOf(cases.slice(0, 3), measured), null, 'too few repetitions to say');
+  assert.equal(switchoverStallOf(cases.slice(0, 3), measured), null, 'too few repetitions to say');
   assert.equal(costSpreadOf(cases.map(({ repetition: _, ...c }) => c), measured), null, 'nothing repeated');
 });

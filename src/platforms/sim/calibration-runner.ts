@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { ParameterSpec, ParameterValues } from '../../calibrate/fit.ts';
 import { leastSquaresLine, median } from '../../report/statistics.ts';
 import { ramKiBOf, type CaseResult, type CaseRunner, type CaseSettings, type CaseWorkload, type MigrationCase } from '../../calibrate/migration-case.ts';
@@ -31,7 +32,7 @@ export interface SimLabModel {
  */
 export const FITTED_PARAMETERS: readonly ParameterSpec[] = [
   { name: 'setupSeconds', min: 0.0001, max: 2, scale: 'log' },
-  { name: 'switchoverSeconds', min: 0.0005, max: 0.5, scale: 'log' },
+  { name: 'switchoverSeconds', min: 0.00001, max: 0.5, scale: 'log' },
   { name: 'stopAndCopyMBps', min: 50, max: 20_000, scale: 'log' },
   { name: 'guestOsMB', min: 1, max: 200, scale: 'log' },
   { name: 'zeroPageSeconds', min: 1e-8, max: 1e-5, scale: 'log' },
@@ -72,10 +73,21 @@ export interface LabConstants {
   wordSyncSecondsPerPage: number;
   guestOsDirtyMBps: number;
   costSpread: number;
+  switchoverStallSeconds: number;
 }
 
-/** No spread measured (no repeated case): every migration of a case alike. */
-export const LAB_COST_SPREAD = 0;
+/**
+ * How much the lab's CPU-bound migration work varies from one migration to the next,
+ * measured (`costSpreadOf`) on the fit half of samples/calibrate/repeat-2026-12-02: the same
+ * idle 256 MB and dirtying 512 MB migrations 8 times each, their setups 61-104 and 127-191 ms.
+ */
+export const LAB_COST_SPREAD = 0.083;
+
+/**
+ * The mean wait the lab's stopped VM adds to a switchover, measured (`switchoverStallOf`) on
+ * the same fit half: downtimes 3-16 and 24-51 ms over the repetitions of one case.
+ */
+export const LAB_SWITCHOVER_STALL_SECONDS = 0.0048;
 
 /**
  * What the per-page sync path costs for each page of RAM it tests, measured: how much longer
@@ -106,6 +118,7 @@ export const SAVED_LAB_CONSTANTS: LabConstants = {
   wordSyncSecondsPerPage: LAB_WORD_SYNC_SECONDS_PER_PAGE,
   guestOsDirtyMBps: LAB_GUEST_OS_DIRTY_MBPS,
   costSpread: LAB_COST_SPREAD,
+  switchoverStallSeconds: LAB_SWITCHOVER_STALL_SECONDS,
 };
 
 /**
@@ -125,27 +138,45 @@ export function labConstantsOf(cases: readonly MigrationCase[], measured: Readon
     wordSyncSecondsPerPage: setupSecondsPerPageOf(fitCases.filter(wordAligned), measured) ?? LAB_WORD_SYNC_SECONDS_PER_PAGE,
     guestOsDirtyMBps: idleDirtyMBpsOf(fitCases, measured) ?? LAB_GUEST_OS_DIRTY_MBPS,
     costSpread: costSpreadOf(fitCases, measured) ?? LAB_COST_SPREAD,
+    switchoverStallSeconds: switchoverStallOf(fitCases, measured) ?? LAB_SWITCHOVER_STALL_SECONDS,
   };
 }
 
+/** Each repeated case's values of `measure` (at least 4 repetitions), where measured. */
+function repeatedValues(cases: readonly MigrationCase[], measured: ReadonlyMap<string, CaseResult>, measure: (result: CaseResult) => number | null): number[][] {
+  const byCase = new Map<string, number[]>();
+  for (const migrationCase of cases) {
+    const result = measured.get(migrationCase.id);
+    const value = result ? measure(result) : null;
+    if (migrationCase.repetition === undefined || value === null) continue;
+    const base = repeatedCaseIdOf(migrationCase);
+    byCase.set(base, [...(byCase.get(base) ?? []), value]);
+  }
+  return [...byCase.values()].filter((values) => values.length >= 4);
+}
+
+const spanOf = (values: readonly number[]): number => (quantile(values, 0.9) as number) - (quantile(values, 0.1) as number);
+
 /**
- * How much the same migration's costs vary, from a grid's repeated cases: the spread of the
- * log of QEMU's setup-time (its first sync, which the cost factor scales) over each case's
- * repetitions, as a σ (interquartile range / 1.349, robust to the odd outlier); the median
- * over the repeated cases.
+ * How much the same migration's CPU-bound work varies, from a grid's repeated cases: the
+ * spread of the log of QEMU's setup-time (its first sync, all CPU, which the cost factor
+ * scales) over each case's repetitions, as the σ whose 10th to 90th percentiles span as much
+ * (2.563 σ); the median over the repeated cases.
  */
 export function costSpreadOf(cases: readonly MigrationCase[], measured: ReadonlyMap<string, CaseResult>): number | null {
-  const logSetups = new Map<string, number[]>();
-  for (const migrationCase of cases) {
-    const setupMs = measured.get(migrationCase.id)?.setup_ms;
-    if (migrationCase.repetition === undefined || setupMs == null || setupMs <= 0) continue;
-    const base = repeatedCaseIdOf(migrationCase);
-    logSetups.set(base, [...(logSetups.get(base) ?? []), Math.log(setupMs)]);
-  }
-  const sigmas = [...logSetups.values()]
-    .filter((values) => values.length >= 4)
-    .map((values) => ((quantile(values, 0.75) as number) - (quantile(values, 0.25) as number)) / 1.349);
-  return median(sigmas);
+  const logSetups = repeatedValues(cases, measured, (result) => (result.setup_ms != null && result.setup_ms > 0 ? Math.log(result.setup_ms) : null));
+  return median(logSetups.map((values) => spanOf(values) / 2.563));
+}
+
+/**
+ * The mean of the stopped VM's wait, from a grid's repeated cases: the downtime's 10th to
+ * 90th percentile over each case's repetitions, as an exponential wait's span (ln 10 - ln
+ * 10/9 = 2.197 means), the median over the repeated cases. The cost factor's share of that
+ * span (a few percent of a few ms of switchover and last sync) is left in it.
+ */
+export function switchoverStallOf(cases: readonly MigrationCase[], measured: ReadonlyMap<string, CaseResult>): number | null {
+  const downtimes = repeatedValues(cases, measured, (result) => (result.converged && result.downtime_ms !== null ? result.downtime_ms / 1000 : null));
+  return median(downtimes.map((values) => spanOf(values) / 2.197));
 }
 
 /** How much longer a last sync page by page takes than word-wise, per page of RAM (see LAB_SYNC_SCAN_SECONDS_PER_PAGE). */
@@ -217,6 +248,7 @@ export function simLabModelOf(values: ParameterValues, constants: LabConstants =
       syncScanSecondsPerPage: constants.syncScanSecondsPerPage,
       wordSyncSecondsPerPage: constants.wordSyncSecondsPerPage,
       costSpread: constants.costSpread,
+      switchoverStallSeconds: constants.switchoverStallSeconds,
     },
     vms: { guestOsMB: value('guestOsMB'), guestOsDirtyMBps: constants.guestOsDirtyMBps },
   };
@@ -268,9 +300,10 @@ async function predictCase(model: SimLabModel, settings: CaseSettings, migration
     vms: { ...model.vms, guestOsMB: idleGuestMBOf(model, migrationCase.ramMB), memoryMB: ramKiBOf(migrationCase) / 1024 },
     workloads: workloadsConfig(workload, settings),
   });
-  // Each repetition of a case is a run of its own: its own draws of the profile's spreads.
-  const seed = migrationCase.repetition ?? 1;
-  const platform = new SimPlatform(config, { configPath: undefined, seed, placement: PLACEMENT, caFile: undefined, insecure: false });
+  // Each repetition of a case is a run of its own, with its own draws of the profile's spreads; a case measured once is predicted as a typical migration.
+  const { repetition } = migrationCase;
+  const options = { configPath: undefined, seed: seedOf(migrationCase.id), placement: PLACEMENT, caFile: undefined, insecure: false };
+  const platform = new SimPlatform(config, options, repetition === undefined ? 'median' : 'seeded');
   const clientType = clientTypeOf(workload);
   if (clientType) platform.createLoad(['vm1'], () => {}).addClients(clientType, 1);
   const { clock } = platform;
@@ -281,6 +314,11 @@ async function predictCase(model: SimLabModel, settings: CaseSettings, migration
     })(),
   );
   return resultOf(migrationCase.id, outcome, migrationProfileOf(config).resync);
+}
+
+/** A seed of its own for each case and repetition (seeds 1, 2, 3... draw alike at first). */
+function seedOf(id: string): number {
+  return createHash('sha256').update(id).digest().readUInt32LE(0);
 }
 
 function clientTypeOf(workload: CaseWorkload): ClientType | null {

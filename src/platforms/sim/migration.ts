@@ -23,10 +23,11 @@ export function isWordAligned(memoryMB: number): boolean {
   return bytes % WORD_BYTES_OF_RAM === 0;
 }
 
-/** What the platform drew for one migration: its setup, and the factor on its syncs and switchover. */
+/** What the platform drew for one migration: its setup, the factor on its CPU-bound work, and the stopped VM's wait. */
 export interface DrawnCosts {
   setupSeconds: number;
   costFactor: number;
+  switchoverStallSeconds: number;
 }
 
 /** What a migration needs from the datacenter around it. */
@@ -96,8 +97,9 @@ export class PreCopyMigration {
   private thresholdBytes = 0;
   private burstStartS = 0;
   private readonly startedS: number;
-  /** This migration's draw of the profile's cost spread, on its syncs and switchover. */
+  /** This migration's draw of the profile's cost spread, on its syncs, zero-page checks and switchover. */
   private readonly costFactor: number;
+  private readonly switchoverStallSeconds: number;
   private readonly progress: PassProgress[] = [];
   /** The VM's touched memory when the pass last looked (`findNewlyTouched`). */
   private touchedSeenMB = 0;
@@ -115,6 +117,7 @@ export class PreCopyMigration {
     private readonly env: MigrationEnvironment,
   ) {
     this.costFactor = drawn.costFactor;
+    this.switchoverStallSeconds = drawn.switchoverStallSeconds;
     this.outcome = new Promise((resolve) => (this.settle = resolve));
     const now = env.clock.now();
     this.startedS = now;
@@ -233,7 +236,7 @@ export class PreCopyMigration {
     if (this.stage === 'stop-and-copy') {
       this.stage = 'switchover';
       this.env.transferEnded(this);
-      this.timer = this.env.clock.at(now + this.profile.switchoverSeconds * this.costFactor, () => this.land());
+      this.timer = this.env.clock.at(now + this.profile.switchoverSeconds * this.costFactor + this.switchoverStallSeconds, () => this.land());
       return;
     }
     const passSeconds = Math.max(now - this.passStartS, 1e-9);
@@ -379,7 +382,7 @@ export class PreCopyMigration {
    * for `zeroPageSeconds` (checking it is zero and writing its record), spread evenly over the pass.
    */
   private sendingBps(): number {
-    const zeroSeconds = this.passPages.zeroMB * PAGES_PER_MB * this.profile.zeroPageSeconds;
+    const zeroSeconds = this.passPages.zeroMB * PAGES_PER_MB * this.profile.zeroPageSeconds * this.costFactor;
     if (zeroSeconds <= 0 || this.passBytes <= 0) return this.rateBps;
     return this.passBytes / (this.passBytes / this.rateBps + zeroSeconds);
   }

@@ -13,10 +13,18 @@ export const migrationProfileSchema = z
     /** Fixed cost while the VM is stopped, on top of sending the last dirty pages. */
     switchoverSeconds: z.number().nonnegative(),
     /**
-     * How much one migration's syncs and switchover cost more or less than the next: the σ of
-     * a log-normal factor on them, drawn once per migration from the run's seed (0: none drawn).
+     * How much one migration's CPU-bound work costs more or less than the next (its thread
+     * shares the host's cores with whatever else runs): the σ of a log-normal factor on its
+     * syncs (the setup's too), zero-page checks and switchover, drawn once per migration from
+     * the run's seed (0: none drawn).
      */
     costSpread: z.number().min(0).max(2),
+    /**
+     * Mean of the wait, exponentially distributed and drawn once per migration, that the
+     * stopped VM adds to its switchover (the stop waits for the vCPUs to leave the guest and
+     * the migration thread for a core); 0: none drawn.
+     */
+    switchoverStallSeconds: z.number().nonnegative(),
     /** Pre-copy stops once the rest can be sent within this time at the last pass's (or, by QEMU's rule, the last rate window's) rate. */
     downtimeLimitSeconds: z.number().positive(),
     /**
@@ -95,6 +103,7 @@ const BUILT_IN = {
     setupSeconds: { min: 6, max: 16 },
     switchoverSeconds: 0.25,
     costSpread: 0,
+    switchoverStallSeconds: 0,
     downtimeLimitSeconds: 0.5,
     resync: 'end-of-pass',
     syncSecondsPerPage: 0,
@@ -119,6 +128,7 @@ const BUILT_IN = {
     setupSeconds: { min: 0.01, max: 0.03 },
     switchoverSeconds: 0.02,
     costSpread: 0,
+    switchoverStallSeconds: 0,
     downtimeLimitSeconds: 0.3,
     resync: 'below-threshold',
     syncSecondsPerPage: 0,

@@ -6,11 +6,17 @@ import type { CounterReading, Inventory, MigrationOrder, MigrationOutcome, Platf
 import { SimLoad } from './clients.ts';
 import { loadSimConfig, migrationProfileOf, SIM_MIN_INTERVAL_SECONDS, type SimConfig } from './config.ts';
 import { Datacenter } from './datacenter.ts';
-import { PreCopyMigration } from './migration.ts';
+import { PreCopyMigration, type DrawnCosts } from './migration.ts';
 import { PROFILE_SOURCES, type MigrationProfile } from './profiles.ts';
 import { SeededRandom } from '../../seeded-random.ts';
 import type { SimVm } from './vm.ts';
 import { requestWorkFactory } from './workloads.ts';
+
+/**
+ * How each migration's random costs are drawn: from the run's seed, or each at its median
+ * (a prediction of one typical migration, as calibrate makes of a case measured once).
+ */
+export type CostDraws = 'seeded' | 'median';
 
 /** The built-in simulated datacenter: the whole testbed as a discrete-event model. */
 export class SimPlatform implements Platform {
@@ -27,6 +33,7 @@ export class SimPlatform implements Platform {
   constructor(
     private readonly config: SimConfig,
     private readonly options: PlatformOptions,
+    private readonly draws: CostDraws = 'seeded',
   ) {
     this.refreshSeconds = config.refreshSeconds;
     this.random = new SeededRandom(options.seed);
@@ -52,12 +59,22 @@ export class SimPlatform implements Platform {
         status: 'failed', reason: `${order.vm} is not on ${order.source}`,
       });
     }
-    const setup = this.random.between(this.profile.setupSeconds.min, this.profile.setupSeconds.max);
-    const { costSpread } = this.profile;
-    const costFactor = costSpread > 0 ? Math.exp(costSpread * this.random.normal()) : 1;
-    const migration = new PreCopyMigration(vm, vm.host, target, this.profile, { setupSeconds: setup, costFactor }, this.datacenter);
+    const migration = new PreCopyMigration(vm, vm.host, target, this.profile, this.drawCosts(), this.datacenter);
     const unsubscribe = this.interruptions.subscribe(signal, () => migration.interrupt());
     return migration.result.finally(unsubscribe);
+  }
+
+  /** One migration's draws of the profile's spreads (only those it has, so that a profile without them replays as before), or their medians. */
+  private drawCosts(): DrawnCosts {
+    const { setupSeconds, costSpread, switchoverStallSeconds } = this.profile;
+    if (this.draws === 'median') {
+      return { setupSeconds: (setupSeconds.min + setupSeconds.max) / 2, costFactor: 1, switchoverStallSeconds: switchoverStallSeconds * Math.LN2 };
+    }
+    return {
+      setupSeconds: this.random.between(setupSeconds.min, setupSeconds.max),
+      costFactor: costSpread > 0 ? Math.exp(costSpread * this.random.normal()) : 1,
+      switchoverStallSeconds: switchoverStallSeconds > 0 ? -switchoverStallSeconds * Math.log(1 - this.random.next()) : 0,
+    };
   }
 
   async sample(): Promise<CounterReading[]> {
