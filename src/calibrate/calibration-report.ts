@@ -5,7 +5,7 @@ import type { Table, TableCell } from '../report/table.ts';
 import type { Calibration } from './calibration.ts';
 import { meetsTargets, summarize, TARGETS, type CaseComparison, type ErrorSummary } from './comparison.ts';
 import type { ParameterSpec } from './fit.ts';
-import { repeatedCasesOf, spreadTable } from './spread-comparison.ts';
+import { pooledSpreadTable, repeatedCasesOf, spreadTable } from './spread-comparison.ts';
 import type { CaseResult, CaseWorkload, MigrationCase } from './migration-case.ts';
 import { matchedPassesOf, PROGRESS_POLL_SECONDS, summarizePasses, type Pass } from './pass-comparison.ts';
 
@@ -281,7 +281,7 @@ export function writeCalibrationReport(outDir: string, calibration: Calibration,
 /** The spread of repeated cases, where a grid repeats its cases. */
 export function spreadTables(comparisons: readonly CaseComparison[]): Table[] {
   const repeated = repeatedCasesOf(comparisons);
-  return repeated.length > 0 ? [spreadTable(repeated)] : [];
+  return repeated.length > 0 ? [spreadTable(repeated), pooledSpreadTable(repeated)] : [];
 }
 
 /** Each grid's held-out cases, for grids that have some, when there are several grids. */

@@ -61,7 +61,7 @@ export function spreadTable(repeated: readonly RepeatedCase[]): Table {
     title: 'How much the same migration varies, measured and predicted',
     caption:
       'Each case repeated, the 10th / 50th / 90th percentiles over its repetitions. The sim draws a migration\'s ' +
-      'cost spread (the profile\'s costSpread) from each repetition\'s own seed, so a run still replays.',
+      'spreads (the profile\'s costSpread and switchoverStallSeconds) from each repetition\'s own seed, so a run still replays.',
     columns: [
       { header: 'case', kind: 'text' },
       { header: 'repetitions', kind: 'count' },
