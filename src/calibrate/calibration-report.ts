@@ -255,9 +255,17 @@ export function writeComparisonReport(outDir: string, title: string, about: Tabl
 /**
  * Writes the tables, figures and report.html of a calibration into `outDir`; returns the page's
  * path. With several grids, each grid's held-out cases also get their own row and series.
- * Where the cases have progress, the passes are compared too (passComparison).
+ * Where the cases have progress, the passes are compared too (passComparison). `appCost`: the
+ * calibrate --app-cost table, where asked for (after the errors).
  */
-export function writeCalibrationReport(outDir: string, calibration: Calibration, parameters: readonly ParameterSpec[], about: Table, grids: readonly CaseSeries[] = []): string {
+export function writeCalibrationReport(
+  outDir: string,
+  calibration: Calibration,
+  parameters: readonly ParameterSpec[],
+  about: Table,
+  grids: readonly CaseSeries[] = [],
+  appCost: readonly Table[] = [],
+): string {
   const byHalf = (training: boolean): readonly CaseComparison[] => calibration.comparisons.filter((c) => c.migrationCase.training === training);
   const heldOutByGrid = heldOutOf(grids);
   const heldOutSeries = heldOutByGrid.length > 1 ? heldOutByGrid.map(({ name, comparisons }) => ({ name: `held out: ${name}`, comparisons })) : [{ name: 'held-out cases', comparisons: byHalf(false) }];
@@ -269,6 +277,7 @@ export function writeCalibrationReport(outDir: string, calibration: Calibration,
       { label: 'held out', summary: calibration.heldOut },
       ...heldOutByGrid.map(({ name, comparisons }) => ({ label: `held out: ${name}`, summary: summarize(comparisons) })),
     ]),
+    ...appCost,
     ...passes.tables,
     ...spreadTables(calibration.comparisons),
     parametersTable(calibration, parameters),

@@ -51,11 +51,13 @@ function describeValue(value: unknown): string {
 }
 
 /** Writes the tables, figures and report.html of a check into `outDir` (the passes too where the cases have progress); returns the page's path. */
-export function writeCheckReport(outDir: string, check: CheckedProfile, about: Table): string {
+/** `appCost`: the calibrate --app-cost table, where asked for (after the errors). */
+export function writeCheckReport(outDir: string, check: CheckedProfile, about: Table, appCost: readonly Table[] = []): string {
   const series = check.halves ? halvesOf(check) : [{ name: 'cases', comparisons: check.comparisons }];
   const passes = passComparison(series, 'cases of');
   const tables = [
     errorsTable(`Median absolute errors of the sim's ${check.profile} profile`, 'cases of', checkSummaries(check)),
+    ...appCost,
     ...passes.tables,
     ...spreadTables(check.comparisons),
     profileTable(check),

@@ -1,3 +1,4 @@
+import { appCostTable, describeAppCost } from '../calibrate/app-cost.ts';
 import { describeWorkload } from '../calibrate/calibration-report.ts';
 import { checkCases } from '../calibrate/check.ts';
 import { checkCasesTable, checkSummaries, writeCheckReport, type CheckedProfile } from '../calibrate/check-report.ts';
@@ -11,6 +12,7 @@ import { describeIdleGuest, idleGuestOf } from '../platforms/sim/idle-guest.ts';
 import { createEmptyDirectory } from '../record/run-directory.ts';
 import { tableToCsv, type Table } from '../report/table.ts';
 import { TOOL_VERSION } from '../version.ts';
+import { checkAppCostInput, compareAppCosts } from './app-cost-runs.ts';
 import { displayPath } from './calibrate-command.ts';
 import { checkProfileOf, DEFAULT_CHECK_PROFILE } from './calibrate-profile.ts';
 
@@ -23,6 +25,9 @@ export interface CheckFlags {
   out?: string;
   /** Re-derive the guest from the file's cases: its idle non-zero memory, and the freed pages a buffer reuses. */
   fitGuest?: boolean;
+  /** Lab runs whose application cost the sim's twin of each is compared with (see app-cost-runs.ts). */
+  appCost?: string[];
+  twin?: string[];
 }
 
 const log = (line: string): void => void process.stderr.write(`calibrate: ${line}\n`);
@@ -35,6 +40,8 @@ const log = (line: string): void => void process.stderr.write(`calibrate: ${line
 export async function calibrateCheckCommand(flags: CheckFlags): Promise<number> {
   const profile = checkProfileOf(flags.profile ?? DEFAULT_CHECK_PROFILE);
   const cases = flags.grid === undefined ? await readMeasuredCases(flags.check) : await measuredCasesOfGrid(flags.grid, flags.check);
+  const appCostInput = { runs: flags.appCost ?? [], twins: flags.twin ?? [] };
+  await checkAppCostInput(appCostInput);
   if (flags.out !== undefined) createEmptyDirectory(flags.out);
   const model = flags.fitGuest ? await guestFittedModel(profile.model, cases, flags.check) : profile.model;
 
@@ -46,7 +53,10 @@ export async function calibrateCheckCommand(flags: CheckFlags): Promise<number> 
   };
   process.stdout.write(tableToCsv(checkCasesTable(check)));
   for (const { label, summary } of checkSummaries(check)) log(`${label}: ${describeSummary(summary)}`);
-  if (flags.out !== undefined) log(`report: ${writeCheckReport(flags.out, check, aboutTable(flags, cases, profile.name))}`);
+  const appCosts = await compareAppCosts(appCostInput, model.migration);
+  for (const comparison of appCosts) log(`application cost, ${describeAppCost(comparison)}`);
+  const appCostTables = appCosts.length > 0 ? [appCostTable(appCosts)] : [];
+  if (flags.out !== undefined) log(`report: ${writeCheckReport(flags.out, check, aboutTable(flags, cases, profile.name), appCostTables)}`);
   return 0;
 }
 

@@ -1,6 +1,7 @@
 import { closeSync, constants, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { appCostTable, describeAppCost } from '../calibrate/app-cost.ts';
 import { calibrate, type Calibration } from '../calibrate/calibration.ts';
 import { CALIBRATION_CASES_TITLE, casesTable, describeWorkload, writeCalibrationReport } from '../calibrate/calibration-report.ts';
 import { describeSummary, summarize } from '../calibrate/comparison.ts';
@@ -19,6 +20,7 @@ import { readJsonLines } from '../report/json-lines.ts';
 import { writeReportFile } from '../report/report-files.ts';
 import { tableToCsv, type Table } from '../report/table.ts';
 import { TOOL_VERSION } from '../version.ts';
+import { checkAppCostInput, compareAppCosts } from './app-cost-runs.ts';
 import { EXIT_INTERRUPTED, timestampedDirectory, watchInterrupts } from './run-command.ts';
 
 export interface CalibrateFlags {
@@ -28,6 +30,9 @@ export interface CalibrateFlags {
   measured?: string[];
   /** Measured files with their cases in columns (another harness): predicted with the fitted profile, reported apart. */
   heldOut?: string[];
+  /** Lab runs whose application cost the sim's twin of each is compared with (see app-cost-runs.ts). */
+  appCost?: string[];
+  twin?: string[];
   /** Only with `calibrate --check` (see calibrate-check-command.ts). */
   profile?: string;
   fitGuest?: boolean;
@@ -93,6 +98,8 @@ export async function calibrateCommand(flags: CalibrateFlags): Promise<number> {
   const parts = gridParts(flags);
   const cases = parts.flatMap((part) => part.cases);
   const harnesses = await heldOutHarnesses(flags.heldOut ?? [], new Set(cases.map((c) => c.id)));
+  const appCostInput = { runs: flags.appCost ?? [], twins: flags.twin ?? [] };
+  await checkAppCostInput(appCostInput);
   const fitting = cases.some((c) => c.training);
   const measuring = parts.some((part) => part.measuredFile === undefined);
   if (!fitting && !measuring) throw new InputError('no case of the grids is to be fitted on (each says split: held-out): give a grid to fit on as well');
@@ -147,12 +154,14 @@ export async function calibrateCommand(flags: CalibrateFlags): Promise<number> {
   });
   const elsewhere = await predictHarnesses(harnesses, fittedModel);
   const everyComparison = [...calibration.comparisons, ...elsewhere.flatMap((harness) => harness.comparisons)];
+  const appCosts = await compareAppCosts(appCostInput, fittedModel.migration);
   const page = writeCalibrationReport(
     outDir,
     { ...calibration, comparisons: everyComparison },
     FITTED_PARAMETERS,
     aboutTable(parts, measuredOn, elsewhere),
     [...grids, ...elsewhere.map(({ name, comparisons }) => ({ name: `${name} (another harness)`, comparisons }))],
+    appCosts.length > 0 ? [appCostTable(appCosts)] : [],
   );
 
   process.stdout.write(tableToCsv(casesTable(everyComparison, CALIBRATION_CASES_TITLE, true)));
@@ -165,6 +174,7 @@ export async function calibrateCommand(flags: CalibrateFlags): Promise<number> {
     }
   }
   for (const { name, comparisons } of elsewhere) log(`held out, another harness, ${name}: ${describeSummary(summarize(comparisons))}`);
+  for (const comparison of appCosts) log(`application cost, ${describeAppCost(comparison)}`);
   log(`report: ${page}`);
   return 0;
 }

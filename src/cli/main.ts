@@ -74,6 +74,12 @@ function buildProgram(setExitCode: (code: number) => void): Command {
         .argParser(collectFile)
         .conflicts('check'),
     )
+    .option(
+      '--app-cost <run-dir>',
+      'also compare what migration cost the application in this lab run (the seed\'s Table 2) with the sim running its script on its twin config with the fitted (or checked) profile; repeatable',
+      collectFile,
+    )
+    .option('--twin <config>', 'with --app-cost: the sim config of the lab run\'s twin (default samples/qemu/sim.yaml); one for all runs, or one per --app-cost in order', collectFile)
     .option('--profile <name|file>', `with --check: ${PROFILE_NAMES.join(', ')} or a fitted-profile.json (default ${DEFAULT_CHECK_PROFILE})`)
     .option('--fit-guest', 'with --check: re-derive the guest from the file\'s rows (a guest other than the profile\'s): its idle non-zero memory from the idle ones, the freed pages a buffer reuses from those holding one; nothing else changes')
     .option('--searches <n>', 'independent global searches of the fit (the best wins)', positiveInteger, 3)
