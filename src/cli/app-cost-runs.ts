@@ -6,6 +6,7 @@ import { loadSimConfig } from '../platforms/sim/config.ts';
 import { PROFILES, type MigrationProfile } from '../platforms/sim/profiles.ts';
 import { SimPlatform } from '../platforms/sim/sim-platform.ts';
 import type { MigrationRecord, RequestRecord } from '../record/records.ts';
+import { withMigrationDetails } from '../report/read-migration-details.ts';
 import { readMigrations, readRunInfo, streamRequests, type RunInfo } from '../report/read-run.ts';
 import { executeRun, prepareRun } from '../run/session.ts';
 import { parseScript } from '../script/parse.ts';
@@ -50,7 +51,7 @@ export async function compareAppCosts(input: AppCostInput, migration: Partial<Mi
   for (const { run, twin } of pairTwins(input)) {
     const info = await readRunInfo(run);
     const scriptText = scriptTextOf(info, run);
-    const labMigrations = await readMigrations(run);
+    const labMigrations = await withMigrationDetails(run, await readMigrations(run));
     const lab = await appCostOf(labMigrations, (add) => streamRequests(run, add));
     const simRun = await runTwin(scriptText, twin, profile, info, run);
     const sim = await appCostOf(simRun.migrations, (add) => simRun.requests.forEach(add));

@@ -34,3 +34,18 @@ function flaggedMigration(line: unknown): FlaggedMigration | null {
   if (typeof vm !== 'string' || typeof source !== 'string' || typeof target !== 'string' || typeof requestedS !== 'number') return null;
   return { vm, source, target, kind: kind === 'setup' ? 'setup' : 'script', requested_s: requestedS };
 }
+
+/**
+ * The migrations with their details lines (matched by VM and request time, which the CSV has
+ * to the millisecond); a migration without one keeps what it had.
+ */
+export async function withMigrationDetails<M extends { vm: string; requested_s: number; details?: Record<string, unknown> }>(dir: string, migrations: readonly M[]): Promise<M[]> {
+  const lines: Record<string, unknown>[] = [];
+  await readJsonLines(path.join(dir, MIGRATION_DETAILS), (value) => {
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) lines.push(value as Record<string, unknown>);
+  });
+  return migrations.map((migration) => {
+    const line = lines.find((candidate) => candidate.vm === migration.vm && typeof candidate.requested_s === 'number' && Math.abs(candidate.requested_s - migration.requested_s) < 0.001);
+    return line === undefined ? migration : { ...migration, details: line };
+  });
+}

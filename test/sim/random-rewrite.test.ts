@@ -27,7 +27,7 @@ function vmWithOneWriter(memory2: Record<string, unknown>, vms: Record<string, u
   const datacenter = new Datacenter(clock, config, migrationProfileOf(config), [['vm1', 'h1']], ['h1']);
   const vm = datacenter.vms.get('vm1') as SimVm;
   const work = requestWorkFactory(config.workloads, config.hosts.mhzPerCore, null, new SeededRandom(1))('memory2');
-  vm.deliver({ work, phaseIndex: 0, finishServed: 0, arrivedS: 0, untouchedMB: 0, onDone: () => {} });
+  vm.deliver({ work, phaseIndex: 0, finishServed: 0, dueGuestS: 0, arrivedS: 0, untouchedMB: 0, onDone: () => {} });
   return { vm, until: (s) => clock.drive(clock.sleepUntil(s)) };
 }
 
@@ -40,7 +40,7 @@ function assertClose(actual: number, expected: number, what: string): void {
 
 describe('memory2 writing random pages', () => {
   it('keeps the seed\'s memory2 by default: sweeps, not prefilled; other values are refused', () => {
-    assert.deepEqual(simConfigSchema.parse({}).workloads.memory2, { bufferMB: 100, seconds: 200, dirtyMBps: 80, writeOrder: 'sweep', prefilled: false });
+    assert.deepEqual(simConfigSchema.parse({}).workloads.memory2, { bufferMB: 100, seconds: 200, dirtyMBps: 80, writeOrder: 'sweep', prefilled: false, lasts: 'cpu', checkSeconds: 0 });
     const chosen = simConfigSchema.parse({ workloads: { memory2: { writeOrder: 'random', prefilled: true } } }).workloads.memory2;
     assert.equal(chosen.writeOrder, 'random');
     assert.equal(chosen.prefilled, true);

@@ -81,6 +81,7 @@ export class SimLoad implements Load {
       work: this.makeWork(client.type),
       phaseIndex: 0,
       finishServed: 0,
+      dueGuestS: 0,
       arrivedS: sentS,
       untouchedMB: 0,
       onDone: (_job, doneS) => this.served(client, server, doneS),

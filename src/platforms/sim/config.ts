@@ -53,8 +53,9 @@ const workloadsSchema = z
       .prefault({}),
     /**
      * memory2: keep rewriting a buffer for this long on an uncontended vCPU, at dirtyMBps. The
-     * seed's memory2 by default; `writeOrder` and `prefilled` are this tool's extension, for
-     * the guest's /rewrite (random pages of a buffer filled first).
+     * seed's memory2 by default; `writeOrder`, `prefilled`, `lasts` and `checkSeconds` are this tool's
+     * extension, for the guest's /rewrite (random pages of a buffer filled first) and for the
+     * lab's guest server.
      */
     memory2: z
       .object({
@@ -65,6 +66,14 @@ const workloadsSchema = z
         writeOrder: z.enum(['sweep', 'random']).default('sweep'),
         /** The buffer is first filled whole at memory.fillMBps (else it is touched page by page as it is written). */
         prefilled: z.boolean().default(false),
+        /**
+         * `cpu`: `seconds` is the work of an uncontended vCPU, so a slowed guest takes longer (the
+         * seed's); `wall`: the request rewrites for `seconds` of the guest's clock whatever CPU
+         * it gets, as the lab's guest server does (/memory2?ms=T), so a slowed guest writes less.
+         */
+        lasts: z.enum(['cpu', 'wall']).default('cpu'),
+        /** CPU seconds after the rewriting, on an uncontended vCPU: the lab's server reads the whole buffer back to check it, then answers. */
+        checkSeconds: z.number().nonnegative().default(0),
       })
       .strict()
       .prefault({}),

@@ -25,7 +25,7 @@ export class Datacenter implements MigrationEnvironment {
     for (const name of hostNames) this.hosts.set(name, new SimHost(name, config.hosts, config.vms));
     for (const [vmName, hostName] of placement) {
       const host = this.host(hostName);
-      const vm = new SimVm(vmName, host, config.vms, config.hosts.mhzPerCore, clock, config.network.minRtoMs / 1000, (changed) =>
+      const vm = new SimVm(vmName, host, config.vms, config.hosts.mhzPerCore, clock, config.network.minRtoMs / 1000, profile.guestClockStopsWhilePaused, (changed) =>
         this.vmChanged(changed),
       );
       host.vms.add(vm);

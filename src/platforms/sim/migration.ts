@@ -87,6 +87,8 @@ export class PreCopyMigration {
   private passStartS = 0;
   /** The memory the pending pages are spread over: all of it in the first pass, the dirtied part later. */
   private pendingSpreadMB = 0;
+  /** The memory the pending data pages lie in: all the guest touched while the first pass lasts, then what was written since the syncs whose pages are still pending. */
+  private pendingDataInMB = 0;
   /** Bytes are leaving (a pass under `end-of-pass`, a burst under `below-threshold`). */
   private sending = false;
   private bytesSent = 0;
@@ -103,7 +105,13 @@ export class PreCopyMigration {
   private readonly progress: PassProgress[] = [];
   /** The VM's touched memory when the pass last looked (`findNewlyTouched`). */
   private touchedSeenMB = 0;
+  /** Whether this migration's sync holds the guest's vCPU (`SimVm.stall`). */
+  private holdsGuest = false;
+  /** When the dirty log was last synced (or started). */
+  private lastSyncS = 0;
   private timer: Timer | null = null;
+  /** After the switchover, until the guest runs on the target (`targetStartSeconds`). */
+  private targetStart: { timer: Timer; resume: () => void } | null = null;
   private deadline: Timer | null = null;
   private readonly outcome: Promise<MigrationOutcome>;
   private settle!: (outcome: MigrationOutcome) => void;
@@ -130,8 +138,13 @@ export class PreCopyMigration {
     return this.outcome;
   }
 
-  /** Ends the migration where it is, the VM staying on its source (a no-op once ended). */
+  /** Ends the migration where it is, the VM staying on its source (once ended, only the wait for the target to start is cut short). */
   interrupt(): void {
+    if (this.targetStart) {
+      const { timer, resume } = this.targetStart;
+      timer.cancelled = true;
+      resume();
+    }
     this.end('interrupted', 'the run was interrupted');
   }
 
@@ -178,12 +191,12 @@ export class PreCopyMigration {
     vm.startDirtyLog();
     vm.tracing = true;
     this.windowStartS = this.env.clock.now();
+    this.lastSyncS = this.windowStartS;
     this.recordProgress('setup', this.windowStartS);
-    // The setup's sync, over all of RAM, measured barely slower with the guest writing (1.6-2.0 µs a page at 2-20 MB/s against 1.17 idle): no write-rate term.
-    const syncSeconds = this.syncSeconds(vm.memoryMB, 0);
-    if (syncSeconds <= 0) return this.beginPrecopy();
+    const ramPages = vm.memoryMB * PAGES_PER_MB;
+    const tlbSeconds = isWordAligned(vm.memoryMB) ? 0 : ramPages * this.profile.setupSyncSecondsPerPagePerRecentMB * vm.recentlyWrittenMB * this.costFactor;
     this.env.vmChanged(vm);
-    this.timer = this.env.clock.at(this.windowStartS + syncSeconds, () => this.beginPrecopy());
+    this.afterSync(this.syncSeconds(vm.memoryMB, 0) + tlbSeconds, () => this.beginPrecopy());
   }
 
   private beginPrecopy(): void {
@@ -191,6 +204,7 @@ export class PreCopyMigration {
     const vm = this.vm;
     this.stage = 'precopy';
     this.pendingSpreadMB = vm.memoryMB;
+    this.pendingDataInMB = vm.memoryMB;
     this.touchedSeenMB = vm.touchedMB;
     this.beginPass({ dataMB: vm.touchedMB, zeroMB: vm.memoryMB - vm.touchedMB });
     this.env.transferStarted(this);
@@ -251,13 +265,13 @@ export class PreCopyMigration {
       this.vm.pause();
     }
     this.beginPass({ dataMB: dirtyMB, zeroMB: 0 });
-    this.afterSync(this.syncSeconds(dirtyMB, this.vm.dirtyMBps), () => this.send());
+    this.afterSync(this.syncSeconds(dirtyMB, this.cleanPageWritesMBps(dirtyMB)), () => this.send());
   }
 
   /** The top of QEMU's migration loop: while the window's budget lasts, the pending check, then a burst; else the rate limiter. */
   private loop(): void {
     if (this.budgetLeft() < SLACK_BYTES) return this.rateLimit();
-    if (this.pendingBytes() < this.thresholdBytes) this.sync(this.vm.dirtyMBps, () => this.decide());
+    if (this.pendingBytes() < this.thresholdBytes) this.sync(() => this.decide());
     else this.decide();
   }
 
@@ -309,11 +323,10 @@ export class PreCopyMigration {
 
   /** migration_completion: the VM stops, the last sync adds what was written since the one before, and the rest goes unthrottled. */
   private stopAndCopy(): void {
-    const dirtyMBps = this.vm.dirtyMBps;
     this.stage = 'stop-and-copy';
     this.pausedAtS = this.env.clock.now();
     this.vm.pause();
-    this.sync(dirtyMBps, () => this.send());
+    this.sync(() => this.send());
   }
 
   /**
@@ -321,34 +334,63 @@ export class PreCopyMigration {
    * rewritten while pending still counted once. Which pending pages were rewritten is not
    * tracked: a random writer's pages are taken as hitting each pending page with the chance
    * dirtied / what they spread over; a sweep's lie in the band after those of the sync
-   * before, apart from what is still pending, until the pending set fills the memory written.
-   * Its cost depends on how fast the guest was writing (`dirtyMBps`).
+   * before, apart from what is still pending, until the pending set fills the memory written:
+   * the memory the pending pages were dirtied in and the memory written since (for a guest
+   * that keeps rewriting the same buffers, the same memory). Its cost depends on how fast the
+   * guest was dirtying clean pages (`cleanPageWritesMBps`).
    */
-  private sync(dirtyMBps: number, next: () => void): void {
+  private sync(next: () => void): void {
     const { dirtiedMB, regionMB, randomShare } = this.vm.syncDirtyLog();
     const leftover = this.passBytes > 0 ? this.passLeft / this.passBytes : 0;
     const rewritten = randomShare * Math.min(1, dirtiedMB / Math.max(this.pendingSpreadMB, dirtiedMB, 1e-9));
     const kept = leftover * (1 - rewritten);
-    const dataMB = Math.min(this.passPages.dataMB * kept + dirtiedMB, Math.max(this.vm.touchedMB, dirtiedMB));
+    this.pendingDataInMB = Math.min(this.vm.touchedMB, Math.max(kept > 0 ? this.pendingDataInMB : 0, regionMB, dirtiedMB));
+    const dataMB = Math.min(this.passPages.dataMB * kept + dirtiedMB, this.pendingDataInMB);
     this.beginPass({ dataMB, zeroMB: this.passPages.zeroMB * kept });
     this.pendingSpreadMB = Math.max(regionMB, dirtiedMB);
-    this.afterSync(this.syncSeconds(dirtiedMB, dirtyMBps), next);
+    this.afterSync(this.syncSeconds(dirtiedMB, this.cleanPageWritesMBps(dirtiedMB)), next);
   }
 
-  /** A sync lasts `seconds`, sending nothing meanwhile; then `next`. */
+  /**
+   * How fast the guest dirtied clean pages since the last sync (the `dirtiedMB` it logged):
+   * each such write takes TCG's slow path, whose bookkeeping the sync then contends with; a
+   * guest rewriting pages already dirty writes none of them, and a stopped one none at all.
+   */
+  private cleanPageWritesMBps(dirtiedMB: number): number {
+    const now = this.env.clock.now();
+    const since = now - this.lastSyncS;
+    this.lastSyncS = now;
+    return this.vm.paused || since <= 0 ? 0 : dirtiedMB / since;
+  }
+
+  /** A sync lasts `seconds`, sending nothing meanwhile, the guest stalled where the profile says so; then `next`. */
   private afterSync(seconds: number, next: () => void): void {
     if (seconds <= 0) return next();
+    const stalls = this.profile.setupStallsGuest && this.stage === 'setup';
+    if (stalls) this.stallGuest();
     this.timer = this.env.clock.at(this.env.clock.now() + seconds, () => {
       this.timer = null;
+      this.releaseGuest();
       next();
     });
+  }
+
+  private stallGuest(): void {
+    this.vm.stall();
+    this.holdsGuest = true;
+  }
+
+  private releaseGuest(): void {
+    if (!this.holdsGuest) return;
+    this.holdsGuest = false;
+    this.vm.unstall();
   }
 
   /**
    * What a sync costs. RAM a multiple of 256 KiB takes QEMU 7.2's fast path: the bitmap a
    * 64-page word at a time over all of RAM, whatever is dirty. Other RAM takes the slow path:
    * every page of RAM tested, and each of the `loggedMB` of dirty pages in the log cleared one
-   * by one, with a TLB walk per page under TCG, costing more the faster the guest writes.
+   * by one, with a TLB walk per page under TCG, costing more the faster the guest dirtied clean pages.
    */
   private syncSeconds(loggedMB: number, dirtyMBps: number): number {
     const { syncSecondsPerPage, syncSecondsPerPagePerDirtyMBps, syncScanSecondsPerPage, wordSyncSecondsPerPage } = this.profile;
@@ -429,20 +471,28 @@ export class PreCopyMigration {
     if (this.deadline) this.deadline.cancelled = true;
     if (wasTransferring) this.env.transferEnded(this);
     this.vm.tracing = false;
-    if (paused) this.vm.resume();
-    else this.env.vmChanged(this.vm);
-    this.env.clock.requestYield();
+    this.releaseGuest();
     this.recordProgress(status, now);
-    this.settle({
+    const record: Omit<MigrationOutcome, 'client_downtime_ms'> = {
       started_s: this.startedS,
       ended_s: now,
       downtime_ms: paused ? (now - this.pausedAtS) * 1000 : status === 'succeeded' ? 0 : null,
-      client_downtime_ms: paused ? (this.env.nextAnswerAfterStop(this.pausedAtS, now) - this.pausedAtS) * 1000 : null,
       bytes: Math.round(this.bytesSent),
       passes: this.passes,
       status,
       reason,
       details: { sim: { progress: this.progress } },
-    });
+    };
+    const resume = (): void => {
+      this.targetStart = null;
+      const resumedS = this.env.clock.now();
+      if (paused) this.vm.resume();
+      else this.env.vmChanged(this.vm);
+      this.env.clock.requestYield();
+      this.settle({ ...record, client_downtime_ms: paused ? (this.env.nextAnswerAfterStop(this.pausedAtS, resumedS) - this.pausedAtS) * 1000 : null });
+    };
+    // The source's end is QEMU's (its downtime ends there); the guest runs once the target has started.
+    if (paused && status === 'succeeded' && this.profile.targetStartSeconds > 0) this.targetStart = { timer: this.env.clock.at(now + this.profile.targetStartSeconds, resume), resume };
+    else resume();
   }
 }

@@ -52,6 +52,31 @@ export const migrationProfileSchema = z
      */
     syncScanSecondsPerPage: z.number().nonnegative(),
     /**
+     * What the setup's sync, over all of RAM, costs more per page for each MB the guest wrote
+     * in the last 100 ms (under TCG it walks the vCPU's TLB per page, and the TLB is sized by
+     * the pages used in its last 100 ms window; `SimVm.recentlyWrittenMB`).
+     */
+    setupSyncSecondsPerPagePerRecentMB: z.number().nonnegative(),
+    /**
+     * The guest stalls while the setup's sync runs: QEMU 7.2 holds its big lock through it
+     * (ram_init_bitmaps), which the vCPU needs for every interrupt, timer and device access.
+     * The later syncs hold it too (ram_save_pending), but the lab's grids are predicted better
+     * with the guest writing on through them (README, "What migration costs the application").
+     */
+    setupStallsGuest: z.boolean(),
+    /**
+     * How long after the source's end (QEMU's `completed`, where its downtime ends) the guest
+     * starts running on the target, which loads the device state and starts the VM in a bottom
+     * half of its own (process_incoming_migration_bh): clients feel it, QEMU's downtime leaves it out.
+     */
+    targetStartSeconds: z.number().nonnegative(),
+    /**
+     * The guest's clock stands still while the VM is paused (QEMU stops a guest's clock with
+     * its vCPUs: under TCG its TSC is QEMU's virtual clock), so a guest's sleeps and
+     * clock-watching loops that span the stop last that much longer.
+     */
+    guestClockStopsWhilePaused: z.boolean(),
+    /**
      * What a sync costs per page of RAM when the RAM is a multiple of 256 KiB: QEMU 7.2 then
      * takes its bitmap a word (64 pages) at a time, whatever is dirty, and walks no TLB.
      */
@@ -109,6 +134,10 @@ const BUILT_IN = {
     syncSecondsPerPage: 0,
     syncSecondsPerPagePerDirtyMBps: 0,
     syncScanSecondsPerPage: 0,
+    setupSyncSecondsPerPagePerRecentMB: 0,
+    setupStallsGuest: false,
+    targetStartSeconds: 0,
+    guestClockStopsWhilePaused: false,
     wordSyncSecondsPerPage: 0,
     maxBandwidthMBps: null,
     stopAndCopyMBps: null,
@@ -134,6 +163,10 @@ const BUILT_IN = {
     syncSecondsPerPage: 0,
     syncSecondsPerPagePerDirtyMBps: 0,
     syncScanSecondsPerPage: 0,
+    setupSyncSecondsPerPagePerRecentMB: 0,
+    setupStallsGuest: true,
+    targetStartSeconds: 0,
+    guestClockStopsWhilePaused: true,
     wordSyncSecondsPerPage: 0,
     maxBandwidthMBps: 128,
     stopAndCopyMBps: 1000,
@@ -182,7 +215,8 @@ export const PROFILE_SOURCES: Record<ProfileName, string> = {
   'vsphere-4.1': 'chosen so that the seed\'s section 3.2 runs land in its Table 1 ranges',
   qemu: 'QEMU 7.2\'s defaults',
   'qemu-lab':
-    `fitted by vm-monitoring calibrate against the qemu lab on ${qemuLab.fittedAt}, its sync costs and the 9-byte zero page measured or read from QEMU's source ` +
+    `fitted by vm-monitoring calibrate against the qemu lab on ${qemuLab.fittedAt}, its sync costs, the target's start and the 9-byte zero page measured or read from QEMU's source, ` +
+    `the setup's cost for the guest's recent writes fitted through the sim twin on the lab's application runs ` +
     `(src/platforms/sim/calibration-runner.ts) (src/platforms/sim/${QEMU_LAB_PROFILE})`,
 };
 

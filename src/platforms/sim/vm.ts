@@ -10,12 +10,19 @@ export interface Job {
   phaseIndex: number;
   /** For a compute phase: the VM's per-job service count at which the phase ends. */
   finishServed: number;
+  /** For a timed phase (a sleep, a busy loop): the guest's time at which it ends (`SimVm.guestNow`). */
+  dueGuestS: number;
   /** When the guest received the request. */
   arrivedS: number;
   /** MB of its buffer the job has not written yet: pages never written are zero pages to a migration. */
   untouchedMB: number;
   readonly onDone: (job: Job, doneS: number) => void;
 }
+
+/** The window over which QEMU's TCG sizes a vCPU's TLB by the pages it used (tlb_mmu_resize_locked). */
+const TLB_WINDOW_SECONDS = 0.1;
+/** How long a TLB sized for a busy stretch stays so: it shrinks at a flush once a whole window saw less use, to that window's peak. */
+const TLB_HOLD_SECONDS = 2 * TLB_WINDOW_SECONDS;
 
 /** Work left below this many megacycles counts as done (floating-point slack). */
 const DONE_EPSILON = 1e-6;
@@ -32,6 +39,8 @@ export class SimVm {
   paused = false;
   tracing = false;
   rateMHz = 0;
+  /** How many holds keep the vCPU from running the guest (`stall`). */
+  private stalls = 0;
   touchedMB: number;
   /** Cumulative MB written (not distinct pages). */
   dirtiedMB = 0;
@@ -55,12 +64,23 @@ export class SimVm {
   /** Computing jobs in a phase that fills fresh pages. */
   private filling = 0;
   private writtenSinceMarkMB = 0;
+  /** What the requests wrote, decayed over TLB_WINDOW_SECONDS: a rate r held long enough gives r x the window. */
+  private recentBufferWritesMB = 0;
+  /** Of those writes, the first ones to fresh pages (which the guest kernel zeroes first, through mappings of its own), decayed alike. */
+  private recentFreshMB = 0;
+  /** The most those two came to lately, as QEMU keeps a TLB sized for its busiest recent window (see recentlyWrittenMB). */
+  private heldRecentMB = 0;
+  private heldRecentAtS = 0;
   private peakBuffersSinceMarkMB = 0;
   private peakRandomWritingSinceMarkMB = 0;
   private completionTimer: Timer | null = null;
   private scheduleStale = false;
   private readonly parked: { job: Job; arrivedS: number }[] = [];
   private readonly wakeOnResume: Job[] = [];
+  private pausedSinceS = 0;
+  private pausedTotalS = 0;
+  /** Requests that reached the host while the vCPU stalled: the guest takes them in once it runs again. */
+  private readonly heldDuringStall: Job[] = [];
 
   constructor(
     readonly name: string,
@@ -69,6 +89,8 @@ export class SimVm {
     private readonly mhzPerVcpu: number,
     private readonly clock: VirtualClock,
     private readonly minRtoS: number,
+    /** The guest's clock stands still while the VM is paused (QEMU's does), so its sleeps last longer; else it keeps the host's time. */
+    private readonly clockStopsWhilePaused: boolean,
     /** Called after every change of what the VM demands or holds. */
     private readonly changed: (vm: SimVm) => void,
   ) {
@@ -80,7 +102,7 @@ export class SimVm {
   }
 
   get demandMHz(): number {
-    return !this.paused && this.computing.length > 0 ? this.mhzPerVcpu : 0;
+    return !this.paused && !this.stalled && this.computing.length > 0 ? this.mhzPerVcpu : 0;
   }
 
   /** Whether a request is filling fresh memory, which a migration's dirty tracking slows more than computing. */
@@ -90,7 +112,22 @@ export class SimVm {
 
   get dirtyMBps(): number {
     if (this.paused) return 0;
-    return this.perJobMHz * this.dirtyPerMegacycle + this.config.guestOsDirtyMBps;
+    return this.perJobMHz * this.dirtyPerMegacycle + this.osDirtyMBps;
+  }
+
+  private get osDirtyMBps(): number {
+    return this.paused ? 0 : this.config.guestOsDirtyMBps;
+  }
+
+  /**
+   * MB of distinct pages the guest wrote in about the last 100 ms, at their peak of the last
+   * 200 ms, what its vCPU's TLB is sized by under TCG: the requests' recent writes (at most
+   * the buffers they hold), the fresh pages among them once more (the guest kernel zeroes
+   * each through its own mapping first), and the guest OS's.
+   */
+  get recentlyWrittenMB(): number {
+    this.advance(this.clock.now());
+    return this.heldRecentMB + this.config.guestOsDirtyMBps * TLB_WINDOW_SECONDS;
   }
 
   private get randomDirtyMBps(): number {
@@ -117,11 +154,15 @@ export class SimVm {
       this.parked.push({ job, arrivedS: now });
       return;
     }
+    if (this.stalled) {
+      this.heldDuringStall.push(job);
+      return;
+    }
     this.advance(now);
     job.arrivedS = now;
     this.buffersMB += job.work.bufferMB;
     // A buffer the job writes is touched page by page as it writes; one it never writes (cpu's) at once.
-    job.untouchedMB = job.work.phases.some((phase) => phase.kind === 'compute' && phase.bufferWrites !== 'none') ? job.work.bufferMB : 0;
+    job.untouchedMB = job.work.phases.some((phase) => phase.kind !== 'sleep' && phase.bufferWrites !== 'none') ? job.work.bufferMB : 0;
     this.untouchedMB += job.untouchedMB;
     this.peakBuffersSinceMarkMB = Math.max(this.peakBuffersSinceMarkMB, this.buffersMB);
     this.touch();
@@ -136,25 +177,42 @@ export class SimVm {
     const n = this.computing.length;
     if (n > 0 && this.rateMHz > 0) this.served += (this.rateMHz / n) * dt;
     this.dirtiedMB += this.dirtyMBps * dt;
+    const keep = Math.exp(-dt / TLB_WINDOW_SECONDS);
+    this.recentBufferWritesMB = this.recentBufferWritesMB * keep + (this.dirtyMBps - this.osDirtyMBps) * TLB_WINDOW_SECONDS * (1 - keep);
     this.randomDirtiedMB += this.randomDirtyMBps * dt;
     this.lastAdvanceS = now;
-    if (this.untouchedMB > 0 && n > 0 && !this.paused) this.writeBuffers((this.rateMHz / n) * dt);
+    const fresh = this.untouchedMB > 0 && n > 0 && !this.paused ? this.writeBuffers((this.rateMHz / n) * dt) : { mb: 0, share: 0 };
+    // The fresh pages come first in the interval, at the writers' rate, and then age as the rest of it passes.
+    const freshSeconds = fresh.share * dt;
+    this.recentFreshMB = this.recentFreshMB * keep + (fresh.mb > 0 ? (fresh.mb / freshSeconds) * TLB_WINDOW_SECONDS * -Math.expm1(-freshSeconds / TLB_WINDOW_SECONDS) * Math.exp(-(dt - freshSeconds) / TLB_WINDOW_SECONDS) : 0);
+    const recentMB = Math.min(this.recentBufferWritesMB, this.buffersMB) + this.recentFreshMB;
+    if (recentMB >= this.heldRecentMB || now - this.heldRecentAtS > TLB_HOLD_SECONDS) {
+      this.heldRecentMB = recentMB;
+      this.heldRecentAtS = now;
+    }
   }
 
   /**
    * Each computing job that writes its buffer touches what it writes in `megacycles` of its
-   * own: a sweep new pages until none is left, a random writer untouched pages in proportion to them.
+   * own: a sweep new pages until none is left, a random writer untouched pages in proportion to
+   * them. Returns the MB touched and the share of the interval that took.
    */
-  private writeBuffers(megacycles: number): void {
+  private writeBuffers(megacycles: number): { mb: number; share: number } {
+    let mb = 0;
+    let share = 0;
     for (const job of this.computing) {
       const phase = job.work.phases[job.phaseIndex];
-      if (job.untouchedMB <= 0 || phase?.kind !== 'compute' || phase.bufferWrites === 'none') continue;
+      if (job.untouchedMB <= 0 || phase === undefined || phase.kind === 'sleep' || phase.bufferWrites === 'none') continue;
       const writtenMB = megacycles * phase.dirtyMBPerMegacycle;
       const touched = phase.bufferWrites === 'random' ? -job.untouchedMB * Math.expm1(-writtenMB / job.work.bufferMB) : Math.min(job.untouchedMB, writtenMB);
       job.untouchedMB -= touched;
       this.untouchedMB -= touched;
+      mb += touched;
+      // A sweep's fresh pages take the part of the interval they need; a random writer's thin out over all of it.
+      share = Math.max(share, phase.bufferWrites === 'random' || writtenMB <= 0 ? 1 : touched / writtenMB);
     }
     this.touch();
+    return { mb, share };
   }
 
   /** What the guest's buffers have written grows its non-zero memory, once they have used up its freed, non-zero pages. */
@@ -175,12 +233,20 @@ export class SimVm {
     if (n === 0 || rateMHz <= 0) return;
     let least = Infinity;
     for (const job of this.computing) least = Math.min(least, job.finishServed);
+    if (least === Infinity) return;
     const at = now + (Math.max(0, least - this.served) * n) / rateMHz;
     this.completionTimer = this.clock.at(at, () => this.onComputeEnd());
   }
 
+  /** The guest's clock: the host's, less the time the VM stood paused where its clock stops then. */
+  private guestNow(now: number): number {
+    if (!this.clockStopsWhilePaused) return now;
+    return now - this.pausedTotalS - (this.paused ? now - this.pausedSinceS : 0);
+  }
+
   pause(): void {
     this.advance(this.clock.now());
+    this.pausedSinceS = this.clock.now();
     this.paused = true;
     this.scheduleStale = true;
     this.changed(this);
@@ -190,11 +256,39 @@ export class SimVm {
     const now = this.clock.now();
     this.advance(now);
     this.paused = false;
+    this.pausedTotalS += now - this.pausedSinceS;
     this.scheduleStale = true;
-    for (const job of this.wakeOnResume.splice(0)) this.nextPhase(job, now);
+    for (const job of this.wakeOnResume.splice(0)) this.onTimeUp(job);
     for (const { job, arrivedS } of this.parked.splice(0)) {
       this.clock.at(retransmissionAfter(arrivedS, now, this.minRtoS), () => this.deliver(job));
     }
+    this.changed(this);
+  }
+
+  /**
+   * The vCPU runs none of the guest until every hold is released (`unstall`): it waits for a
+   * lock a migration holds (QEMU's BQL, during a dirty-bitmap sync). Timers and the NIC wait,
+   * but nothing is lost, unlike a pause.
+   */
+  get stalled(): boolean {
+    return this.stalls > 0;
+  }
+
+  stall(): void {
+    this.advance(this.clock.now());
+    this.stalls++;
+    this.scheduleStale = true;
+    this.changed(this);
+  }
+
+  unstall(): void {
+    const now = this.clock.now();
+    this.advance(now);
+    this.stalls--;
+    if (this.stalled) return;
+    this.scheduleStale = true;
+    if (!this.paused) for (const job of this.wakeOnResume.splice(0)) this.onTimeUp(job);
+    for (const job of this.heldDuringStall.splice(0)) this.deliver(job);
     this.changed(this);
   }
 
@@ -255,8 +349,9 @@ export class SimVm {
       job.onDone(job, now);
       return;
     }
-    if (phase.kind === 'compute') {
-      job.finishServed = this.served + phase.megacycles;
+    if (phase.kind !== 'sleep') {
+      job.finishServed = phase.kind === 'compute' ? this.served + phase.megacycles : Infinity;
+      if (phase.kind === 'busy') this.endAfter(job, phase.wallSeconds, now);
       this.computing.push(job);
       this.dirtyPerMegacycle += phase.dirtyMBPerMegacycle;
       if (phase.fills) this.filling++;
@@ -271,13 +366,13 @@ export class SimVm {
       this.scheduleStale = true;
     } else {
       if (job.work.constantBuffer) this.constantMB += job.work.bufferMB;
-      this.clock.at(now + phase.seconds, () => this.onSleepEnd(job));
+      this.endAfter(job, phase.seconds, now);
     }
   }
 
   private nextPhase(job: Job, now: number): void {
     const phase = job.work.phases[job.phaseIndex];
-    if (phase?.kind === 'compute') {
+    if (phase !== undefined && phase.kind !== 'sleep') {
       this.computing.splice(this.computing.indexOf(job), 1);
       this.dirtyPerMegacycle -= phase.dirtyMBPerMegacycle;
       if (phase.fills) this.filling--;
@@ -298,18 +393,29 @@ export class SimVm {
     const now = this.clock.now();
     this.advance(now);
     this.completionTimer = null;
-    const done = this.computing.filter((job) => job.finishServed - this.served <= DONE_EPSILON * Math.max(1, job.finishServed));
+    const done = this.computing.filter((job) => Number.isFinite(job.finishServed) && job.finishServed - this.served <= DONE_EPSILON * Math.max(1, job.finishServed));
     for (const job of done) this.nextPhase(job, now);
     this.scheduleStale = true;
     this.changed(this);
   }
 
-  private onSleepEnd(job: Job): void {
-    if (this.paused) {
+  private endAfter(job: Job, seconds: number, now: number): void {
+    job.dueGuestS = this.guestNow(now) + seconds;
+    this.clock.at(now + seconds, () => this.onTimeUp(job));
+  }
+
+  /** A sleep, or a loop that watches the guest's clock, ends when the guest's time is up, or once the vCPU runs again after. */
+  private onTimeUp(job: Job): void {
+    if (this.paused || this.stalled) {
       this.wakeOnResume.push(job);
       return;
     }
     const now = this.clock.now();
+    const left = job.dueGuestS - this.guestNow(now);
+    if (left > DONE_EPSILON) {
+      this.clock.at(now + left, () => this.onTimeUp(job));
+      return;
+    }
     this.advance(now);
     this.nextPhase(job, now);
     this.changed(this);

@@ -8,10 +8,14 @@ import type { SeededRandom } from '../../seeded-random.ts';
  */
 export type BufferWrites = 'none' | 'sweep' | 'random';
 
-/** Part of a request's processing: CPU work (megacycles), or a sleep that needs no CPU. */
+/**
+ * Part of a request's processing: CPU work (megacycles, or as much as it gets for `wallSeconds`
+ * of the guest's time, a loop that watches the clock), or a sleep that needs no CPU.
+ */
 export type Phase =
   /** `fills`: the phase writes its buffer's fresh pages once, in order (a fill). */
   | { kind: 'compute'; megacycles: number; dirtyMBPerMegacycle: number; bufferWrites: BufferWrites; fills: boolean }
+  | { kind: 'busy'; wallSeconds: number; dirtyMBPerMegacycle: number; bufferWrites: BufferWrites; fills: false }
   | { kind: 'sleep'; seconds: number };
 
 /** What one request makes its server do. */
@@ -56,9 +60,11 @@ export function requestWorkFactory(
           constantBuffer: true,
         };
       case 'memory2': {
-        const { bufferMB, seconds, writeOrder, prefilled } = config.memory2;
-        const dirtying: Phase = { kind: 'compute', megacycles: vary(seconds) * mhzPerCore, dirtyMBPerMegacycle: memory2DirtyPerMegacycle, bufferWrites: writeOrder, fills: false };
-        return { phases: prefilled ? [fill(bufferMB), dirtying] : [dirtying], bufferMB, constantBuffer: false };
+        const { bufferMB, seconds, writeOrder, prefilled, lasts, checkSeconds } = config.memory2;
+        const writes = { dirtyMBPerMegacycle: memory2DirtyPerMegacycle, bufferWrites: writeOrder, fills: false } as const;
+        const dirtying: Phase = lasts === 'wall' ? { kind: 'busy', wallSeconds: vary(seconds), ...writes } : { kind: 'compute', megacycles: vary(seconds) * mhzPerCore, ...writes };
+        const check: Phase[] = checkSeconds > 0 ? [{ kind: 'compute', megacycles: checkSeconds * mhzPerCore, dirtyMBPerMegacycle: 0, bufferWrites: 'none', fills: false }] : [];
+        return { phases: [...(prefilled ? [fill(bufferMB)] : []), dirtying, ...check], bufferMB, constantBuffer: false };
       }
     }
   };
