@@ -111,7 +111,8 @@ describe('qemu platform end to end', { concurrency: 1 }, () => {
       );
       const label = JSON.stringify({ ...stats, progress: stats.progress.length });
       assert.ok(stats.ram_total_bytes !== null && stats.ram_total_bytes >= 256 * 1024 * 1024, label);
-      assert.ok(stats.probe !== null && stats.probe.settled && stats.probe.answers > 10, `the probe heard the VM: ${label}`);
+      // Answers before, during and after: how many more depends on how long the migration took on a loaded machine.
+      assert.ok(stats.probe !== null && stats.probe.settled && stats.probe.answers >= 3, `the probe heard the VM: ${label}`);
       assert.equal(stats.max_bandwidth_bytes_per_s, 125_000_000);
       assert.equal(stats.downtime_limit_ms, 300);
     }

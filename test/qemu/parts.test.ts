@@ -14,7 +14,7 @@ import { REPO_ROOT } from '../support/cli.ts';
 import { labLayout, loadQemuConfig, qemuConfigSchema } from '../../src/platforms/qemu/config.ts';
 import { cpuMhzFromCpuinfo } from '../../src/platforms/qemu/counters.ts';
 import { cpioArchive } from '../../src/platforms/qemu/cpio.ts';
-import { exec, findExecutable } from '../../src/platforms/qemu/exec.ts';
+import { exec, findExecutable } from '../../src/exec.ts';
 import { moduleLoadOrder } from '../../src/platforms/qemu/guest-image.ts';
 import { haproxyConfig } from '../../src/platforms/qemu/haproxy.ts';
 import { guestMemoryArgument } from '../../src/platforms/qemu/lab.ts';

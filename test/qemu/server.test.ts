@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { needing } from '../support/needing.ts';
 import { CORRUPT_WORDS_HEADER, PROCESSING_HEADER, SERVER_HEADER } from '../../src/load/http-load.ts';
-import { exec, findExecutable } from '../../src/platforms/qemu/exec.ts';
+import { exec, findExecutable } from '../../src/exec.ts';
 import { GUEST_DIR } from '../../src/platforms/qemu/guest-image.ts';
 import { serverSkipReason } from './support/lab-requirements.ts';
 

@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { exec, findExecutable } from '../../src/platforms/qemu/exec.ts';
+import { exec, findExecutable } from '../../src/exec.ts';
 import { GUEST_DIR } from '../../src/platforms/qemu/guest-image.ts';
 
 export interface WorkloadServer {

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { exec, execSync, findExecutable } from '../../../src/platforms/qemu/exec.ts';
+import { exec, execSync, findExecutable } from '../../../src/exec.ts';
 
 export const SIMGRID_PACKAGE = 'libsimgrid-dev';
 

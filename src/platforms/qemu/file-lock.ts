@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { findExecutable } from './exec.ts';
+import { findExecutable } from '../../exec.ts';
 
 const CONFLICT_EXIT_CODE = 100;
 

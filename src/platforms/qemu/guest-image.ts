@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { cpioArchive, type CpioEntry } from './cpio.ts';
-import { exec, findExecutable } from './exec.ts';
+import { exec, findExecutable } from '../../exec.ts';
 import { canonicalPath, makePrivateDir } from './safe-paths.ts';
 
 /** The guest's sources: the workload server and the init script. */

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { LAB_TCG_RAM_PADDING_KIB } from '../../calibrate/migration-case.ts';
 import type { HostSpec } from './config.ts';
-import { exec, findExecutable } from './exec.ts';
+import { exec, findExecutable } from '../../exec.ts';
 import { guestImage, type NicModel } from './guest-image.ts';
 import { haproxyConfig } from './haproxy.ts';
 import {

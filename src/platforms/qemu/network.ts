@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { exec, execSync, findExecutable } from './exec.ts';
+import { exec, execSync, findExecutable } from '../../exec.ts';
 
 /**
  * The lab's network: one namespace of its own, a bridge in it, and a tap per QEMU process.
@@ -41,15 +41,15 @@ export function guestMac(index: number): string {
   return `52:54:00:4d:${((index >> 8) & 0xff).toString(16).padStart(2, '0')}:${(index & 0xff).toString(16).padStart(2, '0')}`;
 }
 
-/** Creates the namespace with its loopback and bridge up. */
-export async function createNetns(name: string): Promise<void> {
+/** Creates the namespace with its loopback and bridge up (the lab's address and MAC unless told others). */
+export async function createNetns(name: string, bridge: { address: string; mac: string } = { address: BRIDGE_ADDRESS, mac: BRIDGE_MAC }): Promise<void> {
   const cmd = ip();
   await exec(cmd, ['netns', 'add', name]);
   await exec(cmd, ['-n', name, 'link', 'set', 'lo', 'up']);
-  await exec(cmd, ['-n', name, 'link', 'add', BRIDGE, 'address', BRIDGE_MAC, 'type', 'bridge']);
+  await exec(cmd, ['-n', name, 'link', 'add', BRIDGE, 'address', bridge.mac, 'type', 'bridge']);
   // No STP and no forwarding delay: a port is forwarding as soon as it is up.
   await exec(cmd, ['-n', name, 'link', 'set', BRIDGE, 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0']);
-  await exec(cmd, ['-n', name, 'addr', 'add', `${BRIDGE_ADDRESS}/24`, 'dev', BRIDGE]);
+  await exec(cmd, ['-n', name, 'addr', 'add', `${bridge.address}/24`, 'dev', BRIDGE]);
   await exec(cmd, ['-n', name, 'link', 'set', BRIDGE, 'up']);
 }
 

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { findExecutable } from './exec.ts';
+import { findExecutable } from '../../exec.ts';
 import { findGuestKernel } from './guest-image.ts';
 
 /** What the lab needs from the machine, and the Debian package that provides it. */

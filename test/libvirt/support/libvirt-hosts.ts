@@ -10,14 +10,15 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { exec, findExecutable } from '../../../src/platforms/qemu/exec.ts';
-import { deleteNetns, inNetns, netnsExists, netnsPath } from '../../../src/platforms/qemu/network.ts';
+import { exec, findExecutable } from '../../../src/exec.ts';
+import { BRIDGE, createNetns, deleteNetns, inNetns, netnsExists, netnsPath } from '../../../src/platforms/qemu/network.ts';
 import { isRunning, processesInNetns, processStartTime, spawnDetached, terminate, type ProcessIdentity } from '../../../src/platforms/qemu/processes.ts';
 import { missingLabPackages } from '../../../src/platforms/qemu/requirements.ts';
 
 /** Distinct from the QEMU lab's 10.77.0.x, so that both can be up at once without confusion. */
 export const LIBVIRT_SUBNET_PREFIX = '10.78.0';
-export const LIBVIRT_BRIDGE = 'br0';
+/** The lab's bridge name, which the domains' XML names. */
+export const LIBVIRT_BRIDGE = BRIDGE;
 /** Fixed for the reason the lab fixes its own (network.ts BRIDGE_MAC): guests' ARP caches survive taps coming and going. */
 const BRIDGE_MAC = '02:00:00:4e:00:01';
 /** Each daemon gets its own range of QEMU migration ports, so that two incoming migrations never race for one. */
@@ -54,6 +55,8 @@ export interface LibvirtHostsOptions {
   count: number;
   /** How long each daemon may take to answer virsh. */
   readyTimeoutMs?: number;
+  /** Hosts (host1, ...) whose daemon sees an empty, non-executable file where QEMU is: a host without the domains' emulator. */
+  withoutEmulator?: readonly string[];
   log?: (line: string) => void;
 }
 
@@ -162,17 +165,6 @@ function checkBaseDir(dir: string): void {
   }
 }
 
-async function createNetnsWithBridge(netns: string, bridgeAddress: string): Promise<void> {
-  const ip = required('ip', 'iproute2');
-  await exec(ip, ['netns', 'add', netns]);
-  await exec(ip, ['-n', netns, 'link', 'set', 'lo', 'up']);
-  await exec(ip, ['-n', netns, 'link', 'add', LIBVIRT_BRIDGE, 'address', BRIDGE_MAC, 'type', 'bridge']);
-  // No STP and no forwarding delay: a tap forwards as soon as it is up.
-  await exec(ip, ['-n', netns, 'link', 'set', LIBVIRT_BRIDGE, 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0']);
-  await exec(ip, ['-n', netns, 'addr', 'add', `${bridgeAddress}/24`, 'dev', LIBVIRT_BRIDGE]);
-  await exec(ip, ['-n', netns, 'link', 'set', LIBVIRT_BRIDGE, 'up']);
-}
-
 function prepareHostDir(hostDir: string, index: number): void {
   for (const { own } of PRIVATE_DIRS) fs.mkdirSync(path.join(hostDir, own), { recursive: true, mode: 0o755 });
   fs.mkdirSync(path.join(hostDir, 'sock'), { mode: 0o700 });
@@ -189,12 +181,17 @@ function tail(file: string, bytes = 800): string {
   }
 }
 
-async function startDaemon(name: string, netns: string, hostDir: string, readyTimeoutMs: number, started: ProcessIdentity[]): Promise<LibvirtHost> {
+async function startDaemon(name: string, netns: string, hostDir: string, readyTimeoutMs: number, started: ProcessIdentity[], withoutEmulator: boolean): Promise<LibvirtHost> {
   const startedAt = performance.now();
   const unshare = required('unshare', 'util-linux');
   const libvirtd = required('libvirtd', 'libvirt-daemon');
   const taskset = required('taskset', 'util-linux');
   const binds = PRIVATE_DIRS.flatMap(({ system, own }) => [path.join(hostDir, own), system]);
+  if (withoutEmulator) {
+    const placeholder = path.join(hostDir, 'no-emulator');
+    fs.writeFileSync(placeholder, '', { flag: 'wx', mode: 0o644 });
+    binds.push(placeholder, fs.realpathSync(required('qemu-system-x86_64', 'qemu-system-x86')));
+  }
   const [command, args] = inNetns(netns, unshare, [
     '-m', '--propagation', 'private', 'sh', '-c', MOUNT_AND_EXEC, 'sh',
     taskset, daemonCpu(), libvirtd, path.join(hostDir, 'etc', 'libvirtd.conf'), path.join(hostDir, 'libvirtd.pid'), ...binds,
@@ -210,7 +207,8 @@ async function startDaemon(name: string, netns: string, hostDir: string, readyTi
     if (!isRunning(identity)) throw new Error(`libvirtd of ${name} exited: ${tail(output)} ${tail(path.join(hostDir, 'libvirtd.log'))}`);
     if (fs.existsSync(socket)) {
       try {
-        await virsh(uri, ['version'], Math.max(1000, Math.ceil(deadline - performance.now())));
+        // Without an emulator the QEMU driver has no version to give: that the daemon answers is enough.
+        await virsh(uri, withoutEmulator ? ['uri'] : ['version'], Math.max(1000, Math.ceil(deadline - performance.now())));
         break;
       } catch (error) {
         last = (error as Error).message;
@@ -228,7 +226,7 @@ async function startDaemon(name: string, netns: string, hostDir: string, readyTi
  * parallel. On failure everything made so far is taken down before the error is thrown.
  */
 export async function startLibvirtHosts(options: LibvirtHostsOptions): Promise<LibvirtHosts> {
-  const { count, readyTimeoutMs = 60_000, log = () => {} } = options;
+  const { count, readyTimeoutMs = 60_000, log = () => {}, withoutEmulator = [] } = options;
   if (!Number.isInteger(count) || count < 1 || count > MAX_HOSTS) throw new RangeError(`count ${count} out of 1..${MAX_HOSTS}`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmm-libvirt-'));
   const netns = `vmm-lv-${randomBytes(4).toString('hex')}`;
@@ -243,14 +241,14 @@ export async function startLibvirtHosts(options: LibvirtHostsOptions): Promise<L
   };
   try {
     checkBaseDir(dir);
-    await createNetnsWithBridge(netns, bridgeAddress);
+    await createNetns(netns, { address: bridgeAddress, mac: BRIDGE_MAC });
     const names = Array.from({ length: count }, (_, i) => `host${i + 1}`);
     names.forEach((name, index) => prepareHostDir(path.join(dir, name), index));
     const [first, ...rest] = names as [string, ...string[]];
-    hosts.push(await startDaemon(first, netns, path.join(dir, first), readyTimeoutMs, started));
+    hosts.push(await startDaemon(first, netns, path.join(dir, first), readyTimeoutMs, started, withoutEmulator.includes(first)));
     log(`libvirtd ${first} answered after ${hosts[0]!.startSeconds.toFixed(1)} s`);
     for (const name of rest) fs.cpSync(path.join(dir, first, CAPABILITIES_CACHE), path.join(dir, name, CAPABILITIES_CACHE), { recursive: true });
-    const others = await Promise.all(rest.map((name) => startDaemon(name, netns, path.join(dir, name), readyTimeoutMs, started)));
+    const others = await Promise.all(rest.map((name) => startDaemon(name, netns, path.join(dir, name), readyTimeoutMs, started, withoutEmulator.includes(name))));
     for (const host of others) log(`libvirtd ${host.name} answered after ${host.startSeconds.toFixed(1)} s (QEMU capabilities cached)`);
     hosts.push(...others);
     return { hosts, netns, bridge: LIBVIRT_BRIDGE, bridgeAddress, dir, stop };

@@ -1,4 +1,4 @@
-import { findExecutable } from '../../../src/platforms/qemu/exec.ts';
+import { findExecutable } from '../../../src/exec.ts';
 import { missingLabPackages } from '../../../src/platforms/qemu/requirements.ts';
 
 /**

@@ -1,0 +1,94 @@
+import type { Clock } from '../../run/clock.ts';
+import type { MigrationOrder, MigrationOutcome } from '../platform.ts';
+import type { LibvirtMigrationSettings } from './config.ts';
+import { jobStatsOf, type LibvirtJobStats } from './job-stats.ts';
+import { migrateArgs, strategyOf } from './migrate-command.ts';
+import type { Virsh } from './virsh.ts';
+
+/** Time virsh migrate gets beyond the migration's own limit, to abort the job and report. */
+const ABORT_GRACE_MS = 30_000;
+
+export interface LibvirtMigrationContext {
+  virsh: Virsh;
+  clock: Clock;
+  /** Each host's libvirt URI, by the name the script uses. */
+  uris: ReadonlyMap<string, string>;
+  settings: LibvirtMigrationSettings;
+}
+
+/** What migration-details.jsonl holds of a libvirt migration, under `libvirt`. */
+export interface LibvirtMigrationDetails {
+  strategy: string;
+  command: string[];
+  /** libvirt's completed job statistics, when the job got that far. */
+  job: LibvirtJobStats | null;
+  /** Why the job was aborted, when it was. */
+  aborted: string | null;
+}
+
+/**
+ * One live migration through libvirt: the downtime limit set on the source, `virsh migrate`
+ * with the configured strategy, aborted (virsh domjobabort) when the run is interrupted or the
+ * migration outlives `cancelAfterSeconds`; then the completed job's statistics from the source.
+ * A refusal or failure is recorded with libvirt's reason: the VM stays where libvirt keeps it.
+ */
+export async function migrateDomain(order: MigrationOrder, context: LibvirtMigrationContext, signal: AbortSignal): Promise<MigrationOutcome> {
+  const { virsh, clock, settings } = context;
+  const sourceUri = context.uris.get(order.source);
+  const targetUri = context.uris.get(order.target);
+  const startedS = clock.now();
+  const command = targetUri === undefined ? [] : migrateArgs(order.vm, targetUri, order.target, settings);
+  const details: LibvirtMigrationDetails = { strategy: strategyOf(settings), command, job: null, aborted: null };
+  const outcome = (status: MigrationOutcome['status'], reason: string, job: LibvirtJobStats | null): MigrationOutcome => ({
+    started_s: startedS,
+    ended_s: clock.now(),
+    downtime_ms: job?.downtimeMs ?? null,
+    client_downtime_ms: null,
+    bytes: job?.bytes ?? null,
+    passes: job?.passes ?? null,
+    status,
+    reason,
+    details: { libvirt: { ...details, job } },
+  });
+  if (sourceUri === undefined || targetUri === undefined) return outcome('failed', `libvirt: no URI for host ${sourceUri === undefined ? order.source : order.target}`, null);
+
+  try {
+    if (settings.downtimeLimitMs !== undefined) await virsh.run(sourceUri, ['migrate-setmaxdowntime', '--', order.vm, String(settings.downtimeLimitMs)]);
+  } catch (error) {
+    return outcome('failed', `libvirt refused the downtime limit: ${(error as Error).message}`, null);
+  }
+
+  const abort = (why: string): void => {
+    if (details.aborted !== null) return;
+    details.aborted = why;
+    virsh.run(sourceUri, ['domjobabort', '--', order.vm]).catch(() => undefined);
+  };
+  const onAbort = (): void => abort('the run was interrupted');
+  signal.addEventListener('abort', onAbort, { once: true });
+  const deadline = setTimeout(() => abort(`still running after ${settings.cancelAfterSeconds} s`), settings.cancelAfterSeconds * 1000);
+  let failure: string | null = null;
+  try {
+    if (signal.aborted) onAbort();
+    else await virsh.run(sourceUri, command, settings.cancelAfterSeconds * 1000 + ABORT_GRACE_MS);
+  } catch (error) {
+    failure = (error as Error).message;
+  } finally {
+    clearTimeout(deadline);
+    signal.removeEventListener('abort', onAbort);
+  }
+  const job = await completedJob(virsh, sourceUri, order.vm);
+  if (failure === null && details.aborted === null) return outcome('succeeded', '', job);
+  const status = signal.aborted ? 'interrupted' : 'failed';
+  const reason = details.aborted === null ? (failure ?? 'the migration failed') : `aborted: ${details.aborted}${failure === null ? '' : ` (${failure})`}`;
+  return outcome(status, reason, job);
+}
+
+/** The source's statistics of the job that just ended; null where it has none (refused before it began). */
+async function completedJob(virsh: Virsh, uri: string, domain: string): Promise<LibvirtJobStats | null> {
+  try {
+    const stats = jobStatsOf(await virsh.run(uri, ['domjobinfo', '--completed', '--rawstats', '--', domain]));
+    return Object.keys(stats.raw).length > 0 ? stats : null;
+  } catch {
+    return null;
+  }
+}
