@@ -437,15 +437,7 @@ export async function waitForGuest(netns: string, address: string, name: string,
   throw new Error(`${name} at ${address} does not answer: ${last}`);
 }
 
-/** `key: value` lines (virsh domjobinfo --rawstats) as a map. */
-export function parseKeyValues(text: string): Map<string, string> {
-  const values = new Map<string, string>();
-  for (const line of text.split('\n')) {
-    const colon = line.indexOf(':');
-    if (colon > 0) values.set(line.slice(0, colon).trim(), line.slice(colon + 1).trim());
-  }
-  return values;
-}
+export { parseKeyValues } from '../../../src/platforms/libvirt/virsh.ts';
 
 const LIBVIRT_PACKAGES = 'libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients';
 
