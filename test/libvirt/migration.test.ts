@@ -83,6 +83,13 @@ describe('libvirt platform parts on two real daemons', () => {
     assert.equal(strategy, 'p2p');
     assert.ok(job && job.totalMs! > 0 && job.bytes! > 1e6 && job.passes! >= 2, JSON.stringify(job));
     t.diagnostic(`job: ${job.totalMs} ms, downtime ${job.downtimeMs} ms, setup ${job.setupMs} ms, ${job.bytes} bytes, ${job.passes} iterations`);
+    const { progress } = libvirtDetails(outcome.details);
+    t.diagnostic(`passes: ${progress.map((pass) => `${pass.iteration}@${pass.at_s.toFixed(3)}s ${JSON.stringify(pass.job)}`).join('; ')}`);
+    // A migration-iteration event per pass after the first (QEMU's dirty-sync count as libvirt reports it).
+    assert.ok(progress.length >= 1, 'a progress record per pass');
+    assert.deepEqual(progress.map((pass) => pass.iteration), [...progress.map((pass) => pass.iteration)].sort((a, b) => a - b));
+    assert.ok(progress.at(-1)!.iteration <= job.passes!, `${progress.at(-1)!.iteration} <= ${job.passes}`);
+    assert.ok(progress.every((pass) => pass.at_s > 0 && pass.at_s <= outcome.ended_s - outcome.started_s + 0.5));
     assert.equal(outcome.downtime_ms, job.downtimeMs);
     assert.ok(outcome.downtime_ms! >= 0 && outcome.downtime_ms! < 300, `downtime ${outcome.downtime_ms} ms`);
     assert.ok(outcome.ended_s > outcome.started_s);

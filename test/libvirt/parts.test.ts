@@ -9,6 +9,7 @@ import { libvirtConfigSchema, loadLibvirtConfig } from '../../src/platforms/libv
 import { inventoryOf } from '../../src/platforms/libvirt/inventory.ts';
 import { jobStatsOf } from '../../src/platforms/libvirt/job-stats.ts';
 import { migrateArgs, strategyOf } from '../../src/platforms/libvirt/migrate-command.ts';
+import { iterationOf } from '../../src/platforms/libvirt/migration.ts';
 import { libvirtReason } from '../../src/platforms/libvirt/virsh.ts';
 
 const HOSTS = [{ name: 'kvm1', uri: 'qemu+ssh://root@kvm1/system' }, { name: 'kvm2', uri: 'qemu+tcp://kvm2/system' }];
@@ -78,4 +79,11 @@ test('the completed job\'s statistics, and libvirt\'s reason out of a failed vir
   assert.equal(jobStatsOf('time_elapsed: soon\n').totalMs, null);
   assert.equal(libvirtReason('virsh --quiet -c qemu:///system migrate web1: error: operation failed: migration out job: unexpectedly failed\nerror: Connection refused\n'),
     'operation failed: migration out job: unexpectedly failed; Connection refused');
+});
+
+test('a pass from virsh event\'s migration-iteration line, nothing from its other lines', () => {
+  assert.equal(iterationOf("event 'migration-iteration' for domain 'web1': iteration: '3'"), 3);
+  assert.equal(iterationOf("2026-12-03 12:00:00.000+0000: event 'migration-iteration' for domain 'web1': iteration: '12'"), 12);
+  assert.equal(iterationOf("event 'lifecycle' for domain 'web1': Suspended Migrated"), null);
+  assert.equal(iterationOf('events received: 2'), null);
 });

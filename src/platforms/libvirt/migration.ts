@@ -22,6 +22,8 @@ export interface LibvirtMigrationDetails {
   command: string[];
   /** libvirt's completed job statistics, when the job got that far. */
   job: LibvirtJobStats | null;
+  /** A record per pass: libvirt's migration-iteration event, and the running job's statistics just after it. */
+  progress: PassRecord[];
   /** Why the job was aborted, when it was. */
   aborted: string | null;
 }
@@ -32,13 +34,27 @@ export interface LibvirtMigrationDetails {
  * migration outlives `cancelAfterSeconds`; then the completed job's statistics from the source.
  * A refusal or failure is recorded with libvirt's reason: the VM stays where libvirt keeps it.
  */
+/** One pass as libvirt announced it (seconds since the migration started). */
+export interface PassRecord {
+  at_s: number;
+  iteration: number;
+  /** memory_processed, memory_remaining and memory_dirty_rate of the running job, where libvirt still had it. */
+  job: Record<string, string> | null;
+}
+
+/** The pass number of a `virsh event` line for migration-iteration, or null for any other line. */
+export function iterationOf(line: string): number | null {
+  const match = /migration-iteration.*iteration:\s*'?(\d+)/.exec(line);
+  return match ? Number(match[1]) : null;
+}
+
 export async function migrateDomain(order: MigrationOrder, context: LibvirtMigrationContext, signal: AbortSignal): Promise<MigrationOutcome> {
   const { virsh, clock, settings } = context;
   const sourceUri = context.uris.get(order.source);
   const targetUri = context.uris.get(order.target);
   const startedS = clock.now();
   const command = targetUri === undefined ? [] : migrateArgs(order.vm, targetUri, order.target, settings);
-  const details: LibvirtMigrationDetails = { strategy: strategyOf(settings), command, job: null, aborted: null };
+  const details: LibvirtMigrationDetails = { strategy: strategyOf(settings), command, job: null, progress: [], aborted: null };
   const outcome = (status: MigrationOutcome['status'], reason: string, job: LibvirtJobStats | null): MigrationOutcome => ({
     started_s: startedS,
     ended_s: clock.now(),
@@ -66,6 +82,16 @@ export async function migrateDomain(order: MigrationOrder, context: LibvirtMigra
   const onAbort = (): void => abort('the run was interrupted');
   signal.addEventListener('abort', onAbort, { once: true });
   const deadline = setTimeout(() => abort(`still running after ${settings.cancelAfterSeconds} s`), settings.cancelAfterSeconds * 1000);
+  const passes: Promise<void>[] = [];
+  const events = virsh.watch(sourceUri, ['event', '--domain', order.vm, '--event', 'migration-iteration', '--loop'], settings.cancelAfterSeconds + ABORT_GRACE_MS / 1000, (line) => {
+    const iteration = iterationOf(line);
+    if (iteration === null) return;
+    const record: PassRecord = { at_s: clock.now() - startedS, iteration, job: null };
+    details.progress.push(record);
+    passes.push(runningJob(virsh, sourceUri, order.vm).then((job) => {
+      record.job = job;
+    }));
+  });
   let failure: string | null = null;
   try {
     if (signal.aborted) onAbort();
@@ -75,12 +101,27 @@ export async function migrateDomain(order: MigrationOrder, context: LibvirtMigra
   } finally {
     clearTimeout(deadline);
     signal.removeEventListener('abort', onAbort);
+    events.stop();
   }
+  await Promise.all(passes);
   const job = await completedJob(virsh, sourceUri, order.vm);
   if (failure === null && details.aborted === null) return outcome('succeeded', '', job);
   const status = signal.aborted ? 'interrupted' : 'failed';
   const reason = details.aborted === null ? (failure ?? 'the migration failed') : `aborted: ${details.aborted}${failure === null ? '' : ` (${failure})`}`;
   return outcome(status, reason, job);
+}
+
+const RUNNING_JOB_FIELDS = ['memory_processed', 'memory_remaining', 'memory_dirty_rate', 'memory_iteration'];
+
+/** The running job's progress, as far as libvirt still has it. */
+async function runningJob(virsh: Virsh, uri: string, domain: string): Promise<Record<string, string> | null> {
+  try {
+    const { raw } = jobStatsOf(await virsh.run(uri, ['domjobinfo', '--rawstats', '--', domain]));
+    const fields = Object.entries(raw).filter(([key]) => RUNNING_JOB_FIELDS.includes(key));
+    return fields.length > 0 ? Object.fromEntries(fields) : null;
+  } catch {
+    return null;
+  }
 }
 
 /** The source's statistics of the job that just ended; null where it has none (refused before it began). */

@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { exec, findExecutable } from '../../exec.ts';
 
 /** libvirt's own words from a failed virsh call: its `error:` lines, without virsh's preamble. */
@@ -20,6 +22,23 @@ export class Virsh {
   static find(timeoutMs: number): Virsh | null {
     const executable = findExecutable('virsh');
     return executable === null ? null : new Virsh(executable, timeoutMs);
+  }
+
+  /**
+   * A long-running virsh (`event --loop`), each line of its output to `onLine`, ended by
+   * `stop()` or after `timeoutSeconds` (its own --timeout) whichever comes first.
+   */
+  watch(uri: string, args: readonly string[], timeoutSeconds: number, onLine: (line: string) => void): { stop: () => void } {
+    const child = spawn(this.executable, ['--quiet', '-c', uri, ...args, '--timeout', String(Math.ceil(timeoutSeconds))], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const lines = createInterface({ input: child.stdout });
+    lines.on('line', onLine);
+    child.on('error', () => lines.close());
+    return {
+      stop: () => {
+        lines.close();
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      },
+    };
   }
 
   async run(uri: string, args: readonly string[], timeoutMs = this.timeoutMs): Promise<string> {
