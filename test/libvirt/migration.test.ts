@@ -101,10 +101,14 @@ describe('libvirt platform parts on two real daemons', () => {
   it('an interruption aborts the running job: the VM runs on where libvirt says, its source', async () => {
     const [first, second] = lab.hosts;
     const interrupt = new AbortController();
-    // 1 MiB/s: the 256 MiB guest takes minutes, long enough to be interrupted after a second.
-    const running = migrateDomain({ vm: DOMAIN, source: second!.name, target: first!.name }, context({ maxBandwidthMiBps: 1 }), interrupt.signal);
-    setTimeout(() => interrupt.abort(), 1500);
+    // 1 MiB/s: the 256 MiB guest takes minutes, long enough to look at the running job, then interrupt it.
+    const running = migrateDomain({ vm: DOMAIN, source: second!.name, target: first!.name }, context({ maxBandwidthMiBps: 1, downtimeLimitMs: 123 }), interrupt.signal);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // The downtime limit set before the job is the running job's.
+    const limit = await virsh.run(second!.uri, ['migrate-getmaxdowntime', DOMAIN]).catch((error: Error) => error.message);
+    interrupt.abort();
     const outcome = await running;
+    assert.equal(limit.trim(), '123', `the running migration's downtime limit: ${limit}`);
     assert.equal(outcome.status, 'interrupted', outcome.reason);
     assert.match(outcome.reason, /^aborted: the run was interrupted/);
     assert.ok(outcome.ended_s - outcome.started_s < 30, `${outcome.ended_s - outcome.started_s} s`);
