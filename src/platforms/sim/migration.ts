@@ -352,9 +352,10 @@ export class PreCopyMigration {
   }
 
   /**
-   * How fast the guest dirtied clean pages since the last sync (the `dirtiedMB` it logged):
-   * each such write takes TCG's slow path, whose bookkeeping the sync then contends with; a
-   * guest rewriting pages already dirty writes none of them, and a stopped one none at all.
+   * How fast the guest dirtied clean pages since the last sync (the `dirtiedMB` it logged), for
+   * the sync now starting, which becomes the last: each such write takes TCG's slow path, whose
+   * bookkeeping the sync then contends with; a guest rewriting pages already dirty writes none
+   * of them, and a stopped one none at all.
    */
   private cleanPageWritesMBps(dirtiedMB: number): number {
     const now = this.env.clock.now();

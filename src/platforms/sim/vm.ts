@@ -39,8 +39,12 @@ export class SimVm {
   paused = false;
   tracing = false;
   rateMHz = 0;
-  /** How many holds keep the vCPU from running the guest (`stall`). */
-  private stalls = 0;
+  /**
+   * The vCPU runs none of the guest until `unstall`: it waits for a lock a migration holds
+   * (QEMU's BQL, during the setup's dirty-bitmap sync). Timers and the NIC wait, but nothing is
+   * lost, unlike a pause.
+   */
+  stalled = false;
   touchedMB: number;
   /** Cumulative MB written (not distinct pages). */
   dirtiedMB = 0;
@@ -112,11 +116,12 @@ export class SimVm {
 
   get dirtyMBps(): number {
     if (this.paused) return 0;
-    return this.perJobMHz * this.dirtyPerMegacycle + this.osDirtyMBps;
+    return this.requestsDirtyMBps + this.config.guestOsDirtyMBps;
   }
 
-  private get osDirtyMBps(): number {
-    return this.paused ? 0 : this.config.guestOsDirtyMBps;
+  /** What the requests being computed write. */
+  private get requestsDirtyMBps(): number {
+    return this.paused ? 0 : this.perJobMHz * this.dirtyPerMegacycle;
   }
 
   /**
@@ -178,7 +183,7 @@ export class SimVm {
     if (n > 0 && this.rateMHz > 0) this.served += (this.rateMHz / n) * dt;
     this.dirtiedMB += this.dirtyMBps * dt;
     const keep = Math.exp(-dt / TLB_WINDOW_SECONDS);
-    this.recentBufferWritesMB = this.recentBufferWritesMB * keep + (this.dirtyMBps - this.osDirtyMBps) * TLB_WINDOW_SECONDS * (1 - keep);
+    this.recentBufferWritesMB = this.recentBufferWritesMB * keep + this.requestsDirtyMBps * TLB_WINDOW_SECONDS * (1 - keep);
     this.randomDirtiedMB += this.randomDirtyMBps * dt;
     this.lastAdvanceS = now;
     const fresh = this.untouchedMB > 0 && n > 0 && !this.paused ? this.writeBuffers((this.rateMHz / n) * dt) : { mb: 0, share: 0 };
@@ -265,18 +270,9 @@ export class SimVm {
     this.changed(this);
   }
 
-  /**
-   * The vCPU runs none of the guest until every hold is released (`unstall`): it waits for a
-   * lock a migration holds (QEMU's BQL, during a dirty-bitmap sync). Timers and the NIC wait,
-   * but nothing is lost, unlike a pause.
-   */
-  get stalled(): boolean {
-    return this.stalls > 0;
-  }
-
   stall(): void {
     this.advance(this.clock.now());
-    this.stalls++;
+    this.stalled = true;
     this.scheduleStale = true;
     this.changed(this);
   }
@@ -284,8 +280,7 @@ export class SimVm {
   unstall(): void {
     const now = this.clock.now();
     this.advance(now);
-    this.stalls--;
-    if (this.stalled) return;
+    this.stalled = false;
     this.scheduleStale = true;
     if (!this.paused) for (const job of this.wakeOnResume.splice(0)) this.onTimeUp(job);
     for (const job of this.heldDuringStall.splice(0)) this.deliver(job);
