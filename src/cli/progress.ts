@@ -4,6 +4,7 @@ import type { MigrationRecord, RecordSink, RequestRecord } from '../record/recor
 export class Progress implements RecordSink {
   private migrations = 0;
   private failedMigrations = 0;
+  private interruptedMigrations = 0;
   private requests = 0;
   private lastTimeS = 0;
   private readonly timer: NodeJS.Timeout | undefined;
@@ -23,7 +24,8 @@ export class Progress implements RecordSink {
   migration(record: MigrationRecord): void {
     if (record.kind !== 'script') return;
     this.migrations++;
-    if (record.status !== 'succeeded') this.failedMigrations++;
+    if (record.status === 'failed') this.failedMigrations++;
+    if (record.status === 'interrupted') this.interruptedMigrations++;
   }
 
   request(_record: RequestRecord): void {
@@ -31,8 +33,12 @@ export class Progress implements RecordSink {
   }
 
   get summary(): string {
-    const failed = this.failedMigrations > 0 ? ` (${this.failedMigrations} failed)` : '';
-    return `${this.migrations} migrations${failed}, ${this.requests} requests`;
+    const notSucceeded = [
+      ...(this.failedMigrations > 0 ? [`${this.failedMigrations} failed`] : []),
+      ...(this.interruptedMigrations > 0 ? [`${this.interruptedMigrations} interrupted`] : []),
+    ];
+    const note = notSucceeded.length > 0 ? ` (${notSucceeded.join(', ')})` : '';
+    return `${this.migrations} migrations${note}, ${this.requests} requests`;
   }
 
   stop(): void {

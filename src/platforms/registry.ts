@@ -1,3 +1,4 @@
+import { openLibvirtPlatform } from './libvirt/libvirt-platform.ts';
 import type { Platform, PlatformOptions } from './platform.ts';
 import { openQemuPlatform } from './qemu/qemu-platform.ts';
 import { openSimPlatform } from './sim/sim-platform.ts';
@@ -8,6 +9,7 @@ export const PLATFORMS: Record<string, (options: PlatformOptions) => Platform | 
   sim: openSimPlatform,
   vsphere: openVspherePlatform,
   qemu: openQemuPlatform,
+  libvirt: (options) => openLibvirtPlatform(options),
 };
 
 export const DEFAULT_PLATFORM = 'sim';

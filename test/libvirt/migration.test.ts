@@ -6,8 +6,6 @@
  * with the VM still running where libvirt says.
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { needing } from '../support/needing.ts';
 import { defaultCacheDir, guestImage } from '../../src/platforms/qemu/guest-image.ts';
 import { staticBusybox } from '../../src/platforms/qemu/requirements.ts';
@@ -18,7 +16,7 @@ import { Virsh } from '../../src/platforms/libvirt/virsh.ts';
 import type { Inventory } from '../../src/platforms/platform.ts';
 import { RealClock } from '../../src/run/real-clock.ts';
 import {
-  domainXml, guestCmdline, libvirtGuestAddress, libvirtGuestMac, libvirtSkipReason, startLibvirtHosts, waitForGuest, type LibvirtHosts,
+  bootDomain, libvirtGuestAddress, libvirtSkipReason, startLibvirtHosts, waitForGuest, type LibvirtHosts,
 } from './support/libvirt-hosts.ts';
 
 const skip = libvirtSkipReason();
@@ -39,7 +37,7 @@ describe('libvirt platform parts on two real daemons', () => {
     virsh,
     clock: new RealClock(),
     uris,
-    settings: libvirtConfigSchema.parse({ hosts: [...uris].map(([name, uri]) => ({ name, uri })), migration }).migration,
+    settings: libvirtConfigSchema.parse({ hosts: [...uris].map(([name, uri]) => ({ name, uri })), load: { url: 'http://lb' }, migration }).migration,
   });
   const libvirtDetails = (details: Record<string, unknown> | undefined): LibvirtMigrationDetails => details?.libvirt as LibvirtMigrationDetails;
 
@@ -48,15 +46,7 @@ describe('libvirt platform parts on two real daemons', () => {
     lab = await startLibvirtHosts({ count: 3, withoutEmulator: ['host3'] });
     virsh = Virsh.find(30_000)!;
     uris = new Map(lab.hosts.map((host) => [host.name, host.uri]));
-    const [first] = lab.hosts;
-    const xmlFile = path.join(lab.dir, `${DOMAIN}.xml`);
-    fs.writeFileSync(xmlFile, domainXml({
-      name: DOMAIN, kernel: image.kernel, initrd: image.initrd, cmdline: guestCmdline(DOMAIN, libvirtGuestAddress(1)),
-      mac: libvirtGuestMac(1), bridge: lab.bridge, serialLog: path.join(lab.dir, `${DOMAIN}.serial`),
-    }), { flag: 'wx' });
-    await virsh.run(first!.uri, ['define', xmlFile]);
-    await virsh.run(first!.uri, ['start', DOMAIN], 60_000);
-    await waitForGuest(lab.netns, libvirtGuestAddress(1), DOMAIN, 90_000);
+    await bootDomain(lab, lab.hosts[0]!, { name: DOMAIN, index: 1, kernel: image.kernel, initrd: image.initrd });
   });
 
   after(async () => {

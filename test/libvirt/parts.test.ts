@@ -13,7 +13,8 @@ import { iterationOf } from '../../src/platforms/libvirt/migration.ts';
 import { libvirtReason } from '../../src/platforms/libvirt/virsh.ts';
 
 const HOSTS = [{ name: 'kvm1', uri: 'qemu+ssh://root@kvm1/system' }, { name: 'kvm2', uri: 'qemu+tcp://kvm2/system' }];
-const settings = (migration: object) => libvirtConfigSchema.parse({ hosts: HOSTS, migration }).migration;
+const LOAD = { url: 'http://lb.example:8080' };
+const settings = (migration: object) => libvirtConfigSchema.parse({ hosts: HOSTS, load: LOAD, migration }).migration;
 
 function configError(text: string): InputError {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmm-libvirt-config-'));
@@ -33,32 +34,45 @@ function configError(text: string): InputError {
 }
 
 test('the config: hosts with URIs, defaults for the rest; mistakes at their line and column', () => {
-  const config = libvirtConfigSchema.parse({ hosts: HOSTS });
+  const config = libvirtConfigSchema.parse({ hosts: HOSTS, load: LOAD });
   assert.deepEqual(config.migration, { mode: 'p2p', autoConverge: false, cancelAfterSeconds: 600 });
   assert.equal(config.timeouts.callSeconds, 30);
-  const twice = configError('hosts:\n  - { name: kvm1, uri: "qemu+ssh://kvm1/system" }\n  - { name: kvm1, uri: "qemu+ssh://kvm2/system" }\n');
+  assert.deepEqual(config.probe, { path: '/vm/{vm}/ping', intervalMs: 1, settleSeconds: 15 });
+  assert.equal(config.load.paths.memory2, '/memory2?mb=16&ms=200', 'the project\'s guest server by default');
+  assert.match(configError('hosts: [{ name: kvm1, uri: "qemu:///system" }]\n').message, /load/, 'the balancer is the user\'s to name');
+  const probe = configError('hosts: [{ name: kvm1, uri: "qemu:///system" }]\nload: { url: "http://lb" }\nprobe: { path: /ping }\n');
+  assert.match(probe.message, /names the VM as \{vm\}/);
+  assert.equal(probe.at?.line, 3);
+  const twice = configError('load: { url: "http://lb" }\nhosts:\n  - { name: kvm1, uri: "qemu+ssh://kvm1/system" }\n  - { name: kvm1, uri: "qemu+ssh://kvm2/system" }\n');
   assert.match(twice.message, /host kvm1 is named twice/);
-  assert.deepEqual([twice.at?.line, twice.at?.column], [3, 13]);
-  const password = configError('hosts:\n  - name: kvm1\n    uri: "qemu+tcp://root:secret@kvm1/system"\n');
+  assert.deepEqual([twice.at?.line, twice.at?.column], [4, 13]);
+  const password = configError('load: { url: "http://lb" }\nhosts:\n  - name: kvm1\n    uri: "qemu+tcp://root:secret@kvm1/system"\n');
   assert.match(password.message, /must not carry a password/);
   assert.doesNotMatch(password.message, /secret/, 'the password is not repeated');
-  assert.equal(password.at?.line, 3);
-  const postcopy = configError('hosts: [{ name: kvm1, uri: "qemu:///system" }]\nmigration:\n  postcopy: { switchOver: after-timeout }\n');
+  assert.equal(password.at?.line, 4);
+  const postcopy = configError('hosts: [{ name: kvm1, uri: "qemu:///system" }]\nload: { url: "http://lb" }\nmigration:\n  postcopy: { switchOver: after-timeout }\n');
   assert.match(postcopy.message, /afterSeconds goes with switchOver: after-timeout/);
-  assert.equal(configError('hosts: [{ name: kvm1, uri: "qemu:///system" }]\nmigration: { bandwidth: 10 }\n').at?.line, 2);
+  assert.equal(configError('hosts: [{ name: kvm1, uri: "qemu:///system" }]\nload: { url: "http://lb" }\nmigration: { bandwidth: 10 }\n').at?.line, 3);
+});
+
+test('the sample config for a two-host cluster over ssh reads, with what it says', () => {
+  const config = loadLibvirtConfig(path.join(import.meta.dirname, '..', '..', 'samples', 'libvirt', 'config.yaml'));
+  assert.deepEqual(config.hosts.map((host) => host.uri), ['qemu+ssh://root@kvm1.example.org/system', 'qemu+ssh://root@kvm2.example.org/system']);
+  assert.equal(config.load.url, 'http://lb.example.org:8080');
+  assert.equal(strategyOf(config.migration), 'p2p');
 });
 
 test('virsh migrate\'s arguments follow the strategy, the domain and URI after --', () => {
   assert.deepEqual(migrateArgs('web1', 'qemu+ssh://kvm2/system', 'kvm2', settings({})), ['migrate', '--live', '--p2p', '--', 'web1', 'qemu+ssh://kvm2/system']);
   const everything = settings({
     mode: 'direct', migrateUri: 'tcp://{target}-mig', maxBandwidthMiBps: 100, autoConverge: true, postcopy: { switchOver: 'after-timeout', afterSeconds: 30 },
-    parallelConnections: 4, compression: ['xbzrle', 'zstd'],
+    parallelConnections: 4, compression: ['xbzrle', 'zstd'], copyStorage: 'all',
   });
   assert.deepEqual(migrateArgs('-web1', 'qemu+tcp://kvm2/system', 'kvm2', everything), [
     'migrate', '--live', '--migrateuri', 'tcp://kvm2-mig', '--bandwidth', '100', '--auto-converge', '--postcopy', '--timeout', '30', '--timeout-postcopy',
-    '--parallel', '--parallel-connections', '4', '--compressed', '--comp-methods', 'xbzrle,zstd', '--', '-web1', 'qemu+tcp://kvm2/system',
+    '--parallel', '--parallel-connections', '4', '--compressed', '--comp-methods', 'xbzrle,zstd', '--copy-storage-all', '--', '-web1', 'qemu+tcp://kvm2/system',
   ]);
-  assert.equal(strategyOf(everything), 'direct, auto-converge, post-copy after 30 s, 4 connections, compressed (xbzrle, zstd)');
+  assert.equal(strategyOf(everything), 'direct, auto-converge, post-copy after 30 s, 4 connections, compressed (xbzrle, zstd), storage copied (whole disks)');
   assert.deepEqual(migrateArgs('web1', 'u', 'kvm2', settings({ postcopy: { switchOver: 'after-precopy' } })).slice(3, 5), ['--postcopy', '--postcopy-after-precopy']);
 });
 

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { balancerSchema, GUEST_SERVER_PATHS } from '../../config/balancer-schema.ts';
+import { InputError } from '../../errors.ts';
 import { loadConfigFile } from '../../config/load-config.ts';
 
 /** A libvirt URI the user's ssh keys, agent or sockets reach: no password in it. */
@@ -37,14 +39,33 @@ const migrationSchema = z
     parallelConnections: z.number().int().min(2).max(255).optional(),
     /** --compressed with these methods (xbzrle, mt, zlib, zstd). */
     compression: z.array(z.enum(['xbzrle', 'mt', 'zlib', 'zstd'])).min(1).optional(),
+    /** Without shared storage: copy the disks with the migration, whole (`all`, --copy-storage-all) or over a shared backing image (`inc`). */
+    copyStorage: z.enum(['all', 'inc']).optional(),
     /** A migration still running after this long is aborted (virsh domjobabort), the VM staying on its source. */
     cancelAfterSeconds: z.number().positive().default(600),
+  })
+  .strict();
+
+const probeSchema = z
+  .object({
+    /** The balancer's path to one VM's ping, `{vm}` standing for its name (the project's guest server answers /ping). */
+    path: z.string().startsWith('/').includes('{vm}', { message: 'the probe path names the VM as {vm}' }).default('/vm/{vm}/ping'),
+    /** The probe sends its next ping this long after the previous one was sent (or at once if it took longer). */
+    intervalMs: z.number().min(1).default(1),
+    /** After a migration, the probe waits at most this long for a first answer from the moved VM. */
+    settleSeconds: z.number().positive().default(15),
   })
   .strict();
 
 export const libvirtConfigSchema = z
   .object({
     hosts: z.array(hostSchema).min(1),
+    /** The load balancer the user runs in front of the domains' workload servers. */
+    load: balancerSchema(GUEST_SERVER_PATHS).refine((load) => load.url.startsWith('http:'), {
+      message: 'the probe speaks plain HTTP to the balancer: an http:// URL (or http://NAME with socketPath)',
+      path: ['url'],
+    }),
+    probe: probeSchema.prefault({}),
     migration: migrationSchema.prefault({}),
     timeouts: z
       .object({
@@ -66,6 +87,9 @@ export const libvirtConfigSchema = z
 export type LibvirtConfig = z.infer<typeof libvirtConfigSchema>;
 export type LibvirtMigrationSettings = LibvirtConfig['migration'];
 
-export function loadLibvirtConfig(path: string): LibvirtConfig {
+export type LibvirtProbeSettings = LibvirtConfig['probe'];
+
+export function loadLibvirtConfig(path: string | undefined): LibvirtConfig {
+  if (path === undefined) throw new InputError('the libvirt platform needs --config FILE naming its hosts and load.url (see samples/libvirt/config.yaml)');
   return loadConfigFile(path, libvirtConfigSchema);
 }

@@ -15,6 +15,7 @@ export function migrateArgs(domain: string, targetUri: string, targetHost: strin
   if (settings.postcopy?.switchOver === 'after-timeout') args.push('--postcopy', '--timeout', String(settings.postcopy.afterSeconds), '--timeout-postcopy');
   if (settings.parallelConnections !== undefined) args.push('--parallel', '--parallel-connections', String(settings.parallelConnections));
   if (settings.compression !== undefined) args.push('--compressed', '--comp-methods', settings.compression.join(','));
+  if (settings.copyStorage !== undefined) args.push(`--copy-storage-${settings.copyStorage}`);
   args.push('--', domain, targetUri);
   return args;
 }
@@ -26,5 +27,6 @@ export function strategyOf(settings: LibvirtMigrationSettings): string {
   if (settings.postcopy) parts.push(`post-copy ${settings.postcopy.switchOver === 'after-precopy' ? 'after the first pass' : `after ${settings.postcopy.afterSeconds} s`}`);
   if (settings.parallelConnections !== undefined) parts.push(`${settings.parallelConnections} connections`);
   if (settings.compression) parts.push(`compressed (${settings.compression.join(', ')})`);
+  if (settings.copyStorage) parts.push(`storage copied (${settings.copyStorage === 'all' ? 'whole disks' : 'incrementally'})`);
   return parts.join(', ');
 }

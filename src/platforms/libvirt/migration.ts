@@ -14,6 +14,8 @@ export interface LibvirtMigrationContext {
   /** Each host's libvirt URI, by the name the script uses. */
   uris: ReadonlyMap<string, string>;
   settings: LibvirtMigrationSettings;
+  /** Bytes the stream carried since the previous call, as libvirt's job statistics show them (each pass, and the end). */
+  onBytes?: (bytes: number) => void;
 }
 
 /** What migration-details.jsonl holds of a libvirt migration, under `libvirt`. */
@@ -28,12 +30,6 @@ export interface LibvirtMigrationDetails {
   aborted: string | null;
 }
 
-/**
- * One live migration through libvirt: the downtime limit set on the source, `virsh migrate`
- * with the configured strategy, aborted (virsh domjobabort) when the run is interrupted or the
- * migration outlives `cancelAfterSeconds`; then the completed job's statistics from the source.
- * A refusal or failure is recorded with libvirt's reason: the VM stays where libvirt keeps it.
- */
 /** One pass as libvirt announced it (seconds since the migration started). */
 export interface PassRecord {
   at_s: number;
@@ -48,6 +44,12 @@ export function iterationOf(line: string): number | null {
   return match ? Number(match[1]) : null;
 }
 
+/**
+ * One live migration through libvirt: the downtime limit set on the source, `virsh migrate`
+ * with the configured strategy, aborted (virsh domjobabort) when the run is interrupted or the
+ * migration outlives `cancelAfterSeconds`; then the completed job's statistics from the source.
+ * A refusal or failure is recorded with libvirt's reason: the VM stays where libvirt keeps it.
+ */
 export async function migrateDomain(order: MigrationOrder, context: LibvirtMigrationContext, signal: AbortSignal): Promise<MigrationOutcome> {
   const { virsh, clock, settings } = context;
   const sourceUri = context.uris.get(order.source);
@@ -83,6 +85,12 @@ export async function migrateDomain(order: MigrationOrder, context: LibvirtMigra
   signal.addEventListener('abort', onAbort, { once: true });
   const deadline = setTimeout(() => abort(`still running after ${settings.cancelAfterSeconds} s`), settings.cancelAfterSeconds * 1000);
   const passes: Promise<void>[] = [];
+  let bytesReported = 0;
+  const reportBytes = (processed: number | null): void => {
+    if (processed === null || processed <= bytesReported) return;
+    context.onBytes?.(processed - bytesReported);
+    bytesReported = processed;
+  };
   const events = virsh.watch(sourceUri, ['event', '--domain', order.vm, '--event', 'migration-iteration', '--loop'], settings.cancelAfterSeconds + ABORT_GRACE_MS / 1000, (line) => {
     const iteration = iterationOf(line);
     if (iteration === null) return;
@@ -90,6 +98,7 @@ export async function migrateDomain(order: MigrationOrder, context: LibvirtMigra
     details.progress.push(record);
     passes.push(runningJob(virsh, sourceUri, order.vm).then((job) => {
       record.job = job;
+      reportBytes(job?.memory_processed === undefined ? null : Number(job.memory_processed));
     }));
   });
   let failure: string | null = null;
@@ -104,7 +113,9 @@ export async function migrateDomain(order: MigrationOrder, context: LibvirtMigra
     events.stop();
   }
   await Promise.all(passes);
-  const job = await completedJob(virsh, sourceUri, order.vm);
+  // A transient domain leaves its source with the migration, and its statistics with it; the target has them too (libvirt sends them over).
+  const job = (await completedJob(virsh, sourceUri, order.vm)) ?? (failure === null ? await completedJob(virsh, targetUri, order.vm) : null);
+  reportBytes(job?.bytes ?? null);
   if (failure === null && details.aborted === null) return outcome('succeeded', '', job);
   const status = signal.aborted ? 'interrupted' : 'failed';
   const reason = details.aborted === null ? (failure ?? 'the migration failed') : `aborted: ${details.aborted}${failure === null ? '' : ` (${failure})`}`;

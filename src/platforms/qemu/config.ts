@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { GUEST_SERVER_PATHS } from '../../config/balancer-schema.ts';
 import { loadConfigFile } from '../../config/load-config.ts';
 import { defaultCacheDir } from './guest-image.ts';
 import { defaultLabDir } from './lab-state.ts';
@@ -43,9 +44,9 @@ const probeSchema = z
 const workloadsSchema = z
   .object({
     /** Request paths of each client type; see guest/server.c for the parameters. */
-    cpu: z.string().startsWith('/').default('/cpu?digits=4000'),
-    memory: z.string().startsWith('/').default('/memory?mb=16&ms=100'),
-    memory2: z.string().startsWith('/').default('/memory2?mb=16&ms=200'),
+    cpu: z.string().startsWith('/').default(GUEST_SERVER_PATHS.cpu),
+    memory: z.string().startsWith('/').default(GUEST_SERVER_PATHS.memory),
+    memory2: z.string().startsWith('/').default(GUEST_SERVER_PATHS.memory2),
   })
   .strict();
 

@@ -1,10 +1,10 @@
 import type { Clock } from '../../run/clock.ts';
 import type { MigrationOrder, MigrationOutcome } from '../platform.ts';
 import type { MigrationConfig, ProbeConfig } from './config.ts';
-import type { MigrationIntegrity } from './integrity.ts';
+import type { MigrationIntegrity } from '../../load/integrity.ts';
 import type { Lab } from './lab.ts';
 import type { ProcessRecord } from './lab-state.ts';
-import { Probe, type ProbeResult } from './probe.ts';
+import { Probe, type ProbeResult } from '../../load/probe.ts';
 import type { QmpClient, QmpEvent } from './qmp.ts';
 
 /**
@@ -132,7 +132,7 @@ export async function migrateVm(context: MigrationContext, order: MigrationOrder
     return failed(`cannot prepare the migration: ${(error as Error).message}`);
   }
 
-  const probe = new Probe(clock, lab.state.lb_socket, order.vm, context.probe.intervalMs, migration.convergenceTimeoutSeconds + context.probe.settleSeconds + 60);
+  const probe = new Probe(clock, { socketPath: lab.state.lb_socket }, order.vm, context.probe.intervalMs, migration.convergenceTimeoutSeconds + context.probe.settleSeconds + 60);
   probe.start();
   // The end as QEMU announces it: the MIGRATION event arrives at once, a poll up to one interval later.
   let completedAtS: number | null = null;

@@ -8,10 +8,10 @@ import { ActiveMemoryMonitor } from './active-memory.ts';
 import { cacheDirOf, hostSpecsFor, labDirOf, loadQemuConfig, type QemuConfig } from './config.ts';
 import { counterSources, cpuMhzFromCpuinfo, ksmRunning, LabCounters } from './counters.ts';
 import { setRotation } from './haproxy.ts';
-import { RequestIntegrity } from './integrity.ts';
+import { RequestIntegrity } from '../../load/integrity.ts';
 import { Lab, type LabLog } from './lab.ts';
 import { migrateVm, type QemuMigrationOutcome } from './migration.ts';
-import { Probe } from './probe.ts';
+import { Probe } from '../../load/probe.ts';
 import { describeMissing } from './requirements.ts';
 
 /** When /proc/cpuinfo has no clock: the seed's hosts' 3800 MHz would be a guess, so say so in run.json. */
@@ -91,7 +91,7 @@ export class QemuPlatform implements Platform {
     const probed = outcome.details.qemu.probe;
     if (probed) return probed.settled;
     const { intervalMs, settleSeconds } = this.config.probe;
-    const probe = new Probe(this.clock, this.lab.state.lb_socket, vm, intervalMs, settleSeconds + 1);
+    const probe = new Probe(this.clock, { socketPath: this.lab.state.lb_socket }, vm, intervalMs, settleSeconds + 1);
     probe.start();
     return (await probe.finish(settleSeconds)).settled;
   }

@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
 import { z } from 'zod';
+import { balancerSchema } from '../../config/balancer-schema.ts';
 import { loadConfigFile } from '../../config/load-config.ts';
 import { InputError } from '../../errors.ts';
 import { MAX_SECRET_FILE_BYTES } from '../../input-limits.ts';
@@ -18,26 +19,7 @@ const credentialsSchema = z
     message: 'give either file, or usernameEnv and passwordEnv, not both',
   });
 
-const loadSchema = z
-  .object({
-    /** The load balancer in front of the workload servers, e.g. http://lb.example:8080. */
-    url: z.url({ protocol: /^https?$/ }),
-    /** Reach the load balancer through this unix socket instead of TCP. */
-    socketPath: z.string().min(1).optional(),
-    /** The request path of each client type (the guest workload server's). */
-    paths: z
-      .object({
-        cpu: z.string().startsWith('/').default('/cpu'),
-        memory: z.string().startsWith('/').default('/memory'),
-        memory2: z.string().startsWith('/').default('/memory2'),
-      })
-      .strict()
-      .prefault({}),
-    requestTimeoutSeconds: z.number().positive().default(600),
-    maxRequestsPerClient: z.number().int().positive().default(1_000_000),
-    errorPauseSeconds: z.number().positive().default(1),
-  })
-  .strict();
+const loadSchema = balancerSchema({ cpu: '/cpu', memory: '/memory', memory2: '/memory2' });
 
 export const vsphereConfigSchema = z
   .object({

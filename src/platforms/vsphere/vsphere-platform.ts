@@ -1,5 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
+import { urlWithoutUserInfo } from '../../config/balancer-schema.ts';
 import { InputError } from '../../errors.ts';
 import { MAX_SECRET_FILE_BYTES } from '../../input-limits.ts';
 import { readInputFile } from '../../read-input-file.ts';
@@ -154,7 +155,7 @@ export class VspherePlatform implements Platform {
       counters: this.counters.keys(),
       instances: this.config.instances,
       migration_method: this.config.migrationMethod,
-      load: { url: withoutUserInfo(this.config.load.url), socket_path: this.config.load.socketPath ?? null, paths: this.config.load.paths },
+      load: { url: urlWithoutUserInfo(this.config.load.url), socket_path: this.config.load.socketPath ?? null, paths: this.config.load.paths },
       timeouts: this.config.timeouts,
       max_response_mib: this.config.maxResponseMiB,
     };
@@ -163,13 +164,6 @@ export class VspherePlatform implements Platform {
   close(): Promise<void> {
     return this.session.close();
   }
-}
-
-function withoutUserInfo(url: string): string {
-  const parsed = new URL(url);
-  parsed.username = '';
-  parsed.password = '';
-  return parsed.toString();
 }
 
 /**

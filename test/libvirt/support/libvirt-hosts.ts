@@ -53,6 +53,8 @@ export interface LibvirtHosts {
 
 export interface LibvirtHostsOptions {
   count: number;
+  /** The hosts' names, `count` of them (default host1, host2, ...): directory names, so plain words. */
+  names?: readonly string[];
   /** How long each daemon may take to answer virsh. */
   readyTimeoutMs?: number;
   /** Hosts (host1, ...) whose daemon sees an empty, non-executable file where QEMU is: a host without the domains' emulator. */
@@ -221,13 +223,15 @@ async function startDaemon(name: string, netns: string, hostDir: string, readyTi
 }
 
 /**
- * Starts `count` libvirt hosts (named host1, host2, ...) in a new network namespace with a
+ * Starts `count` libvirt hosts (named host1, host2, ... unless named) in a new network namespace with a
  * bridge at 10.78.0.1/24. The first daemon probes QEMU; the others start from its cache, in
  * parallel. On failure everything made so far is taken down before the error is thrown.
  */
 export async function startLibvirtHosts(options: LibvirtHostsOptions): Promise<LibvirtHosts> {
   const { count, readyTimeoutMs = 60_000, log = () => {}, withoutEmulator = [] } = options;
   if (!Number.isInteger(count) || count < 1 || count > MAX_HOSTS) throw new RangeError(`count ${count} out of 1..${MAX_HOSTS}`);
+  const names = options.names ?? Array.from({ length: count }, (_, i) => `host${i + 1}`);
+  if (names.length !== count || names.some((name) => !/^[a-z][a-z0-9-]*$/i.test(name))) throw new RangeError(`host names ${names.join(', ')}: ${count} plain words wanted`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmm-libvirt-'));
   const netns = `vmm-lv-${randomBytes(4).toString('hex')}`;
   const bridgeAddress = `${LIBVIRT_SUBNET_PREFIX}.1`;
@@ -242,7 +246,6 @@ export async function startLibvirtHosts(options: LibvirtHostsOptions): Promise<L
   try {
     checkBaseDir(dir);
     await createNetns(netns, { address: bridgeAddress, mac: BRIDGE_MAC });
-    const names = Array.from({ length: count }, (_, i) => `host${i + 1}`);
     names.forEach((name, index) => prepareHostDir(path.join(dir, name), index));
     const [first, ...rest] = names as [string, ...string[]];
     hosts.push(await startDaemon(first, netns, path.join(dir, first), readyTimeoutMs, started, withoutEmulator.includes(first)));
@@ -464,4 +467,23 @@ export function libvirtSkipReason(): string | false {
   }
   if (process.getuid?.() !== 0) return 'the libvirt hosts need root (network and mount namespaces, taps)';
   return false;
+}
+
+/** A guest of the project's image (guest/init, its workload server) defined and started on `host`; resolves once it answers on the bridge. */
+export async function bootDomain(
+  lab: LibvirtHosts,
+  host: LibvirtHost,
+  guest: { name: string; index: number; kernel: string; initrd: string },
+  bootTimeoutMs = 120_000,
+): Promise<{ name: string; address: string }> {
+  const address = libvirtGuestAddress(guest.index);
+  const xmlFile = path.join(lab.dir, `${guest.name}.xml`);
+  fs.writeFileSync(xmlFile, domainXml({
+    name: guest.name, kernel: guest.kernel, initrd: guest.initrd, cmdline: guestCmdline(guest.name, address),
+    mac: libvirtGuestMac(guest.index), bridge: lab.bridge, serialLog: path.join(lab.dir, `${guest.name}.serial`),
+  }), { flag: 'wx' });
+  await virsh(host.uri, ['define', xmlFile]);
+  await virsh(host.uri, ['start', guest.name], 60_000);
+  await waitForGuest(lab.netns, address, guest.name, bootTimeoutMs);
+  return { name: guest.name, address };
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { PlatformOptions } from '../../../src/platforms/platform.ts';
-import type { MigrationIntegrity } from '../../../src/platforms/qemu/integrity.ts';
+import type { MigrationIntegrity } from '../../../src/load/integrity.ts';
 import type { QemuMigrationStats } from '../../../src/platforms/qemu/migration.ts';
 import { openQemuPlatform, type QemuPlatform } from '../../../src/platforms/qemu/qemu-platform.ts';
 import { fanOut } from '../../../src/record/fan-out.ts';

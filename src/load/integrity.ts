@@ -1,5 +1,5 @@
-import type { RequestRecord } from '../../record/records.ts';
-import type { Clock } from '../../run/clock.ts';
+import type { RequestRecord } from '../record/records.ts';
+import type { Clock } from '../run/clock.ts';
 
 /** What migration-details.jsonl says, under `integrity`, of what a migration did to the VM's memory. */
 export interface MigrationIntegrity {

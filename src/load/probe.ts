@@ -1,6 +1,6 @@
 import net from 'node:net';
-import { PROCESSING_HEADER, SERVER_HEADER } from '../../load/http-load.ts';
-import type { Clock } from '../../run/clock.ts';
+import { PROCESSING_HEADER, SERVER_HEADER } from './http-load.ts';
+import type { Clock } from '../run/clock.ts';
 
 /** What a probe saw over one migration. */
 export interface ProbeResult {
@@ -17,9 +17,12 @@ export interface ProbeResult {
 
 const HEAD_END = '\r\n\r\n';
 
+/** Where the probe reaches the load balancer: its unix socket, or its TCP address. */
+export type BalancerAddress = { socketPath: string } | { host: string; port: number };
+
 /**
- * A probe polling one VM through the load balancer's `/vm/NAME/ping` over one kept-alive
- * connection: it sends a tiny request, waits for the answer, and sends the next one
+ * A probe polling one VM through the load balancer's per-VM ping path (`/vm/NAME/ping` by
+ * default) over one kept-alive connection: it sends a tiny request, waits for the answer, and sends the next one
  * `intervalMs` after the previous was sent (at once when the answer took longer). The
  * longest gap between two answers is what a client felt of the migration. A broken
  * connection is reopened; an answer counts only when it is a 200 from the VM itself.
@@ -44,11 +47,13 @@ export class Probe {
 
   constructor(
     private readonly clock: Clock,
-    private readonly socketPath: string,
+    private readonly balancer: BalancerAddress,
     private readonly vm: string,
     private readonly intervalMs: number,
     /** The probe stops by itself after this long, whatever happens (every load loop is bounded). */
     private readonly maxSeconds: number,
+    /** The balancer's path to this VM's ping. */
+    private readonly path = `/vm/${vm}/ping`,
   ) {}
 
   start(): void {
@@ -93,7 +98,7 @@ export class Probe {
 
   private async run(): Promise<void> {
     const deadline = this.clock.now() + this.maxSeconds;
-    const request = `GET /vm/${this.vm}/ping HTTP/1.1\r\nHost: lab\r\n\r\n`;
+    const request = `GET ${this.path} HTTP/1.1\r\nHost: ${'host' in this.balancer ? this.balancer.host : 'lab'}\r\n\r\n`;
     while (!this.stopped && this.clock.now() < deadline) {
       const sentS = this.clock.now();
       this.firstSendS ??= sentS;
@@ -146,7 +151,7 @@ export class Probe {
   private connection(): net.Socket {
     if (this.socket && !this.socket.destroyed) return this.socket;
     this.buffer = '';
-    const socket = net.connect(this.socketPath);
+    const socket = 'socketPath' in this.balancer ? net.connect(this.balancer.socketPath) : net.connect(this.balancer.port, this.balancer.host);
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => {
       this.buffer += chunk;

@@ -1,7 +1,7 @@
-/** The qemu platform's account of what each migration did to its VM's memory, from the clients' answers. */
+/** What a real platform's clients' answers say of each migration's VM memory (RequestIntegrity). */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { RequestIntegrity } from '../../src/platforms/qemu/integrity.ts';
+import { RequestIntegrity } from '../../src/load/integrity.ts';
 import type { RequestRecord } from '../../src/record/records.ts';
 import { RealClock } from '../../src/run/real-clock.ts';
 
