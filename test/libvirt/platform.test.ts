@@ -3,7 +3,8 @@
  * machine (support/libvirt-hosts.ts): two domains of the project's image behind HAProxy on the
  * hosts' bridge, a seed-format script with cpu and memory2 clients that migrates each VM away
  * and back, a migration libvirt refuses in the middle (host3 has no emulator) that the run
- * survives, and a run interrupted by Ctrl-C during a migration, which libvirt aborts.
+ * survives, a daemon restarted during a run (its counters pause and resume, a migration to it
+ * succeeds), and a run interrupted by Ctrl-C during a migration, which libvirt aborts.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -146,6 +147,38 @@ describe('vm-monitoring run --platform libvirt on three real daemons', () => {
         assert.ok(samples.some((s) => s.host === host && s.counter === counter), `${host}: ${counter}`);
       }
     }
+  });
+
+  it('a daemon restarted during the run: its counters pause and resume, a later migration to it succeeds', async (t) => {
+    const config = path.join(dir, 'restart.yaml');
+    fs.writeFileSync(config, configYaml(lab!, balancer!, '{ maxBandwidthMiBps: 200 }'));
+    const script = path.join(dir, 'restart.txt');
+    fs.writeFileSync(script, `${PLACEMENT}\n0 add-client cpu 1\n2 migrate vm1 host2\n16 migrate vm1 host1\n6 end\n`);
+    const out = path.join(dir, 'run-restart');
+    const before = lab!.hosts[0]!.pid;
+    const run = runCli(['run', script, '--platform', 'libvirt', '--config', config, '--out', out], { timeoutMs: 180_000 });
+    // Once vm1 has left host1, its daemon goes down for 3 s: several counter ticks.
+    const restart = (async () => {
+      const deadline = Date.now() + 60_000;
+      while ((await runningWhere(lab!)).vm1?.join() !== 'host2') {
+        if (Date.now() > deadline) throw new Error('vm1 never ran on host2 alone');
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      return lab!.restart('host1', 3000);
+    })();
+    const [result, again] = await Promise.all([run, restart]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.notEqual(again.pid, before, 'a new daemon');
+    t.diagnostic(result.stderr.split('\n').filter((line) => /host1/.test(line)).join(' | '));
+    assert.match(result.stderr, /libvirt host host1 did not answer a sample/);
+    assert.match(result.stderr, /libvirt host host1 answers again/);
+
+    const migrations = readCsvFile(path.join(out, 'migrations.csv')).rows;
+    assert.deepEqual(migrations.map((m) => `${m.vm}>${m.target}:${m.status}`), ['vm1>host2:succeeded', 'vm1>host1:succeeded']);
+    assert.deepEqual(await runningWhere(lab!), { vm1: ['host1'], vm2: ['host2'] });
+    const host1 = readCsvFile(path.join(out, 'samples.csv')).rows.filter((s) => s.host === 'host1' && s.counter === COUNTERS.vmCount.name);
+    const back = Number(migrations[1]!.ended_s);
+    assert.ok(host1.some((s) => Number(s.time_s) > back && s.value === '1'), `host1's counters after vm1 came back: ${host1.map((s) => `${s.time_s}:${s.value}`).join(' ')}`);
   });
 
   it('Ctrl-C during a migration aborts libvirt\'s job: the run ends interrupted, the VM still runs on its source', async () => {

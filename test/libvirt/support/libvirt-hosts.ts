@@ -47,6 +47,12 @@ export interface LibvirtHosts {
   /** The bridge's address in the namespace; guests take others of its /24. */
   bridgeAddress: string;
   dir: string;
+  /**
+   * Ends one host's daemon (SIGTERM), leaves it down `downMs`, starts it again on the same
+   * directories and socket: what a user's `systemctl restart libvirtd` does. The host's entry
+   * in `hosts` is replaced (new pid); its domains are not touched.
+   */
+  restart(name: string, downMs: number): Promise<LibvirtHost>;
   /** Takes everything down (domains, daemons, QEMU processes, namespace, directory); safe to call again. */
   stop(): Promise<void>;
 }
@@ -191,14 +197,16 @@ async function startDaemon(name: string, netns: string, hostDir: string, readyTi
   const binds = PRIVATE_DIRS.flatMap(({ system, own }) => [path.join(hostDir, own), system]);
   if (withoutEmulator) {
     const placeholder = path.join(hostDir, 'no-emulator');
-    fs.writeFileSync(placeholder, '', { flag: 'wx', mode: 0o644 });
+    if (!fs.existsSync(placeholder)) fs.writeFileSync(placeholder, '', { flag: 'wx', mode: 0o644 });
     binds.push(placeholder, fs.realpathSync(required('qemu-system-x86_64', 'qemu-system-x86')));
   }
   const [command, args] = inNetns(netns, unshare, [
     '-m', '--propagation', 'private', 'sh', '-c', MOUNT_AND_EXEC, 'sh',
     taskset, daemonCpu(), libvirtd, path.join(hostDir, 'etc', 'libvirtd.conf'), path.join(hostDir, 'libvirtd.pid'), ...binds,
   ]);
-  const output = path.join(hostDir, 'libvirtd.out');
+  // A restarted daemon writes its own file (libvirtd.1.out, ...), the first one's kept.
+  let output = path.join(hostDir, 'libvirtd.out');
+  for (let restart = 1; fs.existsSync(output); restart += 1) output = path.join(hostDir, `libvirtd.${restart}.out`);
   const { identity } = spawnDetached(command, args, output);
   started.push(identity);
   const socket = path.join(hostDir, 'sock', 'libvirt-sock');
@@ -254,7 +262,17 @@ export async function startLibvirtHosts(options: LibvirtHostsOptions): Promise<L
     const others = await Promise.all(rest.map((name) => startDaemon(name, netns, path.join(dir, name), readyTimeoutMs, started, withoutEmulator.includes(name))));
     for (const host of others) log(`libvirtd ${host.name} answered after ${host.startSeconds.toFixed(1)} s (QEMU capabilities cached)`);
     hosts.push(...others);
-    return { hosts, netns, bridge: LIBVIRT_BRIDGE, bridgeAddress, dir, stop };
+    const restart = async (name: string, downMs: number): Promise<LibvirtHost> => {
+      const index = hosts.findIndex((host) => host.name === name);
+      if (index < 0) throw new RangeError(`no libvirt host ${name}`);
+      await terminate(hosts[index]!.identity, 5000);
+      await sleep(downMs);
+      const again = await startDaemon(name, netns, path.join(dir, name), readyTimeoutMs, started, withoutEmulator.includes(name));
+      hosts[index] = again;
+      log(`libvirtd ${name} restarted, answered after ${again.startSeconds.toFixed(1)} s`);
+      return again;
+    };
+    return { hosts, netns, bridge: LIBVIRT_BRIDGE, bridgeAddress, dir, restart, stop };
   } catch (error) {
     await stop().catch((stopError: unknown) => log(`taking down after a failed start failed too: ${(stopError as Error).message}`));
     throw error;
