@@ -52,6 +52,7 @@ async function runScript(platform: QemuPlatform, script: string): Promise<Collec
     action: (record) => collected.actions.push(record),
     migration: (record) => collected.migrations.push(record),
     request: () => undefined,
+    decision: () => undefined,
   };
   const cpuBefore = process.cpuUsage();
   const started = performance.now();

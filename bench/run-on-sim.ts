@@ -57,6 +57,7 @@ function tally(): RecordSink & Tally {
       if (record.status !== 'succeeded') sink.failedMigrations++;
     },
     request: () => void rows.requests++,
+    decision: () => undefined,
   };
   return sink;
 }

@@ -91,7 +91,7 @@ async function runTwin(
   const requests: RequestRecord[] = [];
   const outcome = await executeRun(
     prepared,
-    { sample: () => {}, action: () => {}, migration: (record) => migrations.push(record), request: (record) => requests.push(record) },
+    { sample: () => {}, action: () => {}, migration: (record) => migrations.push(record), request: (record) => requests.push(record), decision: () => {} },
     { maxMigrationsPerHost, signal: new AbortController().signal },
   );
   if (outcome.status !== 'completed') throw new InputError(`${twinPath}: the twin of ${run} did not complete (${outcome.status})`);

@@ -5,6 +5,8 @@ export class Progress implements RecordSink {
   private migrations = 0;
   private failedMigrations = 0;
   private interruptedMigrations = 0;
+  /** Started by DRS or a maintenance, counted apart: the script's own are what the progress expects. */
+  private policyMigrations = 0;
   private requests = 0;
   private lastTimeS = 0;
   private readonly timer: NodeJS.Timeout | undefined;
@@ -22,6 +24,7 @@ export class Progress implements RecordSink {
   }
 
   migration(record: MigrationRecord): void {
+    if (record.kind === 'drs' || record.kind === 'maintenance') this.policyMigrations++;
     if (record.kind !== 'script') return;
     this.migrations++;
     if (record.status === 'failed') this.failedMigrations++;
@@ -32,13 +35,18 @@ export class Progress implements RecordSink {
     this.requests++;
   }
 
+  decision(record: { time_s: number }): void {
+    this.lastTimeS = record.time_s;
+  }
+
   get summary(): string {
     const notSucceeded = [
       ...(this.failedMigrations > 0 ? [`${this.failedMigrations} failed`] : []),
       ...(this.interruptedMigrations > 0 ? [`${this.interruptedMigrations} interrupted`] : []),
     ];
     const note = notSucceeded.length > 0 ? ` (${notSucceeded.join(', ')})` : '';
-    return `${this.migrations} migrations${note}, ${this.requests} requests`;
+    const policy = this.policyMigrations > 0 ? `, ${this.policyMigrations} by the placement policy` : '';
+    return `${this.migrations} migrations${note}${policy}, ${this.requests} requests`;
   }
 
   stop(): void {

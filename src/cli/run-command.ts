@@ -2,6 +2,7 @@ import path from 'node:path';
 import { InputError } from '../errors.ts';
 import { MAX_SCRIPT_BYTES } from '../input-limits.ts';
 import { DEFAULT_PLATFORM, PLATFORMS } from '../platforms/registry.ts';
+import { loadPolicyConfig } from '../policy/policy-config.ts';
 import { fanOut } from '../record/fan-out.ts';
 import { buildReport } from '../report/build-report.ts';
 import { RunDirectory } from '../record/run-directory.ts';
@@ -18,6 +19,7 @@ import { Progress } from './progress.ts';
 export interface RunFlags {
   platform: string;
   config?: string;
+  policy?: string;
   out?: string;
   interval?: number;
   seed: number;
@@ -69,6 +71,7 @@ export function watchInterrupts(saveNow: () => void, stopping: string): { signal
 export async function runCommand(scriptPath: string, flags: RunFlags): Promise<number> {
   const scriptText = readScript(scriptPath);
   const experiment = parseScript(scriptText, scriptPath);
+  const policyConfig = loadPolicyConfig(flags.policy);
   const openPlatform = PLATFORMS[flags.platform];
   if (!openPlatform) {
     throw new InputError(`unknown platform '${flags.platform}' (known: ${Object.keys(PLATFORMS).join(', ')}; default ${DEFAULT_PLATFORM})`);
@@ -84,7 +87,7 @@ export async function runCommand(scriptPath: string, flags: RunFlags): Promise<n
     insecure: flags.insecure ?? false,
   });
   try {
-    const prepared = await prepareRun(experiment, platform, flags.interval);
+    const prepared = await prepareRun(experiment, platform, flags.interval, policyConfig);
     if (interrupts.signal.aborted) return EXIT_INTERRUPTED;
     runDirectory = RunDirectory.open(
       flags.out ?? timestampedDirectory('runs'),

@@ -6,6 +6,8 @@ export interface Inventory {
   hosts: string[];
   /** Every VM the platform knows, with the host it runs on now. */
   vms: { name: string; host: string }[];
+  /** Each host's CPU capacity in MHz, where the platform knows it (DRS weighs hosts by it). */
+  hostCpuMHz?: Record<string, number>;
 }
 
 export interface MigrationOrder {

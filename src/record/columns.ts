@@ -1,4 +1,4 @@
-import type { ActionRecord, MigrationRow, RequestRecord, SampleRecord } from './records.ts';
+import type { ActionRecord, DecisionRecord, MigrationRow, RequestRecord, SampleRecord } from './records.ts';
 
 /** `C` if it names every field of `R`, otherwise a type whose error message lists the missing ones. */
 type AllFieldsOf<R, C extends readonly (keyof R)[]> =
@@ -48,4 +48,17 @@ export const REQUEST_COLUMNS = columnsOf<RequestRecord>()([
   'processing_ms',
   'status',
   'corrupt_words',
+]);
+
+export const DECISION_COLUMNS = columnsOf<DecisionRecord>()([
+  'time_s',
+  'policy',
+  'level',
+  'loads',
+  'spread',
+  'outcome',
+  'vm',
+  'source',
+  'target',
+  'reason',
 ]);

@@ -7,5 +7,6 @@ export function fanOut(...sinks: RecordSink[]): RecordSink {
     action: (record) => sinks.forEach((sink) => sink.action(record)),
     migration: (record) => sinks.forEach((sink) => sink.migration(record)),
     request: (record) => sinks.forEach((sink) => sink.request(record)),
+    decision: (record) => sinks.forEach((sink) => sink.decision(record)),
   };
 }

@@ -24,8 +24,11 @@ export interface ActionRecord {
 }
 
 export type MigrationStatus = 'succeeded' | 'failed' | 'interrupted';
-/** `setup` migrations bring VMs to the placement line before the timeline starts. */
-export type MigrationKind = 'setup' | 'script';
+/**
+ * `setup` migrations bring VMs to the placement line before the timeline starts; `script` ones
+ * are the script's `migrate`; `drs` and `maintenance` ones the placement policy started.
+ */
+export type MigrationKind = 'setup' | 'script' | 'drs' | 'maintenance';
 
 /** A migration as migrations.csv holds it. */
 export interface MigrationRow {
@@ -67,10 +70,32 @@ export interface RequestRecord {
   corrupt_words: number | null;
 }
 
+export type DecisionPolicy = 'drs' | 'maintenance';
+/** `move`: a migration asked of the dispatcher; `none`: nothing to do, and why; `done`: a host in maintenance is empty; `failed`: a move that must be made cannot be. */
+export type DecisionOutcome = 'move' | 'none' | 'done' | 'failed';
+
+/** What the placement policy saw and chose at one moment, as decisions.csv holds it. */
+export interface DecisionRecord {
+  time_s: number;
+  policy: DecisionPolicy;
+  /** The DRS level in force, or null when DRS is off (maintenance moves are made at any level). */
+  level: number | null;
+  /** Each host's CPU use as a fraction of its capacity, `host=0.62` separated by spaces, as last sampled. */
+  loads: string;
+  /** The population standard deviation of those fractions: the imbalance DRS acts on. */
+  spread: number | null;
+  outcome: DecisionOutcome;
+  vm: string;
+  source: string;
+  target: string;
+  reason: string;
+}
+
 /** Where a run's records go, as they happen. */
 export interface RecordSink {
   sample(record: SampleRecord): void;
   action(record: ActionRecord): void;
   migration(record: MigrationRecord): void;
   request(record: RequestRecord): void;
+  decision(record: DecisionRecord): void;
 }

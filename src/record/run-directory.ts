@@ -4,10 +4,10 @@ import { InputError } from '../errors.ts';
 import { createMissingLevels, writeAll } from '../own-files.ts';
 import { createBufferedFile } from './buffered-file.ts';
 import type { BufferedWriter } from './buffered-writer.ts';
-import { ACTION_COLUMNS, MIGRATION_COLUMNS, REQUEST_COLUMNS, SAMPLE_COLUMNS } from './columns.ts';
+import { ACTION_COLUMNS, DECISION_COLUMNS, MIGRATION_COLUMNS, REQUEST_COLUMNS, SAMPLE_COLUMNS } from './columns.ts';
 import { CsvFile } from './csv-file.ts';
 import { errorCode } from './error-code.ts';
-import type { ActionRecord, MigrationRecord, MigrationRow, RecordSink, RequestRecord, SampleRecord } from './records.ts';
+import type { ActionRecord, DecisionRecord, MigrationRecord, MigrationRow, RecordSink, RequestRecord, SampleRecord } from './records.ts';
 
 /**
  * Besides the writers' own second of wall time: on the sim, a wall second is thousands of
@@ -24,7 +24,8 @@ export interface RunDirectoryOptions {
 /**
  * A run's output directory: `run.json` plus one CSV file per record type, each row
  * written as its record arrives, and `migration-details.jsonl` with what platforms tell
- * of their migrations beyond the CSV columns. A write error never throws: the file keeps its
+ * of their migrations beyond the CSV columns, and `decisions.csv` when a placement policy
+ * (DRS, maintenance) decided anything. A write error never throws: the file keeps its
  * whole rows, later records are dropped, and run.json ends up saying the run failed and why.
  */
 export class RunDirectory implements RecordSink {
@@ -36,6 +37,8 @@ export class RunDirectory implements RecordSink {
   readonly #migrations: CsvFile<MigrationRow>;
   readonly #migrationDetails: BufferedWriter;
   readonly #requests: CsvFile<RequestRecord>;
+  /** Made at the first decision: a run without a placement policy has the seed's files only. */
+  #decisions: CsvFile<DecisionRecord> | undefined;
   #writeError: string | undefined;
   #nextFlushS = FLUSH_EVERY_EXPERIMENT_S;
 
@@ -87,6 +90,12 @@ export class RunDirectory implements RecordSink {
     this.#reached(record.received_s);
   }
 
+  decision(record: DecisionRecord): void {
+    this.#decisions ??= new CsvFile(path.join(this.dir, 'decisions.csv'), DECISION_COLUMNS, this.#failedWriting('decisions.csv'));
+    this.#decisions.append(record);
+    this.#reached(record.time_s);
+  }
+
   /** Writes buffered rows now; they also go out by themselves within about a second. */
   flush(): void {
     for (const file of this.#files()) file.flush();
@@ -115,7 +124,7 @@ export class RunDirectory implements RecordSink {
   }
 
   #files(): { flush(): void; close(): void }[] {
-    return [this.#samples, this.#actions, this.#migrations, this.#migrationDetails, this.#requests];
+    return [this.#samples, this.#actions, this.#migrations, this.#migrationDetails, this.#requests, ...(this.#decisions ? [this.#decisions] : [])];
   }
 }
 

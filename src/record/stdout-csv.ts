@@ -1,6 +1,6 @@
 import { BufferedWriter } from './buffered-writer.ts';
 import { formatCsvLine, formatCsvRecordLine, type CsvCell } from './csv.ts';
-import type { ActionRecord, MigrationRecord, RecordSink, RequestRecord, SampleRecord } from './records.ts';
+import type { ActionRecord, DecisionRecord, MigrationRecord, RecordSink, RequestRecord, SampleRecord } from './records.ts';
 
 /** Columns of the stdout CSV: the union of what samples, actions and migrations need. */
 export const STDOUT_COLUMNS = [
@@ -28,7 +28,7 @@ export const STDOUT_HEADER = formatCsvLine(STDOUT_COLUMNS);
 type StdoutRow = Partial<Record<(typeof STDOUT_COLUMNS)[number], CsvCell>>;
 
 /**
- * The stdout stream: one header line, then a row per sample, action and migration in the
+ * The stdout stream: one header line, then a row per sample, action, migration and policy decision in the
  * order they arrive, which is time order. Requests are left out: there are far too many.
  * `write` is the transport (StdoutStream), which deals with a reader that goes away.
  */
@@ -83,6 +83,22 @@ export class StdoutCsv implements RecordSink {
 
   request(_record: RequestRecord): void {
     // Left out of stdout: far too many rows for a terminal; requests.csv has them.
+  }
+
+  /** `action` is the policy, `args` its level, `value` the spread it saw, `status` its outcome. */
+  decision(record: DecisionRecord): void {
+    this.#writeRow({
+      time_s: record.time_s,
+      record: 'decision',
+      host: record.source,
+      vm: record.vm,
+      target: record.target,
+      action: record.policy,
+      args: record.level ?? 'off',
+      value: record.spread,
+      status: record.outcome,
+      reason: record.reason,
+    });
   }
 
   flush(): void {

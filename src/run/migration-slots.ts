@@ -38,7 +38,8 @@ export class MigrationSlots {
     });
   }
 
-  private count(host: string): number {
+  /** How many migrations from or to `host` are running. */
+  count(host: string): number {
     return this.inUse.get(host) ?? 0;
   }
 }

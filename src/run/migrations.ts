@@ -10,6 +10,8 @@ export class MigrationDispatcher {
   private readonly hostOf = new Map<string, string>();
   private readonly moving = new Set<string>();
   private readonly running = new Set<Promise<void>>();
+  /** Hosts that take no VM, and why (a host in maintenance). */
+  private readonly closed = new Map<string, string>();
   private readonly slots: MigrationSlots;
 
   constructor(
@@ -32,6 +34,29 @@ export class MigrationDispatcher {
     return source !== undefined && !this.moving.has(vm) && this.slots.isFree(source, target);
   }
 
+  /** Every migration to `host` fails with `reason` until it is reopened. */
+  closeTarget(host: string, reason: string): void {
+    this.closed.set(host, reason);
+  }
+
+  reopenTarget(host: string): void {
+    this.closed.delete(host);
+  }
+
+  acceptsVms(host: string): boolean {
+    return !this.closed.has(host);
+  }
+
+  /** Whether a migration from or to `host` is running. */
+  isBusy(host: string): boolean {
+    return this.slots.count(host) > 0;
+  }
+
+  /** Resolves when some migration has ended (or at once when the run is interrupted). */
+  nextEnd(): Promise<void> {
+    return this.slots.nextRelease(this.signal);
+  }
+
   /** Resolves when `vm` may start moving to `target`, or when the run is interrupted. */
   async waitUntilStartable(vm: string, target: string): Promise<void> {
     while (!this.canStart(vm, target) && !this.signal.aborted) await this.slots.nextRelease(this.signal);
@@ -41,11 +66,12 @@ export class MigrationDispatcher {
   start(vm: string, target: string, kind: MigrationKind): void {
     const source = this.hostOf.get(vm) as string;
     const requestedS = this.platform.clock.now();
-    if (source === target) {
+    const refusal = source === target ? `${vm} is already on ${target}` : this.closed.get(target);
+    if (refusal !== undefined) {
       this.records.migration({
         vm, source, target, requested_s: requestedS, started_s: requestedS, ended_s: requestedS,
         duration_ms: 0, downtime_ms: null, client_downtime_ms: null, bytes: null, passes: null,
-        status: 'failed', reason: `${vm} is already on ${target}`, kind,
+        status: 'failed', reason: refusal, kind,
       });
       return;
     }

@@ -2,8 +2,11 @@ import type { Load } from '../load/load.ts';
 import { startMonitor } from '../monitor/monitor.ts';
 import type { Inventory, Platform } from '../platforms/platform.ts';
 import { MAX_EXPERIMENT_SECONDS } from '../input-limits.ts';
+import { PlacementPolicy } from '../policy/placement-policy.ts';
+import type { PolicyConfig } from '../policy/policy-config.ts';
 import type { ActionStatus, RecordSink } from '../record/records.ts';
 import type { Action, Experiment, ScriptStep } from '../script/experiment.ts';
+import { placementOf } from '../script/validate.ts';
 import { MigrationDispatcher } from './migrations.ts';
 import type { RunFailure } from './run-failure.ts';
 
@@ -21,6 +24,8 @@ export interface RunOptions {
   signal: AbortSignal;
   /** Where background work reports an error that ends the run; it then stops as on Ctrl-C. */
   failure: RunFailure;
+  /** For a script with `drs` or `maintenance` actions: the policy's parameters and each host's CPU capacity. */
+  policy?: { config: PolicyConfig; capacityMHz: Record<string, number> };
 }
 
 export interface RunOutcome {
@@ -41,6 +46,11 @@ function describeArgs(action: Action): string {
       return `${action.vm.name} ${action.host.name}`;
     case 'end':
       return '';
+    case 'drs':
+    case 'dpm':
+      return action.level === null ? 'off' : String(action.level);
+    case 'maintenance':
+      return `${action.mode} ${action.host.name}`;
   }
 }
 
@@ -56,22 +66,45 @@ export async function runExperiment(
   const { failure } = options;
   const signal = AbortSignal.any([options.signal, failure.signal]);
   const clock = platform.clock;
-  const monitor = startMonitor(platform, records, options.intervalSeconds, (reason) => failure.fail(reason));
+  let policy: PlacementPolicy | undefined;
+  // The policy hears of every sample and migration as they are recorded.
+  const observed: RecordSink = {
+    ...records,
+    sample: (record) => {
+      records.sample(record);
+      policy?.observeSample(record);
+    },
+    migration: (record) => {
+      records.migration(record);
+      policy?.observeMigration(record);
+    },
+  };
+  const monitor = startMonitor(platform, observed, options.intervalSeconds, (reason) => failure.fail(reason));
   const watchdog = new AbortController();
   void clock.sleepUntil(MAX_RUN_SECONDS, watchdog.signal).then(() => {
     if (!watchdog.signal.aborted) failure.fail(`the run was still going after ${MAX_RUN_SECONDS} s of experiment time (the script's limit plus a day to finish)`);
   });
-  const migrations = new MigrationDispatcher(platform, records, inventory, options.maxMigrationsPerHost, signal);
+  const migrations = new MigrationDispatcher(platform, observed, inventory, options.maxMigrationsPerHost, signal);
+  if (options.policy) {
+    const placement = placementOf(experiment);
+    policy = new PlacementPolicy({
+      clock, dispatcher: migrations, record: (decision) => records.decision(decision),
+      hosts: placement.map((entry) => entry.host), vms: placement.flatMap((entry) => entry.vms),
+      capacityMHz: options.policy.capacityMHz, intervalSeconds: options.intervalSeconds, config: options.policy.config,
+    });
+  }
 
   let failedSetup: string[];
   try {
     failedSetup = await placeVms(experiment, migrations);
-    if (failedSetup.length === 0) await runTimeline(experiment.steps, migrations, load, records, platform, signal);
+    if (failedSetup.length === 0) await runTimeline(experiment.steps, { migrations, policy, load, records, clock: platform.clock, signal });
+    await policy?.stop();
     await load.stopAll(signal);
     await migrations.allEnded();
   } finally {
     // On every way out, or a real clock's timer would keep the process alive for days.
     watchdog.abort();
+    await policy?.stop();
     await monitor.stop();
   }
   const endedS = clock.now();
@@ -92,15 +125,19 @@ async function placeVms(experiment: Experiment, migrations: MigrationDispatcher)
   return wanted.filter(({ vm, host }) => migrations.hostOfVm(vm) !== host).map(({ vm }) => vm);
 }
 
-async function runTimeline(
-  steps: readonly ScriptStep[],
-  migrations: MigrationDispatcher,
-  load: Load,
-  records: RecordSink,
-  platform: Platform,
-  signal: AbortSignal,
-): Promise<void> {
-  const clock = platform.clock;
+/** What the timeline's actions act on. */
+interface Actors {
+  migrations: MigrationDispatcher;
+  /** Present when the script has policy actions. */
+  policy: PlacementPolicy | undefined;
+  load: Load;
+  records: RecordSink;
+  clock: Platform['clock'];
+  signal: AbortSignal;
+}
+
+async function runTimeline(steps: readonly ScriptStep[], actors: Actors): Promise<void> {
+  const { migrations, records, clock, signal } = actors;
   let lastFiredS = clock.now();
   for (const step of steps) {
     const scheduledS = lastFiredS + step.delaySeconds;
@@ -120,12 +157,12 @@ async function runTimeline(
       postponed_ms: postponedMs, status, line: step.at.line,
     });
     if (status === 'interrupted' || action.kind === 'end') return;
-    fire(action, migrations, load);
+    fire(action, actors);
     lastFiredS = firedS;
   }
 }
 
-function fire(action: Action, migrations: MigrationDispatcher, load: Load): void {
+function fire(action: Action, { migrations, policy, load }: Actors): void {
   switch (action.kind) {
     case 'add-client':
       load.addClients(action.clientType, action.count);
@@ -138,5 +175,20 @@ function fire(action: Action, migrations: MigrationDispatcher, load: Load): void
       return;
     case 'end':
       return;
+    case 'drs':
+      requirePolicy(policy).setDrs(action.level);
+      return;
+    case 'maintenance':
+      if (action.mode === 'enter') requirePolicy(policy).enterMaintenance(action.host.name);
+      else requirePolicy(policy).exitMaintenance(action.host.name);
+      return;
+    case 'dpm':
+      // prepareRun refuses a script with `dpm` until power management is built.
+      throw new Error('dpm is not available');
   }
+}
+
+function requirePolicy(policy: PlacementPolicy | undefined): PlacementPolicy {
+  if (!policy) throw new Error('a policy action without a placement policy: prepareRun gives one to every script that has them');
+  return policy;
 }

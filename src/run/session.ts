@@ -1,4 +1,5 @@
 import { InputError } from '../errors.ts';
+import { DEFAULT_POLICY_CONFIG, type PolicyConfig } from '../policy/policy-config.ts';
 import type { Inventory, Platform } from '../platforms/platform.ts';
 import type { RecordSink } from '../record/records.ts';
 import type { Experiment } from '../script/experiment.ts';
@@ -14,17 +15,46 @@ export interface PreparedRun {
   platform: Platform;
   inventory: Inventory;
   intervalSeconds: number;
+  /** For a script with policy actions: the policy's parameters and each host's CPU capacity. */
+  policy?: { config: PolicyConfig; capacityMHz: Record<string, number> };
 }
 
-/** Checks names against the platform's inventory and the interval against its limits; starts nothing. */
-export async function prepareRun(experiment: Experiment, platform: Platform, requestedIntervalSeconds?: number): Promise<PreparedRun> {
+/**
+ * Checks names against the platform's inventory, the interval against its limits and, for a
+ * script with policy actions, that each host's capacity is known; starts nothing.
+ */
+export async function prepareRun(
+  experiment: Experiment,
+  platform: Platform,
+  requestedIntervalSeconds?: number,
+  policyConfig: PolicyConfig = DEFAULT_POLICY_CONFIG,
+): Promise<PreparedRun> {
   const inventory = await platform.inventory();
   checkAgainstInventory(experiment, inventory);
   const intervalSeconds = requestedIntervalSeconds ?? platform.refreshSeconds;
   if (intervalSeconds < platform.minIntervalSeconds) {
     throw new InputError(`--interval ${intervalSeconds}: the ${platform.name} platform samples at most every ${platform.minIntervalSeconds} s`);
   }
-  return { experiment, platform, inventory, intervalSeconds };
+  const policy = policyOf(experiment, platform.name, inventory, policyConfig);
+  return { experiment, platform, inventory, intervalSeconds, ...(policy ? { policy } : {}) };
+}
+
+function policyOf(experiment: Experiment, platformName: string, inventory: Inventory, config: PolicyConfig): PreparedRun['policy'] {
+  const policySteps = experiment.steps.filter((step) => step.action.kind === 'drs' || step.action.kind === 'dpm' || step.action.kind === 'maintenance');
+  const first = policySteps[0];
+  if (first === undefined) return undefined;
+  const dpm = policySteps.find((step) => step.action.kind === 'dpm');
+  if (dpm) throw new InputError('dpm: power management is not built yet in this version (drs and maintenance are)', dpm.at);
+  const given = config.drs.hostCpuMHz;
+  const capacityMHz: Record<string, number> = {};
+  for (const { host } of experiment.placement) {
+    const capacity = typeof given === 'number' ? given : (given?.[host.name] ?? inventory.hostCpuMHz?.[host.name]);
+    if (capacity === undefined) {
+      throw new InputError(`the ${platformName} platform does not report the CPU capacity of host ${host.name}, which the placement policy weighs hosts by: give drs.hostCpuMHz in --policy FILE`, first.at);
+    }
+    capacityMHz[host.name] = capacity;
+  }
+  return { config, capacityMHz };
 }
 
 export interface ExecuteOptions {
@@ -47,6 +77,7 @@ export function executeRun(run: PreparedRun, records: RecordSink, options: Execu
       maxMigrationsPerHost: options.maxMigrationsPerHost,
       signal: options.signal,
       failure: options.failure ?? new RunFailure(),
+      ...(run.policy ? { policy: run.policy } : {}),
     }),
     options.pace,
   );
@@ -66,6 +97,7 @@ export function describeRun(
     seed: details.seed,
     interval_s: run.intervalSeconds,
     max_migrations_per_host: details.maxMigrationsPerHost,
+    ...(run.policy ? { policy: { ...run.policy.config, host_cpu_mhz: run.policy.capacityMHz } } : {}),
     started_at: new Date().toISOString(),
   };
 }

@@ -2,11 +2,13 @@ import { InputError, quoted } from '../errors.ts';
 import { MAX_CLIENTS, MAX_EXPERIMENT_SECONDS, MAX_HOSTS, MAX_VMS } from '../input-limits.ts';
 import {
   CLIENT_TYPES,
+  POLICY_LEVELS,
   type Action,
   type ClientType,
   type Experiment,
   type HostPlacement,
   type NameAt,
+  type PolicyLevel,
   type ScriptStep,
 } from './experiment.ts';
 
@@ -22,10 +24,14 @@ interface Line {
   tokens: [Token, ...Token[]];
 }
 
+/** In the order the "unknown action" message lists them: the seed's, this tool's, then `end`. */
 const PARAMETERS = {
   'add-client': ['TYPE', 'N'],
   'remove-client': ['TYPE', 'N'],
   migrate: ['VM', 'HOST'],
+  drs: ['LEVEL'],
+  dpm: ['LEVEL'],
+  maintenance: ['enter|exit', 'HOST'],
   end: [],
 } as const satisfies Record<Action['kind'], readonly string[]>;
 
@@ -35,10 +41,22 @@ const ACTION_KINDS = Object.keys(PARAMETERS) as ActionKind[];
 const SECONDS = /^(\d+(\.\d+)?|\.\d+)$/;
 const NOT_A_NAME_CHARACTER = /[^A-Za-z0-9._-]/u;
 const PLACEMENT_EXAMPLE = "'esx1:vm1,vm2 esx2:'";
+const MAINTENANCE_MODES = ['enter', 'exit'] as const;
+
+/** What the script has done up to the line being parsed, for the checks that depend on it. */
+interface ScriptState {
+  /** Clients per type running at this point. */
+  running: Map<ClientType, number>;
+  /** The placement line's hosts: the testbed, the only hosts the policy moves VMs among. */
+  placementHosts: ReadonlySet<string>;
+  /** Each host in maintenance at this point, with the line that put it there. */
+  inMaintenance: Map<string, number>;
+}
 
 /**
  * Parses a script in the seed's format (its Appendix A): a placement line, then
- * `TIME ACTION PARAMS...` lines. Throws an InputError at the first mistake.
+ * `TIME ACTION PARAMS...` lines, with this tool's `drs`, `dpm` and `maintenance` actions
+ * besides the seed's. Throws an InputError at the first mistake.
  */
 export function parseScript(text: string, file: string): Experiment {
   const parser = new ScriptParser(file);
@@ -162,7 +180,11 @@ class ScriptParser {
 
   steps(lines: Iterable<Line>, placement: HostPlacement[]): ScriptStep[] {
     const hasServers = placement.some((entry) => entry.vms.length > 0);
-    const running = new Map<ClientType, number>(CLIENT_TYPES.map((type) => [type, 0]));
+    const state: ScriptState = {
+      running: new Map<ClientType, number>(CLIENT_TYPES.map((type) => [type, 0])),
+      placementHosts: new Set(placement.map((entry) => entry.host.name)),
+      inMaintenance: new Map<string, number>(),
+    };
     const steps: ScriptStep[] = [];
     let endLine: number | undefined;
     let firesAtSeconds = 0;
@@ -185,7 +207,7 @@ class ScriptParser {
           endColumn(time),
         );
       }
-      const action = this.action(actionWord, parameters, line.number, running);
+      const action = this.action(actionWord, parameters, line.number, state);
       if (action.kind === 'add-client' && !hasServers) {
         // The load balancer spreads requests over the placement line's VMs: with none, no client has a server.
         throw this.error('add-client: no VM on the placement line to serve the clients', line.number, actionWord.column);
@@ -210,14 +232,17 @@ class ScriptParser {
     return seconds;
   }
 
-  private action(word: Token, parameters: Token[], line: number, running: Map<ClientType, number>): Action {
+  private action(word: Token, parameters: Token[], line: number, state: ScriptState): Action {
     if (!isActionKind(word.text)) {
       throw this.error(`unknown action ${quoted(word.text)} (expected ${oneOf(ACTION_KINDS)})`, line, word.column);
     }
     const kind = word.text;
     const expected = PARAMETERS[kind];
     if (parameters.length !== expected.length) {
-      const takes = expected.length === 0 ? 'no parameters' : `${expected.length} parameters (${expected.join(' ')})`;
+      const takes =
+        expected.length === 0
+          ? 'no parameters'
+          : `${expected.length} parameter${expected.length === 1 ? '' : 's'} (${expected.join(' ')})`;
       // Point at the first extra parameter, or just past the line's last word for a missing one.
       const column = parameters[expected.length]?.column ?? endColumn(parameters.at(-1) ?? word);
       throw this.error(`${kind} takes ${takes}, got ${parameters.length}`, line, column);
@@ -226,16 +251,69 @@ class ScriptParser {
     switch (kind) {
       case 'add-client':
       case 'remove-client':
-        return this.clientChange(kind, first, second, line, running);
+        return this.clientChange(kind, first, second, line, state.running);
       case 'migrate':
+        // To a host in maintenance at this point is the platform's refusal at run time, not a script error.
         return {
           kind,
           vm: this.name(first.text, 'VM', line, first.column),
           host: this.name(second.text, 'host', line, second.column),
         };
+      case 'drs':
+      case 'dpm':
+        return { kind, level: this.policyLevel(kind, first, line) };
+      case 'maintenance':
+        return this.maintenance(first, second, line, state);
       case 'end':
         return { kind };
     }
+  }
+
+  /** `1` to `5`, or `off` for null. */
+  private policyLevel(kind: 'drs' | 'dpm', word: Token, line: number): PolicyLevel | null {
+    if (word.text === 'off') return null;
+    const level = POLICY_LEVELS.find((candidate) => String(candidate) === word.text);
+    if (level === undefined) {
+      const expected = `${POLICY_LEVELS[0]} to ${POLICY_LEVELS.at(-1)} or off`;
+      throw this.error(`bad ${kind.toUpperCase()} level ${quoted(word.text)} (expected ${expected})`, line, word.column);
+    }
+    return level;
+  }
+
+  /**
+   * Also keeps `state.inMaintenance` up to date. Every host of the placement line in
+   * maintenance at once is left to the run, which records it as a failure: it is no script error.
+   */
+  private maintenance(modeWord: Token, hostWord: Token, line: number, state: ScriptState): Action {
+    const mode = MAINTENANCE_MODES.find((candidate) => candidate === modeWord.text);
+    if (mode === undefined) {
+      throw this.error(
+        `unknown maintenance mode ${quoted(modeWord.text)} (expected ${oneOf(MAINTENANCE_MODES)})`,
+        line,
+        modeWord.column,
+      );
+    }
+    const host = this.name(hostWord.text, 'host', line, hostWord.column);
+    const since = state.inMaintenance.get(host.name);
+    if (mode === 'enter') {
+      if (!state.placementHosts.has(host.name)) {
+        throw this.error(
+          `host ${quoted(host.name)} is not on the placement line (maintenance moves VMs among the placement line's hosts)`,
+          line,
+          hostWord.column,
+        );
+      }
+      if (since !== undefined) {
+        throw this.error(`host ${quoted(host.name)} is already in maintenance (since line ${since})`, line, hostWord.column);
+      }
+      state.inMaintenance.set(host.name, line);
+    } else {
+      if (since === undefined) {
+        throw this.error(`host ${quoted(host.name)} is not in maintenance at this point`, line, hostWord.column);
+      }
+      state.inMaintenance.delete(host.name);
+    }
+    return { kind: 'maintenance', mode, host };
   }
 
   /** Also keeps `running` (clients per type at this point of the script) up to date. */

@@ -5,7 +5,10 @@ import type { Experiment, NameAt } from './experiment.ts';
 /** How many of the platform's names an "unknown name" message lists before eliding the rest. */
 const LISTED_NAMES = 8;
 
-/** Throws an InputError at the first host or VM of the script that the platform does not have. */
+/**
+ * Throws an InputError at the first host or VM of the script (placement line, migrate and
+ * maintenance actions) that the platform does not have.
+ */
 export function checkAgainstInventory(experiment: Experiment, inventory: Inventory): void {
   const hosts = new KnownNames('host', inventory.hosts);
   const vms = new KnownNames('VM', inventory.vms.map((vm) => vm.name));
@@ -18,6 +21,7 @@ export function checkAgainstInventory(experiment: Experiment, inventory: Invento
       vms.require(action.vm);
       hosts.require(action.host);
     }
+    if (action.kind === 'maintenance') hosts.require(action.host);
   }
 }
 

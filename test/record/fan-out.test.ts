@@ -10,6 +10,7 @@ function recordingSink(name: string, log: string[]): RecordSink {
     action: (record) => log.push(`${name} action ${record.action}`),
     migration: (record) => log.push(`${name} migration ${record.vm}`),
     request: (record) => log.push(`${name} request ${record.client_id}`),
+    decision: (record) => log.push(`${name} decision ${record.outcome}`),
   };
 }
 

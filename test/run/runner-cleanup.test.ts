@@ -33,7 +33,7 @@ describe('runExperiment on a real clock, when the run throws', () => {
     };
     const before = timers();
     const experiment = parseScript('h1:vm1\n0 add-client cpu 1\n10 end\n', 'test.txt');
-    const records = { sample: () => {}, action: () => {}, migration: () => {}, request: () => {} };
+    const records = { sample: () => {}, action: () => {}, migration: () => {}, request: () => {}, decision: () => {} };
     const run = runExperiment(experiment, platform, await platform.inventory(), load, records, {
       intervalSeconds: 1, maxMigrationsPerHost: 4, signal: new AbortController().signal, failure: new RunFailure(),
     });

@@ -10,6 +10,7 @@ import type {
 } from '../../src/platforms/platform.ts';
 import type {
   ActionRecord,
+  DecisionRecord,
   MigrationRecord,
   RecordSink,
   RequestRecord,
@@ -142,6 +143,7 @@ class Collector implements RecordSink {
   readonly actions: ActionRecord[] = [];
   readonly migrations: MigrationRecord[] = [];
   readonly requests: RequestRecord[] = [];
+  readonly decisions: DecisionRecord[] = [];
 
   sample(record: SampleRecord): void {
     this.samples.push(record);
@@ -157,6 +159,10 @@ class Collector implements RecordSink {
 
   request(record: RequestRecord): void {
     this.requests.push(record);
+  }
+
+  decision(record: DecisionRecord): void {
+    this.decisions.push(record);
   }
 
   migrationOf(vm: string, kind: MigrationRecord['kind'] = 'script'): MigrationRecord {

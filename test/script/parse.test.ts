@@ -218,14 +218,14 @@ describe('parseScript', () => {
     it('rejects a time without an action', () => {
       assert.equal(
         actionErrorOf('15   # wait'),
-        's.txt:2:3: missing action after the time (expected add-client, remove-client, migrate or end)',
+        's.txt:2:3: missing action after the time (expected add-client, remove-client, migrate, drs, dpm, maintenance or end)',
       );
     });
 
     it('rejects an unknown action', () => {
       assert.equal(
         actionErrorOf('3 migrat vm1 esx2'),
-        "s.txt:2:3: unknown action 'migrat' (expected add-client, remove-client, migrate or end)",
+        "s.txt:2:3: unknown action 'migrat' (expected add-client, remove-client, migrate, drs, dpm, maintenance or end)",
       );
     });
 
@@ -285,6 +285,177 @@ describe('parseScript', () => {
         actionErrorOf('0 migrate vm/1 esx2'),
         "s.txt:2:13: bad character '/' in VM name 'vm/1' (use letters, digits, '.', '_' and '-')",
       );
+    });
+  });
+
+  describe('drs, dpm and maintenance (issue 15)', () => {
+    it('parses each level, off, and entering and leaving maintenance, with positions', () => {
+      const experiment = parseScript(
+        [
+          PLACEMENT,
+          '0 drs 3',
+          '1 dpm off',
+          '  2 maintenance enter esx1',
+          '3 drs off',
+          '4 dpm 5',
+          '5 maintenance exit esx1',
+          '6 end',
+        ].join('\n'),
+        FILE,
+      );
+      assert.deepEqual(experiment.steps, [
+        { delaySeconds: 0, action: { kind: 'drs', level: 3 }, at: at(2, 1) },
+        { delaySeconds: 1, action: { kind: 'dpm', level: null }, at: at(3, 1) },
+        {
+          delaySeconds: 2,
+          action: { kind: 'maintenance', mode: 'enter', host: { name: 'esx1', at: at(4, 23) } },
+          at: at(4, 3),
+        },
+        { delaySeconds: 3, action: { kind: 'drs', level: null }, at: at(5, 1) },
+        { delaySeconds: 4, action: { kind: 'dpm', level: 5 }, at: at(6, 1) },
+        {
+          delaySeconds: 5,
+          action: { kind: 'maintenance', mode: 'exit', host: { name: 'esx1', at: at(7, 20) } },
+          at: at(7, 1),
+        },
+        { delaySeconds: 6, action: { kind: 'end' }, at: at(8, 1) },
+      ]);
+    });
+
+    for (const kind of ['drs', 'dpm'] as const) {
+      it(`parses every ${kind} level, 1 to 5, as a number`, () => {
+        const levels = ['1', '2', '3', '4', '5'].map((level) => `0 ${kind} ${level}`);
+        const actions = parseScript([PLACEMENT, ...levels].join('\n'), FILE).steps.map((step) => step.action);
+        assert.deepEqual(actions, [1, 2, 3, 4, 5].map((level) => ({ kind, level })));
+      });
+
+      for (const level of ['6', '0', '2.5', 'high', '01', '-1', 'OFF', '1e0']) {
+        it(`rejects the ${kind} level '${level}', at it`, () => {
+          assert.equal(
+            actionErrorOf(`0 ${kind}   ${level}`),
+            `s.txt:2:9: bad ${kind.toUpperCase()} level '${level}' (expected 1 to 5 or off)`,
+          );
+        });
+      }
+    }
+
+    it('rejects a missing or extra level, naming LEVEL', () => {
+      assert.equal(actionErrorOf('0 drs'), 's.txt:2:6: drs takes 1 parameter (LEVEL), got 0');
+      assert.equal(actionErrorOf('0 dpm 1 2'), 's.txt:2:9: dpm takes 1 parameter (LEVEL), got 2');
+    });
+
+    it('rejects a missing or extra maintenance parameter, naming enter|exit HOST', () => {
+      assert.equal(actionErrorOf('0 maintenance'), 's.txt:2:14: maintenance takes 2 parameters (enter|exit HOST), got 0');
+      assert.equal(actionErrorOf('0 maintenance enter'), 's.txt:2:20: maintenance takes 2 parameters (enter|exit HOST), got 1');
+      assert.equal(
+        actionErrorOf('0 maintenance enter esx1 now'),
+        's.txt:2:26: maintenance takes 2 parameters (enter|exit HOST), got 3',
+      );
+    });
+
+    for (const mode of ['leave', 'Enter', 'on']) {
+      it(`rejects the maintenance mode '${mode}', at it`, () => {
+        assert.equal(
+          actionErrorOf(`0 maintenance ${mode} esx1`),
+          `s.txt:2:15: unknown maintenance mode '${mode}' (expected enter or exit)`,
+        );
+      });
+    }
+
+    it('rejects a bad character in a maintenance host name', () => {
+      assert.equal(
+        actionErrorOf('0 maintenance enter es/x1'),
+        "s.txt:2:23: bad character '/' in host name 'es/x1' (use letters, digits, '.', '_' and '-')",
+      );
+      assert.equal(
+        actionErrorOf('0 maintenance exit es/x1'),
+        "s.txt:2:22: bad character '/' in host name 'es/x1' (use letters, digits, '.', '_' and '-')",
+      );
+    });
+
+    it('rejects entering maintenance on a host the placement line does not have', () => {
+      assert.equal(
+        actionErrorOf('0 maintenance enter esx9'),
+        "s.txt:2:21: host 'esx9' is not on the placement line (maintenance moves VMs among the placement line's hosts)",
+      );
+    });
+
+    it('rejects entering maintenance on a host already in it, naming the line that put it there', () => {
+      assert.equal(
+        errorOf(PLACEMENT, '# esx1 away', '0 maintenance enter esx1', '5 drs 2', '5 maintenance enter esx1'),
+        "s.txt:5:21: host 'esx1' is already in maintenance (since line 3)",
+      );
+    });
+
+    it('rejects leaving maintenance on a host that never entered it', () => {
+      assert.equal(
+        errorOf(PLACEMENT, '0 maintenance enter esx1', '5 maintenance exit esx2'),
+        "s.txt:3:20: host 'esx2' is not in maintenance at this point",
+      );
+      assert.equal(actionErrorOf('0 maintenance exit esx9'), "s.txt:2:20: host 'esx9' is not in maintenance at this point");
+    });
+
+    it('rejects leaving maintenance twice', () => {
+      assert.equal(
+        errorOf(PLACEMENT, '0 maintenance enter esx2', '5 maintenance exit esx2', '5 maintenance exit esx2'),
+        "s.txt:4:20: host 'esx2' is not in maintenance at this point",
+      );
+    });
+
+    it('tracks maintenance per host across lines: enter, exit, enter again', () => {
+      const experiment = parseScript(
+        [
+          PLACEMENT,
+          '0 maintenance enter esx1',
+          '1 maintenance enter esx2',
+          '1 maintenance exit esx1',
+          '1 maintenance enter esx1',
+          '1 maintenance exit esx2',
+          '1 maintenance exit esx1',
+        ].join('\n'),
+        FILE,
+      );
+      assert.deepEqual(
+        experiment.steps.map(({ action }) => (action.kind === 'maintenance' ? `${action.mode} ${action.host.name}` : action.kind)),
+        ['enter esx1', 'enter esx2', 'exit esx1', 'enter esx1', 'exit esx2', 'exit esx1'],
+      );
+      // The state after those lines is that neither host is in maintenance.
+      assert.equal(
+        errorOf(PLACEMENT, '0 maintenance enter esx1', '1 maintenance exit esx1', '1 maintenance enter esx1', '1 maintenance enter esx1'),
+        "s.txt:5:21: host 'esx1' is already in maintenance (since line 4)",
+      );
+    });
+
+    it('leaves every host in maintenance at once, and a migration to one, to the run', () => {
+      const experiment = parseScript(
+        [PLACEMENT, '0 maintenance enter esx1', '0 maintenance enter esx2', '1 migrate vm1 esx2', '1 end'].join('\n'),
+        FILE,
+      );
+      assert.deepEqual(
+        experiment.steps.map((step) => step.action.kind),
+        ['maintenance', 'maintenance', 'migrate', 'end'],
+      );
+    });
+
+    it('rejects one of the new actions without a time', () => {
+      assert.equal(actionErrorOf('drs 1'), "s.txt:2:1: missing time before 'drs' (write '0 drs' to act at once)");
+    });
+
+    it('takes a bare action word on the first line for a missing placement line, but allows hosts named like actions', () => {
+      assert.equal(
+        errorOf('maintenance enter esx1'),
+        "s.txt:1:1: no placement line (expected a first line like 'esx1:vm1,vm2 esx2:' before the actions)",
+      );
+      const experiment = parseScript('drs:vm1 dpm: maintenance:\n0 maintenance enter dpm\n0 maintenance enter maintenance', FILE);
+      assert.deepEqual(
+        experiment.placement.map((entry) => entry.host.name),
+        ['drs', 'dpm', 'maintenance'],
+      );
+      assert.deepEqual(experiment.steps[1]?.action, {
+        kind: 'maintenance',
+        mode: 'enter',
+        host: { name: 'maintenance', at: at(3, 21) },
+      });
     });
   });
 
@@ -359,7 +530,7 @@ describe('parseScript', () => {
     it('escapes C1 controls, bidirectional overrides and zero-width characters', () => {
       assert.equal(
         actionErrorOf('0 mi\u009b2J\u202egrate\u200b'),
-        "s.txt:2:3: unknown action 'mi\\u009b2J\\u202egrate\\u200b' (expected add-client, remove-client, migrate or end)",
+        "s.txt:2:3: unknown action 'mi\\u009b2J\\u202egrate\\u200b' (expected add-client, remove-client, migrate, drs, dpm, maintenance or end)",
       );
     });
 

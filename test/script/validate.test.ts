@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InputError } from '../../src/errors.ts';
 import type { Inventory } from '../../src/platforms/platform.ts';
+import type { Experiment } from '../../src/script/experiment.ts';
 import { MAX_VMS } from '../../src/input-limits.ts';
 import { parseScript } from '../../src/script/parse.ts';
 import { checkAgainstInventory, placementVms } from '../../src/script/validate.ts';
@@ -58,6 +59,34 @@ describe('checkAgainstInventory', () => {
     assert.equal(
       errorOf('esx1:vm1\n0 migrate vm1 esx9'),
       "s.txt:2:15: unknown host 'esx9' (the platform has esx1, esx2, esx3)",
+    );
+  });
+
+  it('accepts maintenance on hosts the platform has', () => {
+    check('esx1:vm1,vm2 esx2: esx3:vm3\n0 maintenance enter esx3\n5 maintenance exit esx3\n5 end');
+  });
+
+  it('rejects maintenance on a host the platform does not have, at the action', () => {
+    // The parser only lets a script enter maintenance on a placement line host, which this check
+    // rejects first: build the experiment by hand, as any other caller could.
+    const where = (line: number, column: number) => ({ file: 's.txt', line, column });
+    const experiment: Experiment = {
+      file: 's.txt',
+      placement: [{ host: { name: 'esx1', at: where(1, 1) }, vms: [{ name: 'vm1', at: where(1, 6) }] }],
+      steps: [
+        { delaySeconds: 0, action: { kind: 'drs', level: 2 }, at: where(2, 1) },
+        {
+          delaySeconds: 1,
+          action: { kind: 'maintenance', mode: 'enter', host: { name: 'esx9', at: where(3, 21) } },
+          at: where(3, 1),
+        },
+      ],
+    };
+    assert.throws(
+      () => checkAgainstInventory(experiment, INVENTORY),
+      (error) =>
+        error instanceof InputError &&
+        error.toOneLine() === "s.txt:3:21: unknown host 'esx9' (the platform has esx1, esx2, esx3)",
     );
   });
 

@@ -1,5 +1,6 @@
-import type { ActionRecord, MigrationRecord, RecordSink, RequestRecord, SampleRecord } from '../../src/record/records.ts';
+import type { ActionRecord, DecisionRecord, MigrationRecord, RecordSink, RequestRecord, SampleRecord } from '../../src/record/records.ts';
 import { simConfigSchema } from '../../src/platforms/sim/config.ts';
+import { policyConfigSchema } from '../../src/policy/policy-config.ts';
 import { SimPlatform } from '../../src/platforms/sim/sim-platform.ts';
 import type { RunOutcome } from '../../src/run/runner.ts';
 import { executeRun, prepareRun } from '../../src/run/session.ts';
@@ -11,6 +12,7 @@ export interface CollectedRun extends RecordSink {
   actions: ActionRecord[];
   migrations: MigrationRecord[];
   requests: RequestRecord[];
+  decisions: DecisionRecord[];
   outcome: RunOutcome;
 }
 
@@ -18,20 +20,22 @@ export interface CollectedRun extends RecordSink {
 export async function runOnSim(
   script: string,
   config: unknown = {},
-  options: { seed?: number; intervalSeconds?: number; maxMigrationsPerHost?: number; signal?: AbortSignal } = {},
+  options: { seed?: number; intervalSeconds?: number; maxMigrationsPerHost?: number; signal?: AbortSignal; policy?: unknown } = {},
 ): Promise<CollectedRun> {
   const experiment = parseScript(script, 'test.txt');
   const platform = new SimPlatform(simConfigSchema.parse(config), { configPath: undefined, seed: options.seed ?? 1, placement: placementOf(experiment), caFile: undefined, insecure: false });
-  const prepared = await prepareRun(experiment, platform, options.intervalSeconds);
+  const prepared = await prepareRun(experiment, platform, options.intervalSeconds, policyConfigSchema.parse(options.policy ?? {}));
   const run = {
     samples: [] as SampleRecord[],
     actions: [] as ActionRecord[],
     migrations: [] as MigrationRecord[],
     requests: [] as RequestRecord[],
+    decisions: [] as DecisionRecord[],
     sample(record: SampleRecord) { run.samples.push(record); },
     action(record: ActionRecord) { run.actions.push(record); },
     migration(record: MigrationRecord) { run.migrations.push(record); },
     request(record: RequestRecord) { run.requests.push(record); },
+    decision(record: DecisionRecord) { run.decisions.push(record); },
   };
   const outcome = await executeRun(prepared, run, {
     maxMigrationsPerHost: options.maxMigrationsPerHost ?? 4,

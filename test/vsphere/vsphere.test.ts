@@ -97,6 +97,7 @@ function collector(): CollectedRun & RecordSink {
     action: (r: ActionRecord) => run.actions.push(r),
     migration: (r: MigrationRecord) => run.migrations.push(r),
     request: (r: RequestRecord) => run.requests.push(r),
+    decision: () => {},
   };
   return run;
 }

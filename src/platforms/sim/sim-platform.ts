@@ -46,6 +46,7 @@ export class SimPlatform implements Platform {
     return {
       hosts: [...this.datacenter.hosts.keys()],
       vms: [...this.datacenter.vms.values()].map((vm) => ({ name: vm.name, host: vm.host.name })),
+      hostCpuMHz: Object.fromEntries([...this.datacenter.hosts.values()].map((host) => [host.name, host.capacityMHz])),
     };
   }
 

@@ -58,6 +58,7 @@ export async function runOnQemu(
     action: (record) => run.actions.push(record),
     migration: (record) => run.migrations.push(record),
     request: (record) => run.requests.push(record),
+    decision: () => {},
   };
   const runDirectory = RunDirectory.open(options.out, runJson);
   let status = 'failed';
