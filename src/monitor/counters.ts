@@ -7,4 +7,6 @@ export const COUNTERS = {
   memSwapUsed: { name: 'mem.swapused.average', unit: 'KB' },
   netUsage: { name: 'net.usage.average', unit: 'KBps' },
   vmCount: { name: 'vm.count', unit: 'number' },
+  /** The host's power draw, where it is known (the sim's power model). */
+  power: { name: 'power.power.average', unit: 'W' },
 } as const;

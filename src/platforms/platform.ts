@@ -40,10 +40,20 @@ export interface CounterReading {
   unit: string;
 }
 
+/** Hosts a platform can put into standby and wake again (what DPM does with them). */
+export interface HostPower {
+  /** Resolves once the host is in standby; rejects if it still runs or receives a VM. */
+  standby(host: string): Promise<void>;
+  /** Resolves once the host is on again. */
+  wake(host: string): Promise<void>;
+}
+
 /** A virtualized datacenter the runner can drive. */
 export interface Platform {
   readonly name: string;
   readonly clock: Clock;
+  /** Where the platform can power hosts down and up; elsewhere a host in standby is only kept empty. */
+  readonly power?: HostPower;
   /** The platform's own statistics refresh rate, the default sampling interval. */
   readonly refreshSeconds: number;
   /** The finest sampling interval the platform can honour. */
@@ -53,6 +63,8 @@ export interface Platform {
   migrate(order: MigrationOrder, signal: AbortSignal): Promise<MigrationOutcome>;
   /** Counters averaged over the time since the previous call (or since the platform opened). */
   sample(): Promise<CounterReading[]>;
+  /** Each VM's CPU in MHz, averaged since the previous call, where the platform knows it (DRS weighs VMs by it). */
+  vmCpuMHz?(): Promise<Record<string, number>>;
   /** Clients whose load balancer spreads requests over `servers`. */
   createLoad(servers: string[], onRequest: (record: RequestRecord) => void): Load;
   /** The platform and its parameters, for run.json. */

@@ -9,6 +9,8 @@ export interface HostLoad {
   cpuMHz: number;
   capacityMHz: number;
   vms: string[];
+  /** Each VM's own CPU, where the platform reports it. */
+  vmMHz?: Readonly<Record<string, number>>;
 }
 
 export interface Move {
@@ -42,19 +44,21 @@ export function balancePriority(spread: number, hostCount: number): number {
   return Math.max(2, 6 - Math.ceil((spread / 0.1) * Math.sqrt(hostCount)));
 }
 
-/**
- * No platform reports each VM's CPU yet: each VM of a host is taken to use an equal share of
- * the host's CPU (the seed's load balancer spreads requests evenly over the VMs).
- */
+/** An equal share of the host's CPU: what a VM is taken to use where the platform does not say. */
 export function vmShareMHz(host: HostLoad): number {
   return host.vms.length === 0 ? 0 : host.cpuMHz / host.vms.length;
 }
 
-/** `hosts` with `vm` moved from `source` to `target`, its share of the source's CPU with it. */
+/** The VM's own CPU where the platform reports it, else its equal share of its host's. */
+export function vmDemandMHz(host: HostLoad, vm: string): number {
+  return host.vmMHz?.[vm] ?? vmShareMHz(host);
+}
+
+/** `hosts` with `vm` moved from `source` to `target`, its CPU with it. */
 export function withMove(hosts: readonly HostLoad[], vm: string, source: string, target: string): HostLoad[] {
   const from = hosts.find((host) => host.host === source);
   if (!from) return [...hosts];
-  const share = vmShareMHz(from);
+  const share = Math.min(vmDemandMHz(from, vm), from.cpuMHz);
   return hosts.map((host) => {
     if (host.host === source) return { ...host, cpuMHz: host.cpuMHz - share, vms: host.vms.filter((name) => name !== vm) };
     if (host.host === target) return { ...host, cpuMHz: host.cpuMHz + share, vms: [...host.vms, vm] };
@@ -78,11 +82,11 @@ export function bestMove(
     if (utilization(source) <= mean) continue;
     for (const target of hosts) {
       if (utilization(target) >= mean || !options.acceptsVms(target.host)) continue;
-      // Every VM of a host has the same share, so the first movable one stands for all.
-      const vm = source.vms.find((name) => options.movable(name, target.host));
-      if (vm === undefined) continue;
-      const spreadAfter = spreadOf(withMove(hosts, vm, source.host, target.host));
-      if (best === undefined || spreadAfter < best.spreadAfter) best = { vm, source: source.host, target: target.host, spreadBefore, spreadAfter };
+      for (const vm of source.vms) {
+        if (!options.movable(vm, target.host)) continue;
+        const spreadAfter = spreadOf(withMove(hosts, vm, source.host, target.host));
+        if (best === undefined || spreadAfter < best.spreadAfter) best = { vm, source: source.host, target: target.host, spreadBefore, spreadAfter };
+      }
     }
   }
   // A gain within rounding is no gain: two equal hosts must not swap a VM back and forth.

@@ -22,6 +22,13 @@ export const policyConfigSchema = z
          * ping-pong, as Proxmox CRS's hold-down and oVirt's over-commit duration. Chosen: two cycles.
          */
         holdDownSeconds: z.number().min(0).default(600),
+        /**
+         * A move's gain must last: its source must have been above the hosts' mean and its target
+         * below it in each of the last this many cycles, each over samples since the host's last
+         * migration (vSphere's cost-benefit weighs how stable the loads are). Chosen: two; 1
+         * acts on the last cycle alone.
+         */
+        stableCycles: z.number().int().positive().default(2),
         /** At most this many moves per cycle; the per-host slot limit applies besides (Kubernetes' descheduler moves at most a few per node per cycle). */
         maxMovesPerCycle: z.number().int().positive().default(8),
         /**
@@ -31,6 +38,27 @@ export const policyConfigSchema = z
         hostCpuMHz: z.union([z.number().positive(), z.record(z.string(), z.number().positive())]).optional(),
       })
       .strict()
+      .prefault({}),
+    dpm: z
+      .object({
+        /** How often DPM looks (vSphere DPM runs with DRS, every 5 minutes). */
+        cycleSeconds: z.number().positive().default(300),
+        /** vSphere DPM's target host utilization (DemandCapacityRatioTarget, 63 %) and its tolerance (18 %): the range 45-81 %. */
+        targetUtilization: z.number().gt(0).lt(1).default(0.63),
+        tolerance: z.number().min(0).lt(1).default(0.18),
+        /** vSphere DPM weighs 5 minutes of demand to power a host on, 40 minutes to power one off. */
+        powerOnHistorySeconds: z.number().positive().default(300),
+        powerOffHistorySeconds: z.number().positive().default(2400),
+        /** How far ahead the load's trend is carried before waking a host: about the time a host takes to wake (the sim's default 180 s). */
+        wakeLeadSeconds: z.number().min(0).default(180),
+        /** Hosts DPM always leaves on. */
+        minHostsOn: z.number().int().positive().default(1),
+      })
+      .strict()
+      .refine((dpm) => dpm.targetUtilization + dpm.tolerance <= 1 && dpm.targetUtilization - dpm.tolerance >= 0, {
+        message: 'targetUtilization ± tolerance must stay within 0 to 1',
+        path: ['tolerance'],
+      })
       .prefault({}),
     maintenance: z
       .object({

@@ -26,9 +26,10 @@ export interface ActionRecord {
 export type MigrationStatus = 'succeeded' | 'failed' | 'interrupted';
 /**
  * `setup` migrations bring VMs to the placement line before the timeline starts; `script` ones
- * are the script's `migrate`; `drs` and `maintenance` ones the placement policy started.
+ * are the script's `migrate`; `drs`, `dpm` (emptying a host for standby) and `maintenance` ones
+ * the placement policy started.
  */
-export type MigrationKind = 'setup' | 'script' | 'drs' | 'maintenance';
+export type MigrationKind = 'setup' | 'script' | 'drs' | 'dpm' | 'maintenance';
 
 /** A migration as migrations.csv holds it. */
 export interface MigrationRow {
@@ -70,9 +71,14 @@ export interface RequestRecord {
   corrupt_words: number | null;
 }
 
-export type DecisionPolicy = 'drs' | 'maintenance';
-/** `move`: a migration asked of the dispatcher; `none`: nothing to do, and why; `done`: a host in maintenance is empty; `failed`: a move that must be made cannot be. */
-export type DecisionOutcome = 'move' | 'none' | 'done' | 'failed';
+export type DecisionPolicy = 'drs' | 'dpm' | 'maintenance';
+/**
+ * `move`: a migration asked of the dispatcher; `none`: nothing to do, and why; `done`: a step
+ * completed (a host in maintenance is empty, out of maintenance, or awake); `failed`: a move
+ * that must be made cannot be; `power-off`: DPM empties a host for standby; `standby`: the
+ * host is in standby; `power-on`: DPM wakes a host.
+ */
+export type DecisionOutcome = 'move' | 'none' | 'done' | 'failed' | 'power-off' | 'standby' | 'power-on';
 
 /** What the placement policy saw and chose at one moment, as decisions.csv holds it. */
 export interface DecisionRecord {

@@ -24,7 +24,7 @@ export interface RunOptions {
   signal: AbortSignal;
   /** Where background work reports an error that ends the run; it then stops as on Ctrl-C. */
   failure: RunFailure;
-  /** For a script with `drs` or `maintenance` actions: the policy's parameters and each host's CPU capacity. */
+  /** For a script with `drs`, `dpm` or `maintenance` actions: the policy's parameters and each host's CPU capacity. */
   policy?: { config: PolicyConfig; capacityMHz: Record<string, number> };
 }
 
@@ -91,6 +91,7 @@ export async function runExperiment(
       clock, dispatcher: migrations, record: (decision) => records.decision(decision),
       hosts: placement.map((entry) => entry.host), vms: placement.flatMap((entry) => entry.vms),
       capacityMHz: options.policy.capacityMHz, intervalSeconds: options.intervalSeconds, config: options.policy.config,
+      power: platform.power, platformName: platform.name, vmCpuMHz: platform.vmCpuMHz?.bind(platform),
     });
   }
 
@@ -183,8 +184,8 @@ function fire(action: Action, { migrations, policy, load }: Actors): void {
       else requirePolicy(policy).exitMaintenance(action.host.name);
       return;
     case 'dpm':
-      // prepareRun refuses a script with `dpm` until power management is built.
-      throw new Error('dpm is not available');
+      requirePolicy(policy).setDpm(action.level);
+      return;
   }
 }
 

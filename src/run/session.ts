@@ -43,8 +43,6 @@ function policyOf(experiment: Experiment, platformName: string, inventory: Inven
   const policySteps = experiment.steps.filter((step) => step.action.kind === 'drs' || step.action.kind === 'dpm' || step.action.kind === 'maintenance');
   const first = policySteps[0];
   if (first === undefined) return undefined;
-  const dpm = policySteps.find((step) => step.action.kind === 'dpm');
-  if (dpm) throw new InputError('dpm: power management is not built yet in this version (drs and maintenance are)', dpm.at);
   const given = config.drs.hostCpuMHz;
   const capacityMHz: Record<string, number> = {};
   for (const { host } of experiment.placement) {

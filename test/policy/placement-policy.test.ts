@@ -45,7 +45,7 @@ describe('DRS on the sim', () => {
       assert.ok(!left.get(move.vm)?.has(move.target), `${move.vm} went back to ${move.target}, which it had left`);
       left.set(move.vm, (left.get(move.vm) ?? new Set()).add(move.source));
     }
-    assert.ok(moves.every((m) => m.requested_s < 3600), 'balanced within the first hour, then still');
+    assert.ok(moves.every((m) => m.requested_s < 7200), `then still for the last two hours: ${moves.map((m) => m.requested_s).join(', ')}`);
   });
 
   it('holds a VM it moved for the hold-down time', async () => {
@@ -98,7 +98,75 @@ describe('maintenance mode on the sim', () => {
     assert.equal(run.outcome.status, 'completed');
     const failed = run.decisions.filter((d) => d.outcome === 'failed');
     assert.ok(failed.length >= 3, `${failed.length} failed decisions`);
-    assert.ok(failed.every((d) => /^nowhere to put vm0[12]: every other host is in maintenance$/.test(d.reason)), failed.map((d) => d.reason).join('; '));
+    assert.ok(failed.every((d) => /^nowhere to put vm0[12]: no other host is on and out of maintenance$/.test(d.reason)), failed.map((d) => d.reason).join('; '));
     assert.ok(failed.some((d) => d.time_s >= 40), 'tried again after the retry time');
+  });
+});
+
+/** Six VMs on three hosts and one client: a cluster mostly idle. */
+const QUIET = 'esx1:vm01,vm02 esx2:vm03,vm04 esx3:vm05,vm06\n0 add-client cpu 1\n0 drs 3\n0 dpm 3\n';
+
+const powerOf = (run: Awaited<ReturnType<typeof runOnSim>>, host: string) =>
+  run.samples.filter((s) => s.host === host && s.counter === 'power.power.average');
+
+/** Watt-hours of the run's power samples, each covering the interval before it. */
+function energyWh(run: Awaited<ReturnType<typeof runOnSim>>): number {
+  let joules = 0;
+  for (const host of ['esx1', 'esx2', 'esx3']) {
+    let previousS = 0;
+    for (const sample of powerOf(run, host)) {
+      joules += sample.value * (sample.time_s - previousS);
+      previousS = sample.time_s;
+    }
+  }
+  return joules / 3600;
+}
+
+describe('DPM on the sim', () => {
+  it('puts an idle host into standby: emptied by dpm migrations, drawing standby watts, receiving nothing', async () => {
+    const run = await runOnSim(`${QUIET}7200 end\n`);
+    const off = run.decisions.find((d) => d.outcome === 'power-off')!;
+    assert.ok(off, run.decisions.filter((d) => d.policy === 'dpm').map((d) => `${d.time_s} ${d.outcome} ${d.reason}`).join('\n'));
+    // A whole 40-minute history first.
+    assert.ok(off.time_s >= 2400, `powered off at ${off.time_s}`);
+    const host = off.source;
+    const standby = run.decisions.find((d) => d.outcome === 'standby' && d.source === host)!;
+    assert.match(standby.reason, new RegExp(`^host ${host} is in standby$`));
+    const emptied = byKind(run.migrations, 'dpm');
+    assert.ok(emptied.length >= 1 && emptied.filter((m) => m.source === host).every((m) => m.status === 'succeeded' && m.requested_s === off.time_s), JSON.stringify(emptied));
+    const sleepingFromS = standby.time_s + 20;
+    assert.ok(run.migrations.every((m) => m.target !== host || m.status !== 'succeeded' || m.requested_s < off.time_s), 'nothing moved to it after');
+    const asleep = powerOf(run, host).filter((s) => s.time_s > sleepingFromS);
+    assert.ok(asleep.length > 100 && asleep.every((s) => s.value === 10), `standby draws 10 W: ${asleep.slice(0, 3).map((s) => s.value).join(', ')}`);
+    assert.ok(run.samples.filter((s) => s.host === host && s.counter === 'vm.count' && s.time_s > sleepingFromS).every((s) => s.value === 0));
+    assert.deepEqual(run.requests.filter((r) => r.status !== 'ok'), []);
+  });
+
+  it('draws power linearly in CPU use between idle and peak, and saves energy by standby', async () => {
+    const awake = await runOnSim(`${QUIET.replace('0 dpm 3\n', '')}7200 end\n`);
+    for (const sample of powerOf(awake, 'esx1')) {
+      const cpu = awake.samples.find((s) => s.host === 'esx1' && s.time_s === sample.time_s && s.counter === 'cpu.usagemhz.average')!;
+      assert.ok(Math.abs(sample.value - (160 + (120 * cpu.value) / 7600)) < 1e-6, `at ${sample.time_s}: ${sample.value} W for ${cpu.value} MHz`);
+    }
+    const withDpm = await runOnSim(`${QUIET}7200 end\n`);
+    const saved = energyWh(awake) - energyWh(withDpm);
+    assert.ok(saved > 100, `DPM saved ${saved.toFixed(0)} Wh of ${energyWh(awake).toFixed(0)}`);
+  });
+
+  it('wakes a host before the load it sees rising exceeds the capacity on', async () => {
+    // One more client every 5 minutes from 1 h on: each keeps a vCPU (half a host) busy.
+    const ramp = Array.from({ length: 6 }, () => '300 add-client cpu 1').join('\n');
+    const run = await runOnSim(`${QUIET}3600 add-client cpu 1\n${ramp}\n1800 end\n`);
+    const standby = run.decisions.find((d) => d.outcome === 'standby')!;
+    assert.ok(standby && standby.time_s < 3600, 'a host went into standby while the cluster was idle');
+    const on = run.decisions.find((d) => d.outcome === 'power-on')!;
+    assert.ok(on && on.time_s > 3600, run.decisions.filter((d) => d.policy === 'dpm' && d.time_s > 3600).map((d) => `${d.time_s} ${d.outcome} ${d.reason}`).join('\n'));
+    assert.equal(on.source, standby.source, 'the host in standby');
+    // The hosts left on: when did their total CPU first reach their capacity?
+    const awakeHosts = ['esx1', 'esx2', 'esx3'].filter((host) => host !== standby.source);
+    const times = [...new Set(run.samples.filter((s) => s.time_s > 3600).map((s) => s.time_s))];
+    const fullS = times.find((time) => awakeHosts.reduce((sum, host) => sum + (run.samples.find((s) => s.host === host && s.time_s === time && s.counter === 'cpu.usagemhz.average')?.value ?? 0), 0) >= 2 * 7600 * 0.999);
+    assert.ok(fullS === undefined || on.time_s < fullS, `woken at ${on.time_s}, the hosts on were full from ${fullS}`);
+    assert.ok(run.decisions.some((d) => d.outcome === 'done' && d.source === on.source && /awake/.test(d.reason) && d.time_s === on.time_s + 180), 'awake 180 s later');
   });
 });

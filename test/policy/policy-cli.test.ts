@@ -53,10 +53,10 @@ describe('vm-monitoring run with a placement policy', { concurrency: 2 }, () => 
       assert.equal(fs.existsSync(out), false);
     }));
 
-  it('refuses dpm, not built yet, at its line and column', () =>
+  it('refuses a bad DPM level at its line and column', () =>
     withTempDir(async (tmp) => {
-      const script = writeScript(tmp, 'dpm.txt', ['esx1:vm1 esx2:', '0 drs 3', '10 dpm 3', '10 end']);
+      const script = writeScript(tmp, 'dpm.txt', ['esx1:vm1 esx2:', '0 drs 3', '10 dpm 6', '10 end']);
       const line = assertBadInput(await runCli(['run', script, '--out', path.join(tmp, 'run')]), 'dpm');
-      assert.match(line, /dpm\.txt:3:1: dpm: power management is not built yet/);
+      assert.match(line, /dpm\.txt:3:8: bad DPM level '6' \(expected 1 to 5 or off\)/);
     }));
 });

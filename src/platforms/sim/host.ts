@@ -11,7 +11,13 @@ interface HostGauges {
   activeMB: number;
   sharedMB: number;
   swapMB: number;
+  watts: number;
 }
+
+/** A host's power state, as DPM moves it: standby draws a few watts and runs nothing. */
+export type PowerState = 'on' | 'entering-standby' | 'standby' | 'waking';
+
+const NO_GAUGES: HostGauges = { cpuMHz: 0, consumedMB: 0, activeMB: 0, sharedMB: 0, swapMB: 0, watts: 0 };
 
 const KB_PER_MB = 1024;
 
@@ -22,8 +28,9 @@ export class SimHost {
   readonly incoming = new Set<PreCopyMigration>();
   /** CPU currently given to outgoing migration streams. */
   migrationMHz = 0;
-  private gauges: HostGauges = { cpuMHz: 0, consumedMB: 0, activeMB: 0, sharedMB: 0, swapMB: 0 };
-  private integrals: HostGauges = { cpuMHz: 0, consumedMB: 0, activeMB: 0, sharedMB: 0, swapMB: 0 };
+  private state: PowerState = 'on';
+  private gauges: HostGauges = { ...NO_GAUGES };
+  private integrals: HostGauges = { ...NO_GAUGES };
   private trafficKB = 0;
   private lastAccountS = 0;
   private lastSampleS = 0;
@@ -52,7 +59,27 @@ export class SimHost {
     integrals.activeMB += gauges.activeMB * dt;
     integrals.sharedMB += gauges.sharedMB * dt;
     integrals.swapMB += gauges.swapMB * dt;
+    integrals.watts += gauges.watts * dt;
     this.lastAccountS = now;
+  }
+
+  get powerState(): PowerState {
+    return this.state;
+  }
+
+  /** Changes the power state at `now`, its draw with it. */
+  setPowerState(now: number, state: PowerState): void {
+    this.account(now);
+    this.state = state;
+    this.gauges = { ...this.gauges, watts: this.watts(this.gauges.cpuMHz) };
+  }
+
+  /** Linear in CPU use when on; a booting or stopping host draws its idle power. */
+  private watts(cpuMHz: number): number {
+    const { idleWatts, peakWatts, standbyWatts } = this.config.power;
+    if (this.state === 'standby') return standbyWatts;
+    if (this.state !== 'on') return idleWatts;
+    return idleWatts + ((peakWatts - idleWatts) * cpuMHz) / this.capacityMHz;
   }
 
   addTrafficKB(kb: number): void {
@@ -90,12 +117,14 @@ export class SimHost {
       active += vm.activeMB;
       shared += vm.shareableMB(neighbours);
     }
+    const cpuMHz = Math.min(cpu, this.capacityMHz);
     this.gauges = {
-      cpuMHz: Math.min(cpu, this.capacityMHz),
+      cpuMHz,
       consumedMB: Math.min(demand, this.config.memoryMB),
       activeMB: active,
       sharedMB: shared,
       swapMB: Math.max(0, demand - this.config.memoryMB),
+      watts: this.watts(cpuMHz),
     };
   }
 
@@ -115,8 +144,9 @@ export class SimHost {
       reading(COUNTERS.memSwapUsed, mean('swapMB') * KB_PER_MB),
       reading(COUNTERS.netUsage, interval > 0 ? this.trafficKB / interval : 0),
       reading(COUNTERS.vmCount, this.vms.size),
+      reading(COUNTERS.power, mean('watts')),
     ];
-    this.integrals = { cpuMHz: 0, consumedMB: 0, activeMB: 0, sharedMB: 0, swapMB: 0 };
+    this.integrals = { ...NO_GAUGES };
     this.trafficKB = 0;
     this.lastSampleS = now;
     return readings;

@@ -2,13 +2,14 @@ import type { Load } from '../../load/load.ts';
 import type { RequestRecord } from '../../record/records.ts';
 import { VirtualClock } from '../../run/virtual-clock.ts';
 import { AbortFanout } from './abort-fanout.ts';
-import type { CounterReading, Inventory, MigrationOrder, MigrationOutcome, Platform, PlatformOptions } from '../platform.ts';
+import type { CounterReading, HostPower, Inventory, MigrationOrder, MigrationOutcome, Platform, PlatformOptions } from '../platform.ts';
 import { SimLoad } from './clients.ts';
 import { loadSimConfig, migrationProfileOf, SIM_MIN_INTERVAL_SECONDS, type SimConfig } from './config.ts';
 import { Datacenter } from './datacenter.ts';
 import { PreCopyMigration, type DrawnCosts } from './migration.ts';
 import { PROFILE_SOURCES, type MigrationProfile } from './profiles.ts';
 import { SeededRandom } from '../../seeded-random.ts';
+import type { PowerState, SimHost } from './host.ts';
 import type { SimVm } from './vm.ts';
 import { requestWorkFactory } from './workloads.ts';
 
@@ -42,6 +43,34 @@ export class SimPlatform implements Platform {
     this.datacenter = new Datacenter(this.clock, config, this.profile, placement, hosts);
   }
 
+  readonly power: HostPower = {
+    standby: (name) => {
+      const host = this.datacenter.hosts.get(name);
+      if (!host) return Promise.reject(new Error(`no host ${name}`));
+      if (host.powerState !== 'on') return Promise.reject(new Error(`host ${name} is ${host.powerState}`));
+      if (host.vms.size > 0 || host.incoming.size > 0) return Promise.reject(new Error(`host ${name} still has VMs`));
+      return this.powerTransition(name, 'entering-standby', 'standby', this.config.hosts.power.enterStandbySeconds);
+    },
+    wake: (name) => {
+      const host = this.datacenter.hosts.get(name);
+      if (!host) return Promise.reject(new Error(`no host ${name}`));
+      if (host.powerState !== 'standby') return Promise.reject(new Error(`host ${name} is ${host.powerState}, not in standby`));
+      return this.powerTransition(name, 'waking', 'on', this.config.hosts.power.wakeSeconds);
+    },
+  };
+
+  private powerTransition(name: string, during: PowerState, after: PowerState, seconds: number): Promise<void> {
+    const host = this.datacenter.hosts.get(name) as SimHost;
+    host.setPowerState(this.clock.now(), during);
+    return new Promise((resolve) => {
+      this.clock.at(this.clock.now() + seconds, () => {
+        host.setPowerState(this.clock.now(), after);
+        this.clock.requestYield();
+        resolve();
+      });
+    });
+  }
+
   async inventory(): Promise<Inventory> {
     return {
       hosts: [...this.datacenter.hosts.keys()],
@@ -53,16 +82,18 @@ export class SimPlatform implements Platform {
   migrate(order: MigrationOrder, signal: AbortSignal): Promise<MigrationOutcome> {
     const vm = this.datacenter.vms.get(order.vm);
     const target = this.datacenter.hosts.get(order.target);
-    if (!vm || !target || vm.host.name !== order.source) {
-      const now = this.clock.now();
-      return Promise.resolve({
-        started_s: now, ended_s: now, downtime_ms: null, client_downtime_ms: null, bytes: null, passes: null,
-        status: 'failed', reason: `${order.vm} is not on ${order.source}`,
-      });
-    }
+    if (!vm || !target || vm.host.name !== order.source) return this.refused(`${order.vm} is not on ${order.source}`);
+    if (target.powerState !== 'on') return this.refused(`host ${order.target} is ${target.powerState}`);
     const migration = new PreCopyMigration(vm, vm.host, target, this.profile, this.drawCosts(), this.datacenter);
     const unsubscribe = this.interruptions.subscribe(signal, () => migration.interrupt());
     return migration.result.finally(unsubscribe);
+  }
+
+  private refused(reason: string): Promise<MigrationOutcome> {
+    const now = this.clock.now();
+    return Promise.resolve({
+      started_s: now, ended_s: now, downtime_ms: null, client_downtime_ms: null, bytes: null, passes: null, status: 'failed', reason,
+    });
   }
 
   /** One migration's draws of the profile's spreads (only those it has, so that a profile without them replays as before), or their medians. */
@@ -76,6 +107,25 @@ export class SimPlatform implements Platform {
       costFactor: costSpread > 0 ? Math.exp(costSpread * this.random.normal()) : 1,
       switchoverStallSeconds: switchoverStallSeconds > 0 ? -switchoverStallSeconds * Math.log(1 - this.random.next()) : 0,
     };
+  }
+
+  private vmCpuSince = { timeS: 0, work: new Map<string, number>() };
+
+  /** From the work each VM's vCPU did (its requests'), plus the idle guest's own. */
+  async vmCpuMHz(): Promise<Record<string, number>> {
+    const now = this.clock.now();
+    const previous = this.vmCpuSince;
+    const work = new Map<string, number>();
+    const result: Record<string, number> = {};
+    for (const vm of this.datacenter.vms.values()) {
+      vm.advance(now);
+      work.set(vm.name, vm.cpuWorkMHzSeconds);
+      const seconds = now - previous.timeS;
+      const mhz = seconds > 0 ? (vm.cpuWorkMHzSeconds - (previous.work.get(vm.name) ?? 0)) / seconds : vm.rateMHz;
+      result[vm.name] = mhz + this.config.vms.idleMHz;
+    }
+    this.vmCpuSince = { timeS: now, work };
+    return result;
   }
 
   async sample(): Promise<CounterReading[]> {

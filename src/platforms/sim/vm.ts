@@ -49,6 +49,8 @@ export class SimVm {
   /** Cumulative MB written (not distinct pages). */
   dirtiedMB = 0;
   private served = 0;
+  /** All the work the vCPU did for requests, in MHz·s: what its CPU counter averages. */
+  private workMHzSeconds = 0;
   private lastAdvanceS = 0;
   private readonly computing: Job[] = [];
   private dirtyPerMegacycle = 0;
@@ -175,12 +177,19 @@ export class SimVm {
     this.changed(this);
   }
 
+  get cpuWorkMHzSeconds(): number {
+    return this.workMHzSeconds;
+  }
+
   /** Brings the service and dirty counters up to `now` at the current rate. */
   advance(now: number): void {
     const dt = now - this.lastAdvanceS;
     if (dt <= 0) return;
     const n = this.computing.length;
-    if (n > 0 && this.rateMHz > 0) this.served += (this.rateMHz / n) * dt;
+    if (n > 0 && this.rateMHz > 0) {
+      this.served += (this.rateMHz / n) * dt;
+      this.workMHzSeconds += this.rateMHz * dt;
+    }
     this.dirtiedMB += this.dirtyMBps * dt;
     const keep = Math.exp(-dt / TLB_WINDOW_SECONDS);
     this.recentBufferWritesMB = this.recentBufferWritesMB * keep + this.requestsDirtyMBps * TLB_WINDOW_SECONDS * (1 - keep);
