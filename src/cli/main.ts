@@ -29,7 +29,7 @@ function buildProgram(setExitCode: (code: number) => void): Command {
     .argument('<script>', 'the experiment script')
     .addOption(new Option('--platform <name>', 'where to run it').choices(Object.keys(PLATFORMS)).default(DEFAULT_PLATFORM))
     .option('--config <file>', 'platform config (YAML or JSON)')
-    .option('--policy <file>', 'parameters of the script\'s drs and maintenance actions (YAML or JSON; see samples/drs/policy.yaml)')
+    .option('--policy <file>', 'parameters of the script\'s drs, dpm and maintenance actions (YAML or JSON; see samples/drs/policy.yaml)')
     .option('--out <dir>', 'run directory (default: runs/<timestamp>)')
     .option('--interval <seconds>', 'sampling interval (default: the platform\'s refresh rate; sim: 20 s, qemu: 1 s)', positiveNumber)
     .option('--seed <n>', 'random seed of the simulated platform', nonNegativeInteger, 1)

@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { DECISION_COLUMNS } from '../../src/record/columns.ts';
-import { assertBadInput, parseCsv, readCsvFile, runCli, withTempDir, writeScript } from '../support/cli.ts';
+import { DEFAULT_POLICY_CONFIG, loadPolicyConfig } from '../../src/policy/policy-config.ts';
+import { assertBadInput, parseCsv, readCsvFile, REPO_ROOT, runCli, withTempDir, writeScript } from '../support/cli.ts';
 
 const DRS_SCRIPT = ['esx1:vm1,vm2,vm3 esx2:', '0 add-client cpu 3', '0 drs 4', '1200 end'];
 
@@ -59,4 +60,10 @@ describe('vm-monitoring run with a placement policy', { concurrency: 2 }, () => 
       const line = assertBadInput(await runCli(['run', script, '--out', path.join(tmp, 'run')]), 'dpm');
       assert.match(line, /dpm\.txt:3:8: bad DPM level '6' \(expected 1 to 5 or off\)/);
     }));
+});
+
+describe('samples/drs/policy.yaml', () => {
+  it('lists every parameter at its default', () => {
+    assert.deepEqual(loadPolicyConfig(path.join(REPO_ROOT, 'samples/drs/policy.yaml')), DEFAULT_POLICY_CONFIG);
+  });
 });
