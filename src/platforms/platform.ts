@@ -8,6 +8,8 @@ export interface Inventory {
   vms: { name: string; host: string }[];
   /** Each host's CPU capacity in MHz, where the platform knows it (DRS weighs hosts by it). */
   hostCpuMHz?: Record<string, number>;
+  /** Hosts whose VMs the platform's own automatic placement moves (a vSphere cluster's DRS), and which. */
+  automaticPlacement?: Record<string, string>;
 }
 
 export interface MigrationOrder {

@@ -60,6 +60,12 @@ export const policyConfigSchema = z
         path: ['tolerance'],
       })
       .prefault({}),
+    /**
+     * Run even where the platform's own automatic placement moves VMs too (a vSphere cluster's
+     * DRS, fully automated): two policies would fight over the same VMs, so by default a
+     * script with policy actions is refused there.
+     */
+    alongsidePlatformPolicy: z.boolean().default(false),
     maintenance: z
       .object({
         /** How long an evacuation that found nowhere to put a VM waits before it tries again. */

@@ -43,6 +43,16 @@ function policyOf(experiment: Experiment, platformName: string, inventory: Inven
   const policySteps = experiment.steps.filter((step) => step.action.kind === 'drs' || step.action.kind === 'dpm' || step.action.kind === 'maintenance');
   const first = policySteps[0];
   if (first === undefined) return undefined;
+  const underPlatform = experiment.placement.flatMap(({ host }) => {
+    const by = inventory.automaticPlacement?.[host.name];
+    return by === undefined ? [] : [`${host.name} (${by})`];
+  });
+  if (underPlatform.length > 0 && !config.alongsidePlatformPolicy) {
+    throw new InputError(
+      `the ${platformName} platform moves VMs of ${underPlatform.join(', ')} by itself, which would fight this tool's placement policy: set it to manual or off, or give alongsidePlatformPolicy: true in --policy FILE`,
+      first.at,
+    );
+  }
   const given = config.drs.hostCpuMHz;
   const capacityMHz: Record<string, number> = {};
   for (const { host } of experiment.placement) {

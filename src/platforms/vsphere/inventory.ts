@@ -6,6 +6,14 @@ export interface HostEntry {
   ref: MoRef;
   /** Its ComputeResource or ClusterComputeResource. */
   parent: MoRef | undefined;
+  /** Its cores × their MHz, from summary.hardware, when the server says. */
+  cpuMHz: number | undefined;
+}
+
+/** A cluster whose own DRS moves VMs by itself: enabled, and fully automated (vSphere's default behaviour). */
+interface AutomatedDrs {
+  cluster: string;
+  behavior: string;
 }
 
 export interface VmEntry {
@@ -22,6 +30,7 @@ export class VsphereInventory {
   readonly hosts = new Map<string, HostEntry>();
   readonly vms = new Map<string, VmEntry>();
   private readonly rootPools = new Map<string, MoRef>();
+  private readonly automatedDrs = new Map<string, AutomatedDrs>();
   private readonly warnedAmbiguous = new Set<string>();
 
   constructor(
@@ -34,10 +43,10 @@ export class VsphereInventory {
     const objects = await this.session.run(async () =>
       this.session.client.retrieveProperties({
         propSet: [
-          { type: 'HostSystem', pathSet: ['name', 'parent'] },
+          { type: 'HostSystem', pathSet: ['name', 'parent', 'summary.hardware.cpuMhz', 'summary.hardware.numCpuCores'] },
           { type: 'VirtualMachine', pathSet: ['name', 'runtime.host', 'config.template'] },
           { type: 'ComputeResource', pathSet: ['resourcePool'] },
-          { type: 'ClusterComputeResource', pathSet: ['resourcePool'] },
+          { type: 'ClusterComputeResource', pathSet: ['name', 'resourcePool', 'configurationEx.drsConfig.enabled', 'configurationEx.drsConfig.defaultVmBehavior'] },
         ],
         objectSet: [{ obj: await this.session.containerView(), skip: true, traverseView: true }],
       }),
@@ -45,20 +54,39 @@ export class VsphereInventory {
     const hosts: HostEntry[] = [];
     const vms: VmEntry[] = [];
     this.rootPools.clear();
+    this.automatedDrs.clear();
     for (const object of objects) {
       const name = object.props.get('name')?.text;
       if (object.obj.type === 'HostSystem' && name !== undefined) {
-        hosts.push({ name, ref: object.obj, parent: moRef(object.props.get('parent')) });
+        const mhz = Number(object.props.get('summary.hardware.cpuMhz')?.text);
+        const cores = Number(object.props.get('summary.hardware.numCpuCores')?.text);
+        const cpuMHz = mhz > 0 && cores > 0 ? mhz * cores : undefined;
+        hosts.push({ name, ref: object.obj, parent: moRef(object.props.get('parent')), cpuMHz });
       } else if (object.obj.type === 'VirtualMachine' && name !== undefined) {
         const host = moRef(object.props.get('runtime.host'));
         if (host && object.props.get('config.template')?.text !== 'true') vms.push({ name, ref: object.obj, host });
       } else {
         const pool = moRef(object.props.get('resourcePool'));
         if (pool) this.rootPools.set(object.obj.value, pool);
+        // An unset behaviour is vSphere's default, fully automated.
+        const behavior = object.props.get('configurationEx.drsConfig.defaultVmBehavior')?.text || 'fullyAutomated';
+        if (object.props.get('configurationEx.drsConfig.enabled')?.text === 'true' && behavior === 'fullyAutomated') {
+          this.automatedDrs.set(object.obj.value, { cluster: name ?? object.obj.value, behavior });
+        }
       }
     }
     this.replaceUnique(this.hosts, hosts, 'host');
     this.replaceUnique(this.vms, vms, 'VM');
+  }
+
+  /** For each host in a cluster whose DRS migrates VMs by itself: that, in words. */
+  automaticPlacement(): Record<string, string> {
+    const placed: Record<string, string> = {};
+    for (const host of this.hosts.values()) {
+      const drs = host.parent && this.automatedDrs.get(host.parent.value);
+      if (drs) placed[host.name] = `the DRS of cluster ${drs.cluster} (${drs.behavior})`;
+    }
+    return placed;
   }
 
   hostName(ref: MoRef): string | undefined {

@@ -86,8 +86,11 @@ export class VspherePlatform implements Platform {
 
   async inventory(): Promise<Inventory> {
     await this.hostInventory.read();
+    const capacities = [...this.hostInventory.hosts.values()].flatMap((host) => (host.cpuMHz === undefined ? [] : [[host.name, host.cpuMHz] as const]));
     return {
       hosts: [...this.hostInventory.hosts.keys()],
+      hostCpuMHz: Object.fromEntries(capacities),
+      automaticPlacement: this.hostInventory.automaticPlacement(),
       vms: [...this.hostInventory.vms.values()].flatMap((vm) => {
         const host = this.hostInventory.hostName(vm.host);
         return host === undefined ? [] : [{ name: vm.name, host }];
