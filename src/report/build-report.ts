@@ -1,5 +1,7 @@
 import { renderReportHtml } from './html-page.ts';
-import { loadRuns, type LabelledRun } from './load-runs.ts';
+import { loadRuns, policyRuns, type LabelledRun } from './load-runs.ts';
+import { placementPolicyFigure } from './placement-policy-figure.ts';
+import { placementPolicyTable } from './placement-policy-table.ts';
 import { counterFigures, latencyFigure, timelineFigure } from './report-figures.ts';
 import { migrationTimeTable, runsTable, serverPerformanceTable } from './report-tables.ts';
 import { writeReport } from './report-files.ts';
@@ -15,11 +17,18 @@ export interface ReportOptions {
 /** Reads the runs and writes the report into `outDir`; returns the path of report.html. */
 export async function buildReport(runs: readonly LabelledRun[], options: ReportOptions): Promise<string> {
   const loaded = await loadRuns(runs, options.host);
-  const tables = [migrationTimeTable(loaded.runs), serverPerformanceTable(loaded.runs)];
+  // Runs without a placement policy get none of its table and figures: a report of the seed's runs stays the seed's.
+  const withPolicy = policyRuns(loaded.runs);
+  const tables = [
+    migrationTimeTable(loaded.runs),
+    serverPerformanceTable(loaded.runs),
+    ...(withPolicy.length > 0 ? [placementPolicyTable(withPolicy)] : []),
+  ];
   const figures = [
     ...counterFigures(loaded.runs, loaded.host),
     ...loaded.runs.map(timelineFigure),
     ...loaded.runs.map(latencyFigure),
+    ...withPolicy.map(placementPolicyFigure),
   ];
   const title = `vm-monitoring report: ${loaded.runs.map((run) => run.label).join(', ')}`;
   return writeReport(options.outDir, { tables, figures, html: renderReportHtml({ title, runs: runsTable(loaded.runs), tables, figures }) });

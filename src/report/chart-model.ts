@@ -20,6 +20,8 @@ export interface LineChartSpec {
   secondary?: { label: string; series: Series[] };
   /** Shaded x ranges behind the lines (e.g. migrations), with a legend entry. */
   shaded?: { label: string; intervals: Interval[] };
+  /** Point markers over the lines against the left axis (e.g. events), a shape and colour per set, each in the legend. */
+  markers?: Series[];
 }
 
 export interface TimelineBar extends Interval {

@@ -1,11 +1,12 @@
 import path from 'node:path';
 import { InputError } from '../errors.ts';
-import type { MigrationRecord } from '../record/records.ts';
+import type { DecisionRecord, MigrationRecord } from '../record/records.ts';
 import { slug, uniqueNames } from './names.ts';
 import { HostCounterSeries, hostReceivingMostMigrations, type HostCounters } from './counter-series.ts';
 import { IntegritySummary, type RunIntegrity } from './integrity-summary.ts';
 import { readFlaggedMigrations } from './read-migration-details.ts';
-import { assertRunNotEmpty, readMigrations, readRunInfo, streamRequests, streamSamples, type RunInfo } from './read-run.ts';
+import { hasPlacementPolicy, PolicyRecords, type PolicySummary } from './policy-records.ts';
+import { assertRunNotEmpty, readActions, readDecisions, readMigrations, readRunInfo, streamRequests, streamSamples, type RunInfo } from './read-run.ts';
 import { ServerPerformance, type ServerPerformanceResult } from './server-performance.ts';
 import type { BucketSeries } from './time-buckets.ts';
 
@@ -27,6 +28,15 @@ export interface RunSummary {
   latency: BucketSeries;
   counters: HostCounters;
   integrity: RunIntegrity;
+  /** Undefined for a run without a placement policy (see hasPlacementPolicy). */
+  policy: PolicySummary | undefined;
+}
+
+/** A run with a placement policy. */
+export type PolicyRun = RunSummary & { policy: PolicySummary };
+
+export function policyRuns(runs: readonly RunSummary[]): PolicyRun[] {
+  return runs.filter((run): run is PolicyRun => run.policy !== undefined);
 }
 
 function scriptLabel(info: RunInfo, dir: string): string {
@@ -35,16 +45,18 @@ function scriptLabel(info: RunInfo, dir: string): string {
 }
 
 /**
- * Reads the runs: run.json and migrations first, so that the host to chart can be chosen
- * (`host`, else the one receiving most migrations over all runs), then streams each run's
- * requests and samples once.
+ * Reads the runs: run.json, migrations and decisions first, so that the host to chart can be
+ * chosen (`host`, else the one receiving most migrations over all runs), then streams each
+ * run's requests and samples once.
  */
 export async function loadRuns(runs: readonly LabelledRun[], host: string | undefined): Promise<{ host: string | undefined; runs: RunSummary[] }> {
-  const heads: { dir: string; info: RunInfo; migrations: MigrationRecord[]; label: string }[] = [];
+  const heads: { dir: string; info: RunInfo; migrations: MigrationRecord[]; decisions: DecisionRecord[] | undefined; label: string }[] = [];
   for (const run of runs) {
     const info = await readRunInfo(run.dir);
     await assertRunNotEmpty(run.dir);
-    heads.push({ dir: run.dir, info, migrations: await readMigrations(run.dir), label: run.label ?? scriptLabel(info, run.dir) });
+    const migrations = await readMigrations(run.dir);
+    const decisions = await readDecisions(run.dir);
+    heads.push({ dir: run.dir, info, migrations, decisions, label: run.label ?? scriptLabel(info, run.dir) });
   }
   // Two runs of one script stay apart in every table and file.
   const labels = uniqueNames(
@@ -61,12 +73,19 @@ export async function loadRuns(runs: readonly LabelledRun[], host: string | unde
   for (const [i, head] of heads.entries()) {
     const performance = new ServerPerformance(head.migrations);
     const integrity = new IntegritySummary(head.migrations, await readFlaggedMigrations(head.dir));
+    const policy = hasPlacementPolicy(head.decisions, head.migrations)
+      ? new PolicyRecords({ ...head, decisions: head.decisions ?? [], actions: await readActions(head.dir) })
+      : undefined;
     await streamRequests(head.dir, (request) => {
       performance.add(request);
       integrity.add(request);
+      policy?.addRequest(request);
     });
     const counters = new HostCounterSeries(chartedHost);
-    await streamSamples(head.dir, (sample) => counters.add(sample));
+    await streamSamples(head.dir, (sample) => {
+      counters.add(sample);
+      policy?.addSample(sample);
+    });
     summaries.push({
       dir: head.dir,
       label: labels[i] as string,
@@ -77,6 +96,7 @@ export async function loadRuns(runs: readonly LabelledRun[], host: string | unde
       latency: performance.latencyOverTime(),
       counters: counters.result(),
       integrity: integrity.result(),
+      policy: policy?.result(),
     });
   }
   if (host !== undefined && summaries.every((run) => !run.counters.hostsSeen.includes(host))) {

@@ -2,7 +2,9 @@
 import type {
   ActionRecord,
   ActionStatus,
-  MigrationKind,
+  DecisionOutcome,
+  DecisionPolicy,
+  DecisionRecord,
   MigrationRecord,
   MigrationStatus,
   RequestRecord,
@@ -10,6 +12,7 @@ import type {
   SampleRecord,
 } from '../record/records.ts';
 import { BadCellError, type CsvRow } from './csv-reader.ts';
+import { MIGRATION_KINDS } from './migration-kinds.ts';
 
 export function parseSample(row: CsvRow): SampleRecord {
   return {
@@ -36,7 +39,6 @@ export function parseAction(row: CsvRow): ActionRecord {
 }
 
 const MIGRATION_STATUSES: readonly MigrationStatus[] = ['succeeded', 'failed', 'interrupted'];
-const MIGRATION_KINDS: readonly MigrationKind[] = ['setup', 'script'];
 
 export function parseMigration(row: CsvRow): MigrationRecord {
   return {
@@ -70,6 +72,33 @@ export function parseRequest(row: CsvRow): RequestRecord {
     processing_ms: nullableNumberCell(row, 'processing_ms'),
     status: choiceCell(row, 'status', REQUEST_STATUSES),
     corrupt_words: nullableNumberCell(row, 'corrupt_words'),
+  };
+}
+
+/** Keyed by every value of the type, so that a value added to it must be added here. */
+const DECISION_POLICIES = Object.keys({ drs: true, maintenance: true, dpm: true } satisfies Record<DecisionPolicy, true>) as DecisionPolicy[];
+const DECISION_OUTCOMES = Object.keys({
+  move: true,
+  none: true,
+  done: true,
+  failed: true,
+  'power-off': true,
+  standby: true,
+  'power-on': true,
+} satisfies Record<DecisionOutcome, true>) as DecisionOutcome[];
+
+export function parseDecision(row: CsvRow): DecisionRecord {
+  return {
+    time_s: numberCell(row, 'time_s'),
+    policy: choiceCell(row, 'policy', DECISION_POLICIES),
+    level: nullableNumberCell(row, 'level'),
+    loads: row.loads as string,
+    spread: nullableNumberCell(row, 'spread'),
+    outcome: choiceCell(row, 'outcome', DECISION_OUTCOMES),
+    vm: row.vm as string,
+    source: row.source as string,
+    target: row.target as string,
+    reason: row.reason as string,
   };
 }
 

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { MigrationKind } from '../record/records.ts';
 import { readJsonLines } from './json-lines.ts';
+import { MIGRATION_KINDS } from './migration-kinds.ts';
 
 const MIGRATION_DETAILS = 'migration-details.jsonl';
 
@@ -32,7 +33,7 @@ function flaggedMigration(line: unknown): FlaggedMigration | null {
   const { vm, source, target, kind, requested_s: requestedS, integrity } = line as Record<string, unknown>;
   if ((integrity as { flagged?: unknown } | undefined)?.flagged !== true) return null;
   if (typeof vm !== 'string' || typeof source !== 'string' || typeof target !== 'string' || typeof requestedS !== 'number') return null;
-  return { vm, source, target, kind: kind === 'setup' ? 'setup' : 'script', requested_s: requestedS };
+  return { vm, source, target, kind: MIGRATION_KINDS.find((known) => known === kind) ?? 'script', requested_s: requestedS };
 }
 
 /**

@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../errors.ts';
-import { ACTION_COLUMNS, MIGRATION_COLUMNS, REQUEST_COLUMNS, SAMPLE_COLUMNS } from '../record/columns.ts';
+import { ACTION_COLUMNS, DECISION_COLUMNS, MIGRATION_COLUMNS, REQUEST_COLUMNS, SAMPLE_COLUMNS } from '../record/columns.ts';
 import { errorCode } from '../record/error-code.ts';
-import type { ActionRecord, MigrationRecord, RequestRecord, SampleRecord } from '../record/records.ts';
+import type { ActionRecord, DecisionRecord, MigrationRecord, RequestRecord, SampleRecord } from '../record/records.ts';
 import { hasDataRow, readCsvRows } from './csv-reader.ts';
-import { parseAction, parseMigration, parseRequest, parseSample } from './parse-records.ts';
+import { parseAction, parseDecision, parseMigration, parseRequest, parseSample } from './parse-records.ts';
 
 /** What run.json holds: the run's parameters (see `describeRun`) and how it ended. */
 export type RunInfo = Record<string, unknown>;
@@ -16,6 +16,7 @@ const SAMPLES_CSV = 'samples.csv';
 const ACTIONS_CSV = 'actions.csv';
 const MIGRATIONS_CSV = 'migrations.csv';
 const REQUESTS_CSV = 'requests.csv';
+const DECISIONS_CSV = 'decisions.csv';
 
 /** Reads run.json; the first thing to read of a run, as it also checks that `dir` is a run directory. */
 export async function readRunInfo(dir: string): Promise<RunInfo> {
@@ -53,6 +54,15 @@ export async function readActions(dir: string): Promise<ActionRecord[]> {
   const actions: ActionRecord[] = [];
   await readCsvRows(path.join(dir, ACTIONS_CSV), ACTION_COLUMNS, (row) => actions.push(parseAction(row)));
   return actions;
+}
+
+/** The placement policy's decisions; undefined when the run has no decisions.csv (its script has no policy action). */
+export async function readDecisions(dir: string): Promise<DecisionRecord[] | undefined> {
+  const file = path.join(dir, DECISIONS_CSV);
+  if (!fs.existsSync(file)) return undefined;
+  const decisions: DecisionRecord[] = [];
+  await readCsvRows(file, DECISION_COLUMNS, (row) => decisions.push(parseDecision(row)));
+  return decisions;
 }
 
 export function streamSamples(dir: string, onSample: (sample: SampleRecord) => void): Promise<void> {

@@ -66,11 +66,12 @@ export class ServerPerformance {
     this.#migrationsOf = new Map([...spansOf].map(([vm, spans]) => [vm, new IntervalIndex(spans)]));
   }
 
-  add(request: RequestRecord): void {
+  /** Counts the request in its phase, and says which. */
+  add(request: RequestRecord): Phase {
     if (request.server === '') {
       // Nobody answered (a refused connection, a timeout): no VM to charge its time to.
       this.#phases.normal.add(request);
-      return;
+      return 'normal';
     }
     const server = this.#serverActivity(request.server);
     if (request.sent_s < server.firstSent) server.firstSent = request.sent_s;
@@ -78,6 +79,7 @@ export class ServerPerformance {
     const phase: Phase = server.migrations.overlaps(request.sent_s, request.received_s) ? 'migration' : 'normal';
     this.#phases[phase].add(request);
     if (request.status === 'ok') this.#latency.add(request.received_s, request.latency_ms);
+    return phase;
   }
 
   result(): ServerPerformanceResult {

@@ -66,3 +66,19 @@ export function leastSquaresLine(points: readonly (readonly [number, number])[])
   const slope = points.reduce((sum, [x, y]) => sum + (x - meanX) * (y - meanY), 0) / sxx;
   return { slope, intercept: meanY - slope * meanX };
 }
+
+/**
+ * The nearest-rank percentiles of `values`: for each p in `ps` (0 < p ≤ 100), the smallest
+ * value that at least p % of them do not exceed; null for none.
+ */
+export function percentiles(values: readonly number[], ps: readonly number[]): (number | null)[] {
+  const sorted = Float64Array.from(values).sort();
+  return ps.map((p) => (sorted.length === 0 ? null : (sorted[Math.max(0, Math.ceil((p * sorted.length) / 100) - 1)] as number)));
+}
+
+/** The standard deviation of the values as a whole population (divides by n); null for none. */
+export function populationStd(values: readonly number[]): number | null {
+  if (values.length === 0) return null;
+  const mean = values.reduce((sum, value) => sum + value, 0) / values.length;
+  return Math.sqrt(values.reduce((sum, value) => sum + (value - mean) ** 2, 0) / values.length);
+}

@@ -1,5 +1,5 @@
 /** How the cells of a column are to be shown; tables hand over raw numbers and let the writer format them. */
-export type ColumnKind = 'text' | 'count' | 'milliseconds' | 'bytes' | 'number' | 'per-second' | 'percent-change';
+export type ColumnKind = 'text' | 'count' | 'milliseconds' | 'bytes' | 'number' | 'three-decimals' | 'per-second' | 'percent-change';
 
 export interface TableColumn {
   header: string;

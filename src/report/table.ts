@@ -19,6 +19,7 @@ const DECIMALS: Record<ColumnKind, number> = {
   milliseconds: 0,
   bytes: 0,
   number: 1,
+  'three-decimals': 3,
   'per-second': 2,
   'percent-change': 0,
 };

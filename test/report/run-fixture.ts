@@ -1,9 +1,9 @@
 /** Small run directories written by hand, for the report's tests. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { ACTION_COLUMNS, MIGRATION_COLUMNS, REQUEST_COLUMNS, SAMPLE_COLUMNS } from '../../src/record/columns.ts';
+import { ACTION_COLUMNS, DECISION_COLUMNS, MIGRATION_COLUMNS, REQUEST_COLUMNS, SAMPLE_COLUMNS } from '../../src/record/columns.ts';
 import { formatCsvLine, formatCsvRecordLine, type CsvCell } from '../../src/record/csv.ts';
-import type { ActionRecord, MigrationRow, RequestRecord, SampleRecord } from '../../src/record/records.ts';
+import type { ActionRecord, DecisionRecord, MigrationRow, RequestRecord, SampleRecord } from '../../src/record/records.ts';
 
 export interface RunContents {
   info?: Record<string, unknown>;
@@ -11,9 +11,11 @@ export interface RunContents {
   actions?: ActionRecord[];
   migrations?: MigrationRow[];
   requests?: RequestRecord[];
+  /** decisions.csv is written only when given, as a run writes it only with a placement policy. */
+  decisions?: DecisionRecord[];
 }
 
-/** Writes run.json and the four CSV files (header only where `contents` has no records). */
+/** Writes run.json and the four CSV files (header only where `contents` has no records), and decisions.csv if given. */
 export function writeRun(dir: string, contents: RunContents): void {
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'run.json'), JSON.stringify(contents.info ?? { tool: 'vm-monitoring' }));
@@ -21,6 +23,7 @@ export function writeRun(dir: string, contents: RunContents): void {
   writeCsv(path.join(dir, 'actions.csv'), ACTION_COLUMNS, contents.actions ?? []);
   writeCsv(path.join(dir, 'migrations.csv'), MIGRATION_COLUMNS, contents.migrations ?? []);
   writeCsv(path.join(dir, 'requests.csv'), REQUEST_COLUMNS, contents.requests ?? []);
+  if (contents.decisions) writeCsv(path.join(dir, 'decisions.csv'), DECISION_COLUMNS, contents.decisions);
 }
 
 function writeCsv<R extends Record<keyof R, CsvCell>>(file: string, columns: readonly (keyof R & string)[], records: R[]): void {
@@ -62,6 +65,23 @@ export function request(fields: Partial<RequestRecord>): RequestRecord {
     processing_ms: null,
     status: 'ok',
     corrupt_words: 0,
+    ...fields,
+  };
+}
+
+/** A DRS move of vm1 from host1 to host2 at `time_s`, with `fields` changed. */
+export function decision(fields: Partial<DecisionRecord>): DecisionRecord {
+  return {
+    time_s: 0,
+    policy: 'drs',
+    level: 3,
+    loads: 'host1=1.000 host2=0.000',
+    spread: 0.5,
+    outcome: 'move',
+    vm: 'vm1',
+    source: 'host1',
+    target: 'host2',
+    reason: 'priority 2 at level 3',
     ...fields,
   };
 }

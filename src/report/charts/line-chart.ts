@@ -12,7 +12,8 @@ import { chartTitleSvg, noDataSvg } from './chart-text.ts';
 import { downsampleToColumns } from './downsample.ts';
 import { legendSvg, type LegendEntry } from './legend.ts';
 import { extentOf, horizontalAxis, linearAxis, type Extent, type LinearAxis } from './linear-axis.ts';
-import { secondaryStyle, seriesColour, SHADE } from './palette.ts';
+import { markerSvg, type MarkerShape } from './markers.ts';
+import { secondaryStyle, seriesColour, seriesMarker, SHADE } from './palette.ts';
 import { linePath, stepAfterPath } from './paths.ts';
 import { DEFAULT_SIZE, FONT_SIZE, MARGIN, TITLE_BAND, type Size } from './style.ts';
 import { svgDocument } from './svg-document.ts';
@@ -27,31 +28,32 @@ const MIN_SHADED_WIDTH = 3;
 /**
  * A line chart as a standalone SVG document: the series against the left axis, the
  * secondary series as dashed step lines against the right axis, shaded intervals behind
- * them, and a legend under the x axis (which adds to the height).
+ * them, markers over them, and a legend under the x axis (which adds to the height).
  */
 export function renderLineChart(spec: LineChartSpec, size: Size = DEFAULT_SIZE): string {
   const series = spec.series.map(finitePointsOnly);
   const secondary = (spec.secondary?.series ?? []).map(finitePointsOnly);
   const intervals = spec.shaded?.intervals ?? [];
+  const markers = (spec.markers ?? []).map(finitePointsOnly);
 
   const top = TITLE_BAND;
   const bottom = size.height - X_AXIS_HEIGHT;
   const yTickCount = Math.max(2, Math.floor((bottom - top) / PIXELS_PER_Y_TICK));
-  const yAxis = linearAxis(valueExtent(series), [bottom, top], yTickCount);
+  const yAxis = linearAxis(valueExtent([...series, ...markers]), [bottom, top], yTickCount);
   const rightAxis = spec.secondary && {
     title: spec.secondary.label,
     axis: linearAxis(valueExtent(secondary), [bottom, top], yTickCount, onlyIntegers(secondary)),
   };
   const left = MARGIN + verticalAxisWidth(yAxis);
   const right = size.width - (rightAxis ? MARGIN + verticalAxisWidth(rightAxis.axis) : RIGHT_MARGIN_WITHOUT_AXIS);
-  const xAxis = horizontalAxis(xExtent([...series, ...secondary], intervals), [left, right], FONT_SIZE.tick);
+  const xAxis = horizontalAxis(xExtent([...series, ...secondary, ...markers], intervals), [left, right], FONT_SIZE.tick);
   const plot: PlotArea = { left, top, width: right - left, height: bottom - top };
-  const legend = legendSvg(legendEntries(series, secondary, spec.shaded), {
+  const legend = legendSvg(legendEntries(series, secondary, spec.shaded, markers), {
     left: MARGIN,
     top: size.height,
     width: size.width - 2 * MARGIN,
   });
-  const hasData = [...series, ...secondary].some(({ points }) => points.length > 0);
+  const hasData = [...series, ...secondary, ...markers].some(({ points }) => points.length > 0);
 
   const body = [
     chartTitleSvg(spec.title, size.width),
@@ -60,6 +62,7 @@ export function renderLineChart(spec: LineChartSpec, size: Size = DEFAULT_SIZE):
     ...intervals.map((interval) => shadedSvg(interval, xAxis, plot)),
     ...series.map((one, index) => seriesSvg(one, xAxis, yAxis, seriesColour(index))),
     ...(rightAxis ? secondary.map((one, index) => secondarySvg(one, xAxis, rightAxis.axis, index)) : []),
+    ...markers.map((one, index) => markersSvg(one, xAxis, yAxis, markerColour(series, index), seriesMarker(index))),
     xAxisSvg(xAxis, plot, spec.xLabel),
     yAxisSvg(yAxis, plot, 'left', spec.yLabel),
     rightAxis ? yAxisSvg(rightAxis.axis, plot, 'right', rightAxis.title) : '',
@@ -123,6 +126,16 @@ function secondarySvg(series: Series, xAxis: LinearAxis, rightAxis: LinearAxis, 
   });
 }
 
+/** After the lines' colours, so that a marker never reads as a point of a line. */
+function markerColour(series: Series[], index: number): string {
+  return seriesColour(series.length + index);
+}
+
+function markersSvg(markers: Series, xAxis: LinearAxis, yAxis: LinearAxis, colour: string, shape: MarkerShape): string {
+  const drawn = markers.points.map(([x, y]) => markerSvg(shape, xAxis.scale(x), yAxis.scale(y), colour));
+  return svgElement('g', { class: 'markers', 'data-series': markers.name }, drawn.join(''));
+}
+
 function shadedSvg({ start, end }: Interval, { scale }: LinearAxis, plot: PlotArea): string {
   // A short interval on a long axis would be a hairline, lost among the grid lines.
   const width = Math.max(MIN_SHADED_WIDTH, Math.abs(scale(end) - scale(start)));
@@ -138,13 +151,16 @@ function shadedSvg({ start, end }: Interval, { scale }: LinearAxis, plot: PlotAr
   });
 }
 
-function legendEntries(series: Series[], secondary: Series[], shaded: LineChartSpec['shaded']): LegendEntry[] {
+function legendEntries(series: Series[], secondary: Series[], shaded: LineChartSpec['shaded'], markers: Series[]): LegendEntry[] {
   const entries: LegendEntry[] = series.map((one, index) => ({
     label: labelled(one),
     swatch: { kind: 'line', colour: seriesColour(index) },
   }));
   secondary.forEach((one, index) => {
     entries.push({ label: labelled(one), swatch: { kind: 'line', ...secondaryStyle(index) } });
+  });
+  markers.forEach((one, index) => {
+    entries.push({ label: labelled(one), swatch: { kind: 'marker', shape: seriesMarker(index), colour: markerColour(series, index) } });
   });
   if (shaded && shaded.intervals.length > 0) {
     entries.push({ label: shaded.label, swatch: { kind: 'box', fill: SHADE.fill, opacity: SHADE.opacity } });
