@@ -361,6 +361,7 @@ test('sampling: one call per host, migration bytes in both hosts\' interval, a f
   const warnings: string[] = [];
   const counters = new LibvirtCounters(virsh, [{ name: 'kvm1', uri: 'qemu:///kvm1' }, { name: 'kvm2', uri: 'qemu:///kvm2' }], (message) => warnings.push(message));
   await counters.start();
+  assert.deepEqual(counters.capacitiesMHz(), { kvm1: 4000, kvm2: 4000 }, 'CPU(s) 2 × 2000 MHz, what DRS weighs a host by');
   assert.deepEqual(counters.unavailable(), [COUNTERS.memSwapUsed.name, COUNTERS.memShared.name]);
   assert.match(counters.sources()[COUNTERS.memShared.name]!, /kvm1: KSM has neither scanned nor merged anything/);
   assert.equal(calls.length, 2, 'start: one call a host');

@@ -59,6 +59,11 @@ export class LibvirtCounters {
     }));
   }
 
+  /** Each host's CPUs × their frequency, as nodeinfo gave them at start, where it gave both. */
+  capacitiesMHz(): Record<string, number> {
+    return Object.fromEntries(this.hosts.flatMap(({ host, node }) => (node.cpus === null || node.mhz === null ? [] : [[host.name, node.cpus * node.mhz]])));
+  }
+
   /** Reads each node's CPU frequency (virsh nodeinfo), whether it has KSM, and the first cumulative readings. Rejects if a host does not answer (the platform cannot open). */
   async start(): Promise<void> {
     await Promise.all(this.hosts.map(async (state) => {

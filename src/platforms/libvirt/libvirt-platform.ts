@@ -73,7 +73,7 @@ export class LibvirtPlatform implements Platform {
 
   async inventory(): Promise<Inventory> {
     const domains = await Promise.all(this.config.hosts.map((host) => domainsOn(this.virsh, host.name, host.uri)));
-    return inventoryOf(this.config.hosts.map((host) => host.name), domains.flat());
+    return { ...inventoryOf(this.config.hosts.map((host) => host.name), domains.flat()), hostCpuMHz: this.counters.capacitiesMHz() };
   }
 
   /**
