@@ -181,20 +181,16 @@ export class PlacementPolicy {
     }
     const nowS = this.context.clock.now();
     const stable = this.stableSides(hosts);
-    const movable = (vm: string, target: string): boolean =>
-      stable.above.has(dispatcher.hostOfVm(vm) ?? '') && stable.below.has(target) &&
-      nowS - (this.vmMovedS.get(vm) ?? Number.NEGATIVE_INFINITY) >= config.drs.holdDownSeconds && dispatcher.canStart(vm, target);
+    const lasting = (vm: string, target: string): boolean => stable.above.has(dispatcher.hostOfVm(vm) ?? '') && stable.below.has(target);
+    const rested = (vm: string): boolean => nowS - (this.vmMovedS.get(vm) ?? Number.NEGATIVE_INFINITY) >= config.drs.holdDownSeconds;
+    const movable = (vm: string, target: string): boolean => lasting(vm, target) && rested(vm) && dispatcher.canStart(vm, target);
     const acceptsVms = (host: string): boolean => dispatcher.acceptsVms(host);
     let state = loads;
     for (let moves = 0; moves < config.drs.maxMovesPerCycle; moves++) {
       const move = bestMove(state, { minGain: config.drs.minSpreadGain, movable, acceptsVms });
       if (move === undefined) {
         if (moves > 0) return;
-        const waiting = bestMove(state, { minGain: config.drs.minSpreadGain, movable: () => true, acceptsVms });
-        const why = waiting
-          ? `priority ${priority}, but no move that would help is from a host above the mean to one below it for ${config.drs.stableCycles} cycles, of a VM that did not move in the last ${config.drs.holdDownSeconds} s, with a free slot`
-          : `priority ${priority}, but no move of a whole VM cuts the spread by ${config.drs.minSpreadGain} or more`;
-        return decide({ ...seen, outcome: 'none', reason: why });
+        return decide({ ...seen, outcome: 'none', reason: `priority ${priority}, but ${this.whyNoMove(state, { lasting, rested, acceptsVms })}` });
       }
       decide({
         loads: describeLoads(state), spread: move.spreadBefore, outcome: 'move', vm: move.vm, source: move.source, target: move.target,
@@ -204,6 +200,20 @@ export class PlacementPolicy {
       state = withMove(state, move.vm, move.source, move.target);
       if (balancePriority(spreadOf(state), state.length) > level) return;
     }
+  }
+
+  /** Which of DRS's conditions keeps every helpful move from being made, the first that does. */
+  private whyNoMove(
+    state: readonly HostLoad[],
+    rules: { lasting: (vm: string, target: string) => boolean; rested: (vm: string) => boolean; acceptsVms: (host: string) => boolean },
+  ): string {
+    const { drs } = this.context.config;
+    const anyMove = (movable: (vm: string, target: string) => boolean): boolean =>
+      bestMove(state, { minGain: drs.minSpreadGain, movable, acceptsVms: rules.acceptsVms }) !== undefined;
+    if (!anyMove(() => true)) return `no move of a whole VM cuts the spread by ${drs.minSpreadGain} or more`;
+    if (!anyMove(rules.lasting)) return `the imbalance has not lasted ${drs.stableCycles} cycles of samples since the hosts' last migrations`;
+    if (!anyMove((vm, target) => rules.lasting(vm, target) && rules.rested(vm))) return `the VMs whose move would help moved less than ${drs.holdDownSeconds} s ago`;
+    return 'no migration slot is free for the moves that would help';
   }
 
   /** The hosts above the hosts' mean use in each of the last `stableCycles` cycles, and those below it in each. */
