@@ -13,7 +13,7 @@ import type { RunOutcome } from '../run/runner.ts';
 import { describeRun, executeRun, prepareRun, type PreparedRun } from '../run/session.ts';
 import { readInputFile } from '../read-input-file.ts';
 import { parseScript } from '../script/parse.ts';
-import { placementOf } from '../script/validate.ts';
+import { placementOf, policySteps } from '../script/validate.ts';
 import { Progress } from './progress.ts';
 
 export interface RunFlags {
@@ -83,6 +83,7 @@ export async function runCommand(scriptPath: string, flags: RunFlags): Promise<n
     configPath: flags.config,
     seed: flags.seed,
     placement: placementOf(experiment),
+    meterPower: policySteps(experiment).length > 0,
     caFile: flags.caFile,
     insecure: flags.insecure ?? false,
   });

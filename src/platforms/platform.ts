@@ -84,4 +84,9 @@ export interface PlatformOptions {
   caFile: string | undefined;
   /** Skip TLS verification: only when asked explicitly, and said loudly. */
   insecure: boolean;
+  /**
+   * The script has placement-policy actions: a platform that models power reports it then
+   * (and only then, so that the seed's scripts keep their records).
+   */
+  meterPower?: boolean;
 }

@@ -4,7 +4,7 @@ import type { Inventory, Platform } from '../platforms/platform.ts';
 import type { RecordSink } from '../record/records.ts';
 import type { Experiment } from '../script/experiment.ts';
 import { TOOL_VERSION } from '../version.ts';
-import { checkAgainstInventory, placementVms } from '../script/validate.ts';
+import { checkAgainstInventory, placementVms, policySteps } from '../script/validate.ts';
 import type { Pace } from './clock.ts';
 import { RunFailure } from './run-failure.ts';
 import { runExperiment, type RunOutcome } from './runner.ts';
@@ -40,8 +40,7 @@ export async function prepareRun(
 }
 
 function policyOf(experiment: Experiment, platformName: string, inventory: Inventory, config: PolicyConfig): PreparedRun['policy'] {
-  const policySteps = experiment.steps.filter((step) => step.action.kind === 'drs' || step.action.kind === 'dpm' || step.action.kind === 'maintenance');
-  const first = policySteps[0];
+  const first = policySteps(experiment)[0];
   if (first === undefined) return undefined;
   const underPlatform = experiment.placement.flatMap(({ host }) => {
     const by = inventory.automaticPlacement?.[host.name];

@@ -1,6 +1,6 @@
 import { InputError, clipped, quoted } from '../errors.ts';
 import type { Inventory } from '../platforms/platform.ts';
-import type { Experiment, NameAt } from './experiment.ts';
+import type { Experiment, NameAt, ScriptStep } from './experiment.ts';
 
 /** How many of the platform's names an "unknown name" message lists before eliding the rest. */
 const LISTED_NAMES = 8;
@@ -23,6 +23,11 @@ export function checkAgainstInventory(experiment: Experiment, inventory: Invento
     }
     if (action.kind === 'maintenance') hosts.require(action.host);
   }
+}
+
+/** The steps of the script that drive the placement policy (this tool's drs, dpm and maintenance). */
+export function policySteps(experiment: Experiment): ScriptStep[] {
+  return experiment.steps.filter((step) => step.action.kind === 'drs' || step.action.kind === 'dpm' || step.action.kind === 'maintenance');
 }
 
 /** The VMs named on the placement line, in order: the servers the load balancer spreads requests over. */

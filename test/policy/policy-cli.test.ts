@@ -31,6 +31,8 @@ describe('vm-monitoring run with a placement policy', { concurrency: 2 }, () => 
       const runJson = JSON.parse(fs.readFileSync(path.join(out, 'run.json'), 'utf8')) as { policy: { drs: { cycleSeconds: number }; host_cpu_mhz: Record<string, number> } };
       assert.equal(runJson.policy.drs.cycleSeconds, 120);
       assert.deepEqual(runJson.policy.host_cpu_mhz, { esx1: 7600, esx2: 7600 });
+      const power = readCsvFile(path.join(out, 'samples.csv')).rows.filter((row) => row.counter === 'power.power.average');
+      assert.ok(power.length > 0 && power.every((row) => row.unit === 'W' && Number(row.value) >= 160), 'the sim meters power in a policy run');
     }));
 
   it('writes no decisions.csv for a script without policy actions', () =>
@@ -40,6 +42,7 @@ describe('vm-monitoring run with a placement policy', { concurrency: 2 }, () => 
       const result = await runCli(['run', script, '--out', out]);
       assert.equal(result.code, 0, result.stderr);
       assert.equal(fs.existsSync(path.join(out, 'decisions.csv')), false);
+      assert.deepEqual(readCsvFile(path.join(out, 'samples.csv')).rows.filter((row) => row.counter === 'power.power.average'), [], 'nor power rows: the seed\'s records as they were');
       assert.ok(!('policy' in (JSON.parse(fs.readFileSync(path.join(out, 'run.json'), 'utf8')) as object)));
     }));
 

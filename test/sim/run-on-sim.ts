@@ -5,7 +5,7 @@ import { SimPlatform } from '../../src/platforms/sim/sim-platform.ts';
 import type { RunOutcome } from '../../src/run/runner.ts';
 import { executeRun, prepareRun } from '../../src/run/session.ts';
 import { parseScript } from '../../src/script/parse.ts';
-import { placementOf } from '../../src/script/validate.ts';
+import { placementOf, policySteps } from '../../src/script/validate.ts';
 
 export interface CollectedRun extends RecordSink {
   samples: SampleRecord[];
@@ -23,7 +23,7 @@ export async function runOnSim(
   options: { seed?: number; intervalSeconds?: number; maxMigrationsPerHost?: number; signal?: AbortSignal; policy?: unknown } = {},
 ): Promise<CollectedRun> {
   const experiment = parseScript(script, 'test.txt');
-  const platform = new SimPlatform(simConfigSchema.parse(config), { configPath: undefined, seed: options.seed ?? 1, placement: placementOf(experiment), caFile: undefined, insecure: false });
+  const platform = new SimPlatform(simConfigSchema.parse(config), { configPath: undefined, seed: options.seed ?? 1, placement: placementOf(experiment), caFile: undefined, insecure: false, meterPower: policySteps(experiment).length > 0 });
   const prepared = await prepareRun(experiment, platform, options.intervalSeconds, policyConfigSchema.parse(options.policy ?? {}));
   const run = {
     samples: [] as SampleRecord[],

@@ -1,4 +1,5 @@
 import type { Load } from '../../load/load.ts';
+import { COUNTERS } from '../../monitor/counters.ts';
 import type { RequestRecord } from '../../record/records.ts';
 import { VirtualClock } from '../../run/virtual-clock.ts';
 import { AbortFanout } from './abort-fanout.ts';
@@ -130,7 +131,8 @@ export class SimPlatform implements Platform {
 
   async sample(): Promise<CounterReading[]> {
     const now = this.clock.now();
-    return [...this.datacenter.hosts.values()].flatMap((host) => host.sample(now));
+    const readings = [...this.datacenter.hosts.values()].flatMap((host) => host.sample(now));
+    return this.options.meterPower === true ? readings : readings.filter((reading) => reading.counter !== COUNTERS.power.name);
   }
 
   createLoad(servers: string[], onRequest: (record: RequestRecord) => void): Load {
