@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { readCsvFile, runCli } from '../support/cli.ts';
 import { needing } from '../support/needing.ts';
-import { startVcsim, vcsimSkip, type Vcsim } from './vcsim.ts';
+import { credentialsInEnvironment, startVcsim, vcsimSkip, type Vcsim } from './vcsim.ts';
 
 const { after, before, describe, it } = needing(vcsimSkip().skip);
 
@@ -14,13 +14,11 @@ describe('vm-monitoring run --platform vsphere', () => {
   let sim: Vcsim;
   let config: string;
   let script: string;
-  const saved = { user: process.env.VSPHERE_USERNAME, password: process.env.VSPHERE_PASSWORD };
+  let restoreEnvironment = (): void => {};
 
   before(async () => {
     sim = await startVcsim({ hostsPerCluster: 2, vmsPerPool: 1 });
-    // The CLI child inherits this process's environment: the credentials go there, not into argv.
-    process.env.VSPHERE_USERNAME = sim.username;
-    process.env.VSPHERE_PASSWORD = sim.password;
+    restoreEnvironment = credentialsInEnvironment(sim);
     config = path.join(sim.dir, 'config.yaml');
     fs.writeFileSync(config, `url: ${sim.url}\nload: {url: "http://127.0.0.1:9"}\ntimeouts: {taskPollSeconds: 0.1}\n`);
     const vm = Object.keys(sim.vms)[0]!;
@@ -30,10 +28,7 @@ describe('vm-monitoring run --platform vsphere', () => {
   });
 
   after(async () => {
-    process.env.VSPHERE_USERNAME = saved.user;
-    process.env.VSPHERE_PASSWORD = saved.password;
-    if (saved.user === undefined) delete process.env.VSPHERE_USERNAME;
-    if (saved.password === undefined) delete process.env.VSPHERE_PASSWORD;
+    restoreEnvironment();
     await sim?.stop();
   });
 

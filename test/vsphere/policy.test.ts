@@ -7,14 +7,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { assertBadInput, readCsvFile, runCli } from '../support/cli.ts';
 import { needing } from '../support/needing.ts';
-import { startVcsim, vcsimSkip, type Vcsim } from './vcsim.ts';
+import { credentialsInEnvironment, startVcsim, vcsimSkip, type Vcsim } from './vcsim.ts';
 
 const { after, before, describe, it } = needing(vcsimSkip().skip);
 
 describe('vm-monitoring run --platform vsphere with a placement policy', () => {
   let sim: Vcsim;
   let config: string;
-  const saved = { user: process.env.VSPHERE_USERNAME, password: process.env.VSPHERE_PASSWORD };
+  let restoreEnvironment = (): void => {};
 
   /** A script that places the VMs of `hosts` where they are and turns DRS on. */
   const script = (name: string, hosts: readonly string[]): string => {
@@ -28,17 +28,13 @@ describe('vm-monitoring run --platform vsphere with a placement policy', () => {
 
   before(async () => {
     sim = await startVcsim({ hostsPerCluster: 2, standaloneHosts: 2, vmsPerPool: 1 });
-    process.env.VSPHERE_USERNAME = sim.username;
-    process.env.VSPHERE_PASSWORD = sim.password;
+    restoreEnvironment = credentialsInEnvironment(sim);
     config = path.join(sim.dir, 'config.yaml');
     fs.writeFileSync(config, `url: ${sim.url}\nload: {url: "http://127.0.0.1:9"}\ntimeouts: {taskPollSeconds: 0.1}\n`);
   });
 
   after(async () => {
-    process.env.VSPHERE_USERNAME = saved.user;
-    process.env.VSPHERE_PASSWORD = saved.password;
-    if (saved.user === undefined) delete process.env.VSPHERE_USERNAME;
-    if (saved.password === undefined) delete process.env.VSPHERE_PASSWORD;
+    restoreEnvironment();
     await sim?.stop();
   });
 

@@ -87,6 +87,22 @@ export interface Vcsim {
 
 export const VCSIM_PASSWORD = 'Sim-pass-4711!';
 
+/**
+ * Puts the simulator's credentials into this process's environment, where a CLI child
+ * inherits them (never into argv); returns what puts the environment back as it was.
+ */
+export function credentialsInEnvironment(sim: Vcsim): () => void {
+  const saved = { user: process.env.VSPHERE_USERNAME, password: process.env.VSPHERE_PASSWORD };
+  process.env.VSPHERE_USERNAME = sim.username;
+  process.env.VSPHERE_PASSWORD = sim.password;
+  return () => {
+    if (saved.user === undefined) delete process.env.VSPHERE_USERNAME;
+    else process.env.VSPHERE_USERNAME = saved.user;
+    if (saved.password === undefined) delete process.env.VSPHERE_PASSWORD;
+    else process.env.VSPHERE_PASSWORD = saved.password;
+  };
+}
+
 /** Starts a simulator; the caller must `stop()` it (which also removes its files). */
 export async function startVcsim(options: VcsimOptions = {}): Promise<Vcsim> {
   const binary = await vcsimBinary();
