@@ -2,6 +2,7 @@ import { renderReportHtml } from './html-page.ts';
 import { loadRuns, policyRuns, type LabelledRun } from './load-runs.ts';
 import { placementPolicyFigure } from './placement-policy-figure.ts';
 import { placementPolicyTable } from './placement-policy-table.ts';
+import { hasHostPower, hostPowerTable } from './host-power-table.ts';
 import { counterFigures, latencyFigure, timelineFigure } from './report-figures.ts';
 import { migrationTimeTable, runsTable, serverPerformanceTable } from './report-tables.ts';
 import { writeReport } from './report-files.ts';
@@ -23,6 +24,7 @@ export async function buildReport(runs: readonly LabelledRun[], options: ReportO
     migrationTimeTable(loaded.runs),
     serverPerformanceTable(loaded.runs),
     ...(withPolicy.length > 0 ? [placementPolicyTable(withPolicy)] : []),
+    ...(hasHostPower(withPolicy) ? [hostPowerTable(withPolicy)] : []),
   ];
   const figures = [
     ...counterFigures(loaded.runs, loaded.host),

@@ -10,17 +10,23 @@ const JOULES_PER_WATT_HOUR = 3600;
  */
 export class HostEnergy {
   readonly #lastSampleS = new Map<string, number>();
-  #joules = 0;
+  readonly #joules = new Map<string, number>();
 
   add(sample: SampleRecord): void {
     if (sample.counter !== COUNTERS.power.name) return;
     const since = this.#lastSampleS.get(sample.host) ?? 0;
-    this.#joules += sample.value * Math.max(0, sample.time_s - since);
+    this.#joules.set(sample.host, (this.#joules.get(sample.host) ?? 0) + sample.value * Math.max(0, sample.time_s - since));
     this.#lastSampleS.set(sample.host, sample.time_s);
   }
 
   /** All hosts together, in Wh; null when the run has no power samples. */
   wattHours(): number | null {
-    return this.#lastSampleS.size === 0 ? null : this.#joules / JOULES_PER_WATT_HOUR;
+    if (this.#joules.size === 0) return null;
+    return [...this.#joules.values()].reduce((sum, joules) => sum + joules, 0) / JOULES_PER_WATT_HOUR;
+  }
+
+  /** Each host's, in Wh, in the order their first samples came. */
+  wattHoursByHost(): Map<string, number> {
+    return new Map([...this.#joules].map(([host, joules]) => [host, joules / JOULES_PER_WATT_HOUR]));
   }
 }

@@ -5,7 +5,7 @@ import { HostsLeftOut } from './hosts-left-out.ts';
 import { isPolicyMigration } from './migration-kinds.ts';
 import { PolicyPerformance, type PolicyPerformanceResult } from './policy-performance.ts';
 import type { RunInfo } from './read-run.ts';
-import { standbyHours } from './standby-time.ts';
+import { standbyHours, standbyHoursByHost } from './standby-time.ts';
 
 /** What the report shows of a run's placement policy. */
 export interface PolicySummary {
@@ -16,6 +16,8 @@ export interface PolicySummary {
   energyWh: number | null;
   /** Hours hosts spent in standby, all together; null when DPM put none into it. */
   standbyHours: number | null;
+  /** Each host that drew power or slept: its energy (Wh, null without power samples) and hours in standby. */
+  hosts: { host: string; energyWh: number | null; standbyHours: number }[];
 }
 
 /** A run has a placement policy when it recorded decisions, or migrations only a policy starts. */
@@ -57,13 +59,18 @@ export class PolicyRecords {
   }
 
   result(): PolicySummary {
+    // A run cut short has no run_seconds: its last sample is as far as it is known to have gone.
+    const endS = this.#endS ?? this.#lastSampleS;
+    const energy = this.#energy.wattHoursByHost();
+    const asleep = standbyHoursByHost(this.#decisions, endS);
+    const hosts = [...new Set([...energy.keys(), ...asleep.keys()])].map((host) => ({ host, energyWh: energy.get(host) ?? null, standbyHours: asleep.get(host) ?? 0 }));
     return {
       decisions: this.#decisions,
       performance: this.#performance.result(),
       spread: this.#spread.result(),
       energyWh: this.#energy.wattHours(),
-      // A run cut short has no run_seconds: its last sample is as far as it is known to have gone.
-      standbyHours: this.#decisions.some((decision) => decision.outcome === 'standby') ? standbyHours(this.#decisions, this.#endS ?? this.#lastSampleS) : null,
+      standbyHours: this.#decisions.some((decision) => decision.outcome === 'standby') ? standbyHours(this.#decisions, endS) : null,
+      hosts,
     };
   }
 }

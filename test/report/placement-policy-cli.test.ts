@@ -174,6 +174,25 @@ describe('vm-monitoring report on DRS, DPM and maintenance runs', { concurrency:
     assert.equal(rowOf('level-3')['hosts in standby [h]'], '0', 'a run without DPM slept no host');
   });
 
+  it('gives each host\'s energy and hours in standby, adding up to the run\'s', () => {
+    const perHost = rowsOf(out, 'host-power.csv');
+    for (const label of Object.keys(SCRIPTS) as Label[]) {
+      const rows = perHost.filter((row) => row.run === label);
+      assert.ok(rows.length >= 3, `${label}: a row per host`);
+      // The CSV has one decimal: each host within half of it, their sum within half of it per host.
+      const near = (actual: number, expected: number, halfUnits: number, what: string): void =>
+        assert.ok(Math.abs(actual - expected) <= 0.05 * halfUnits + 1e-9, `${what}: ${actual} ≠ ${expected}`);
+      near(rows.reduce((sum, row) => sum + Number(row['energy [Wh]']), 0), Number(rowOf(label)['energy [Wh]']), rows.length + 1, `${label}: energy`);
+      const power = rowsOf(runDirs[label], 'samples.csv').filter((s) => s.counter === 'power.power.average' && s.host === rows[0]!.host);
+      const joules = power.reduce((sum, s, i) => sum + Number(s.value) * (Number(s.time_s) - (i === 0 ? 0 : Number(power[i - 1]!.time_s))), 0);
+      near(Number(rows[0]!['energy [Wh]']), joules / 3600, 1, `${label}: ${rows[0]!.host}`);
+    }
+    const slept = perHost.filter((row) => row.run === 'drs-dpm' && Number(row['in standby [h]']) > 0);
+    assert.ok(slept.length >= 1, 'DPM slept a host');
+    const sleptHours = slept.reduce((sum, row) => sum + Number(row['in standby [h]']), 0);
+    assert.ok(Math.abs(sleptHours - Number(rowOf('drs-dpm')['hosts in standby [h]'])) <= 0.05 * (slept.length + 1), `standby adds up: ${sleptHours}`);
+  });
+
   it('draws, per run, the spread with one marker per move of each policy', () => {
     for (const label of Object.keys(SCRIPTS) as Label[]) {
       const svg = fs.readFileSync(path.join(out, `policy-spread-${label}.svg`), 'utf8');
