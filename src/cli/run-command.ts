@@ -2,7 +2,11 @@ import path from 'node:path';
 import { InputError } from '../errors.ts';
 import { MAX_SCRIPT_BYTES } from '../input-limits.ts';
 import { DEFAULT_PLATFORM, PLATFORMS } from '../platforms/registry.ts';
+import { startLiveServer, type LiveServer } from '../live/live-server.ts';
+import { RunMetrics } from '../live/run-metrics.ts';
+import { parseServeAddress } from '../live/serve-address.ts';
 import { loadPolicyConfig } from '../policy/policy-config.ts';
+import { VirtualClock } from '../run/virtual-clock.ts';
 import { fanOut } from '../record/fan-out.ts';
 import { buildReport } from '../report/build-report.ts';
 import { RunDirectory } from '../record/run-directory.ts';
@@ -27,6 +31,11 @@ export interface RunFlags {
   report?: boolean;
   caFile?: string;
   insecure?: boolean;
+  /** [HOST:]PORT to serve the run's /metrics on while it goes. */
+  serve?: string;
+  serveBeyondLoopback?: boolean;
+  /** Experiment seconds per wall second, for a virtual clock. */
+  pace?: number;
 }
 
 export const EXIT_OK = 0;
@@ -72,6 +81,7 @@ export async function runCommand(scriptPath: string, flags: RunFlags): Promise<n
   const scriptText = readScript(scriptPath);
   const experiment = parseScript(scriptText, scriptPath);
   const policyConfig = loadPolicyConfig(flags.policy);
+  const serveAddress = flags.serve === undefined ? undefined : parseServeAddress(flags.serve, flags.serveBeyondLoopback ?? false);
   const openPlatform = PLATFORMS[flags.platform];
   if (!openPlatform) {
     throw new InputError(`unknown platform '${flags.platform}' (known: ${Object.keys(PLATFORMS).join(', ')}; default ${DEFAULT_PLATFORM})`);
@@ -87,17 +97,28 @@ export async function runCommand(scriptPath: string, flags: RunFlags): Promise<n
     caFile: flags.caFile,
     insecure: flags.insecure ?? false,
   });
+  let live: LiveServer | undefined;
   try {
+    if (flags.pace !== undefined) {
+      if (!(platform.clock instanceof VirtualClock)) throw new InputError(`--pace ${flags.pace}: the ${platform.name} platform runs in real time; only the sim's virtual clock can be paced`);
+      platform.clock.paceAt(flags.pace);
+    }
     const prepared = await prepareRun(experiment, platform, flags.interval, policyConfig);
     if (interrupts.signal.aborted) return EXIT_INTERRUPTED;
+    const metrics = serveAddress ? new RunMetrics() : undefined;
+    if (serveAddress && metrics) {
+      live = await startLiveServer(serveAddress, metrics);
+      process.stderr.write(`serving the run's metrics at ${live.url}/metrics until it ends\n`);
+    }
     runDirectory = RunDirectory.open(
       flags.out ?? timestampedDirectory('runs'),
       describeRun(prepared, { scriptPath, scriptText, seed: flags.seed, maxMigrationsPerHost: flags.maxMigrationsPerHost }),
       { onWriteError: (reason) => failure.fail(reason) },
     );
-    return await recordRun(prepared, runDirectory, flags, { signal: interrupts.signal, failure });
+    return await recordRun(prepared, runDirectory, flags, { signal: interrupts.signal, failure }, metrics);
   } finally {
     interrupts.dispose();
+    await live?.close();
     await platform.close();
   }
 }
@@ -107,11 +128,12 @@ async function recordRun(
   runDirectory: RunDirectory,
   flags: RunFlags,
   stops: { signal: AbortSignal; failure: RunFailure },
+  metrics: RunMetrics | undefined,
 ): Promise<number> {
   const stdoutStream = new StdoutStream((reason) => stops.failure.fail(reason));
   const stdout = new StdoutCsv((chunk) => stdoutStream.write(chunk));
   const progress = new Progress(prepared.experiment.steps.filter((step) => step.action.kind === 'migrate').length);
-  const records = fanOut(runDirectory, stdout, progress);
+  const records = fanOut(runDirectory, stdout, progress, ...(metrics ? [metrics] : []));
   const wallStart = performance.now();
   const stopping = AbortSignal.any([stops.signal, stops.failure.signal]);
   try {

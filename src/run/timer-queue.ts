@@ -18,6 +18,11 @@ export class TimerQueue {
     return this.heap.length;
   }
 
+  /** The earliest timer, left in the queue. */
+  peek(): Timer | undefined {
+    return this.heap[0];
+  }
+
   push(timer: Timer): void {
     const heap = this.heap;
     let i = heap.length;

@@ -16,6 +16,14 @@ export class VirtualClock implements Clock {
   private seq = 0;
   private yieldRequested = false;
   private readonly queue = new TimerQueue();
+  /** With `pace`: at most this many experiment seconds per wall second, counted from `startMs`. */
+  private wallPace: { factor: number; startMs: number } | undefined;
+
+  /** From now on, time runs at most `factor` times as fast as the wall clock (for watching a run live). */
+  paceAt(factor: number): void {
+    if (!(factor > 0) || !Number.isFinite(factor)) throw new RangeError(`pace ${factor}: a positive number of experiment seconds per wall second`);
+    this.wallPace = { factor, startMs: performance.now() - (this.current / factor) * 1000 };
+  }
 
   now(): number {
     return this.current;
@@ -59,19 +67,34 @@ export class VirtualClock implements Clock {
       await breathe();
       await pace?.();
       if (settled) return work;
+      const waitMs = this.wallWaitMs();
+      if (waitMs > 0) {
+        // Short naps, so that signals and I/O (a live view's requests) are served meanwhile.
+        await new Promise((resolve) => setTimeout(resolve, Math.min(waitMs, 100)));
+        continue;
+      }
       // One more breath before calling it a stall: the last callback may have settled the work.
-      idleBreaths = this.runUntilYield() ? 0 : idleBreaths + 1;
+      // A paced burst that stopped at a callback not yet due is no stall either.
+      idleBreaths = this.runUntilYield() || this.wallWaitMs() > 0 ? 0 : idleBreaths + 1;
       if (idleBreaths > 1) {
         throw new Error(`virtual clock stalled at ${this.current} s: nothing scheduled but the run has not finished`);
       }
     }
   }
 
-  /** Runs callbacks until one asks to yield or the queue is empty; false when nothing ran. */
+  /** How long the wall clock must run on before the next callback is due, when paced. */
+  private wallWaitMs(): number {
+    if (this.wallPace === undefined) return 0;
+    const next = this.queue.peek();
+    if (next === undefined) return 0;
+    return this.wallPace.startMs + (next.time / this.wallPace.factor) * 1000 - performance.now();
+  }
+
+  /** Runs callbacks until one asks to yield, the queue is empty or (paced) the next is not due yet; false when nothing ran. */
   private runUntilYield(): boolean {
     this.yieldRequested = false;
     let ran = 0;
-    while (ran < CALLBACKS_PER_BREATH && !this.yieldRequested) {
+    while (ran < CALLBACKS_PER_BREATH && !this.yieldRequested && this.wallWaitMs() <= 0) {
       const timer = this.queue.pop();
       if (timer === undefined) break;
       if (timer.cancelled) continue;

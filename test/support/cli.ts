@@ -26,6 +26,8 @@ export interface CliOptions {
   onSpawn?: (child: ChildProcess) => void;
   /** Called with the child and all stdout so far, each time stdout data arrives. */
   onStdout?: (child: ChildProcess, stdoutSoFar: string) => void;
+  /** The same for stderr. */
+  onStderr?: (child: ChildProcess, stderrSoFar: string) => void;
   /** The child is killed (and the promise rejects) after this long; default 30 s. */
   timeoutMs?: number;
 }
@@ -53,7 +55,10 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
     stdout += chunk;
     options.onStdout?.(child, stdout);
   });
-  child.stderr.on('data', (chunk: string) => (stderr += chunk));
+  child.stderr.on('data', (chunk: string) => {
+    stderr += chunk;
+    options.onStderr?.(child, stderr);
+  });
   return new Promise((resolve, reject) => {
     const timeoutMs = options.timeoutMs ?? 30_000;
     const timer = setTimeout(() => {
