@@ -139,4 +139,21 @@ describe('VirtualClock', () => {
     assert.equal(await clock.drive(Promise.resolve(42)), 42);
     await assert.rejects(clock.drive(Promise.reject(new Error('boom'))), /boom/);
   });
+
+  it('paced, runs no faster than its factor of the wall clock, and still ends', async () => {
+    const clock = new VirtualClock();
+    clock.paceAt(1000);
+    const wallFrom = performance.now();
+    const woke: number[] = [];
+    const work = (async () => {
+      for (const t of [100, 200, 300]) {
+        await clock.sleepUntil(t);
+        woke.push(performance.now() - wallFrom);
+      }
+    })();
+    await clock.drive(work);
+    // 100 s of experiment per 100 ms of wall time (a timer fires at most late, never early).
+    woke.forEach((ms, i) => assert.ok(ms >= (i + 1) * 100 - 2, `${(i + 1) * 100} s of experiment reached after ${ms.toFixed(0)} ms`));
+    assert.throws(() => clock.paceAt(0), RangeError);
+  });
 });
