@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../../src/errors.ts';
 import { parseServeAddress } from '../../src/live/serve-address.ts';
-import { assertBadInput, runCli, withTempDir } from '../support/cli.ts';
+import { assertBadInput, REPO_ROOT, runCli, withTempDir } from '../support/cli.ts';
 import { needing } from '../support/needing.ts';
 import { parsePrometheusText, prometheusParserSkip, type MetricFamily } from './support/prometheus-text.ts';
 
@@ -25,18 +25,27 @@ const value = (families: Families, name: string, labels: Record<string, string> 
   return found.value;
 };
 
-async function scrape(url: string): Promise<Families> {
+/** The page, and what Prometheus' parser makes of it. */
+async function scrape(url: string): Promise<{ text: string; families: Families }> {
   const response = await fetch(url);
   assert.equal(response.status, 200);
   assert.match(response.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
-  return parsePrometheusText(await response.text());
+  const text = await response.text();
+  return { text, families: await parsePrometheusText(text) };
+}
+
+/** The series names the Grafana dashboard's queries read, without a histogram's suffixes. */
+function dashboardSeries(): string[] {
+  const dashboard = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'samples/grafana/vm-monitoring.json'), 'utf8')) as { panels: { targets: { expr: string }[] }[] };
+  const names = dashboard.panels.flatMap((panel) => panel.targets.flatMap((target) => target.expr.match(/\bvm_monitoring_\w+/g) ?? []));
+  return [...new Set(names.map((name) => name.replace(/_(bucket|count|sum)$/, '')))];
 }
 
 describe('run --serve', () => {
   it('serves a paced sim run\'s metrics while it goes, then stops serving', () =>
     withTempDir(async (tmp) => {
       const out = path.join(tmp, 'run');
-      const scrapes: { families: Families; atMs: number }[] = [];
+      const scrapes: { text: string; families: Families }[] = [];
       let url: string | undefined;
       let scraping: Promise<void> | undefined;
       // 3,254 s of experiment at 400 per wall second: about 8 s to scrape in.
@@ -49,7 +58,7 @@ describe('run --serve', () => {
           scraping = (async () => {
             for (let i = 0; i < 3; i++) {
               await new Promise((resolve) => setTimeout(resolve, 2000));
-              scrapes.push({ families: await scrape(target), atMs: performance.now() });
+              scrapes.push(await scrape(target));
             }
           })();
         },
@@ -78,6 +87,12 @@ describe('run --serve', () => {
       const runJson = JSON.parse(fs.readFileSync(path.join(out, 'run.json'), 'utf8')) as { run_seconds: number; wall_seconds: number };
       assert.ok(runJson.wall_seconds >= (runJson.run_seconds / 400) * 0.95, `paced: ${runJson.run_seconds} s of experiment in ${runJson.wall_seconds} s`);
       await assert.rejects(fetch(url!), 'nothing listens after the run');
+
+      // samples/grafana's dashboard reads only what the run declares (power too: its gauge is declared, set in policy runs).
+      const declared = new Set([...scrapes[2]!.text.matchAll(/^# TYPE (\S+) /gm)].map((match) => match[1]));
+      const series = dashboardSeries();
+      assert.ok(series.length >= 10, series.join(', '));
+      assert.deepEqual(series.filter((name) => !declared.has(name)), [], 'every series of the dashboard is served');
     }));
 
   it('listens on loopback unless told otherwise, and says why not in one line', async () => {
