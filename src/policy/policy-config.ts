@@ -32,8 +32,8 @@ export const policyConfigSchema = z
         /** At most this many moves per cycle; the per-host slot limit applies besides (Kubernetes' descheduler moves at most a few per node per cycle). */
         maxMovesPerCycle: z.number().int().positive().default(8),
         /**
-         * Each host's CPU capacity in MHz, for platforms that do not report it (the sim does),
-         * or over what the platform reports: one figure for every host, or one per host name.
+         * Each host's CPU capacity in MHz, over what the platform reports (every built-in
+         * platform does): one figure for every host, or one per host name.
          */
         hostCpuMHz: z.union([z.number().positive(), z.record(z.string(), z.number().positive())]).optional(),
       })

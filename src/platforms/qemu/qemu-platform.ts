@@ -6,7 +6,7 @@ import type { ClientType } from '../../script/experiment.ts';
 import type { CounterReading, Inventory, MigrationOrder, Platform, PlatformOptions } from '../platform.ts';
 import { ActiveMemoryMonitor } from './active-memory.ts';
 import { cacheDirOf, hostSpecsFor, labDirOf, loadQemuConfig, type QemuConfig } from './config.ts';
-import { counterSources, cpuMhzFromCpuinfo, ksmRunning, LabCounters } from './counters.ts';
+import { counterSources, cpuMhzFromCpuinfo, hostCpuCount, ksmRunning, LabCounters } from './counters.ts';
 import { setRotation } from './haproxy.ts';
 import { RequestIntegrity } from '../../load/integrity.ts';
 import { Lab, type LabLog } from './lab.ts';
@@ -58,6 +58,8 @@ export class QemuPlatform implements Platform {
     return {
       hosts: this.lab.state.hosts.map((host) => host.name),
       vms: this.lab.state.vms.map((vm) => ({ name: vm.name, host: vm.host })),
+      // What the host's cpu.usagemhz.average can reach: its CPUs (those it is pinned to, else the machine's) × their MHz.
+      hostCpuMHz: Object.fromEntries(this.lab.state.hosts.map((host) => [host.name, Math.round(hostCpuCount(host.cpus) * this.counters.cpuMhz)])),
     };
   }
 
