@@ -34,8 +34,8 @@ export function spreadOf(hosts: readonly HostLoad[]): number {
 }
 
 /**
- * The priority of balancing at this spread over `hostCount` hosts, as VMware's KB 1007485
- * computes it: 6 - ceil(spread / 0.1 * sqrt(hosts)). Level L applies priorities up to L; load
+ * The priority of balancing at this spread over `hostCount` hosts, by VMware's KB 1007485 as
+ * it is commonly quoted (not read from the KB itself): 6 - ceil(spread / 0.1 * sqrt(hosts)). Level L applies priorities up to L; load
  * balancing never gets priority 1, which is kept for mandatory moves (maintenance, rules),
  * and a balanced cluster gets 6, which no level applies.
  */
