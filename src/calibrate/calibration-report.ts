@@ -2,6 +2,7 @@ import { renderScatterChart } from '../report/charts/scatter-chart.ts';
 import { renderReportHtml, type Figure } from '../report/html-page.ts';
 import { writeReport } from '../report/report-files.ts';
 import type { Table, TableCell } from '../report/table.ts';
+import { TOOL_VERSION } from '../version.ts';
 import type { Calibration } from './calibration.ts';
 import { meetsTargets, summarize, TARGETS, type CaseComparison, type ErrorSummary } from './comparison.ts';
 import type { ParameterSpec } from './fit.ts';
@@ -249,7 +250,8 @@ function passErrorsTable(series: readonly CaseSeries[], labelHeader: string): Ta
 
 /** Writes tables, figures and the report.html showing them into `outDir`; returns the page's path. */
 export function writeComparisonReport(outDir: string, title: string, about: Table, tables: readonly Table[], figures: readonly Figure[]): string {
-  return writeReport(outDir, { tables, figures, html: renderReportHtml({ title, runs: about, tables: [...tables], figures: [...figures] }) });
+  const madeBy = { version: TOOL_VERSION, command: undefined };
+  return writeReport(outDir, { tables, figures, html: renderReportHtml({ title, runs: about, tables: [...tables], figures: [...figures], madeBy }) });
 }
 
 /**

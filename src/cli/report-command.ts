@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { InputError } from '../errors.ts';
+import { commandLine } from './command-line.ts';
 import { buildReport, type LabelledRun } from '../report/build-report.ts';
 
 export interface ReportFlags {
@@ -38,7 +39,7 @@ export function labelledRuns(runDirs: string[], labels: string[]): LabelledRun[]
 export async function reportCommand(runDirs: string[], flags: ReportFlags): Promise<number> {
   const runs = labelledRuns(runDirs, flags.label);
   const outDir = flags.out ?? (runs.length === 1 ? path.join((runs[0] as LabelledRun).dir, 'report') : 'report');
-  const page = await buildReport(runs, { outDir, host: flags.host });
+  const page = await buildReport(runs, { outDir, host: flags.host, command: commandLine() });
   process.stderr.write(`report: ${page}\n`);
   return 0;
 }

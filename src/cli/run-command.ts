@@ -18,6 +18,7 @@ import { describeRun, executeRun, prepareRun, type PreparedRun } from '../run/se
 import { readInputFile } from '../read-input-file.ts';
 import { parseScript } from '../script/parse.ts';
 import { placementOf, policySteps } from '../script/validate.ts';
+import { commandLine } from './command-line.ts';
 import { Progress } from './progress.ts';
 
 export interface RunFlags {
@@ -163,7 +164,7 @@ async function recordRun(
       `${status}: ${progress.summary}, ${outcome.endedS.toFixed(1)} s of experiment in ${wallSeconds.toFixed(1)} s; records in ${runDirectory.dir}\n`,
     );
     if (flags.report) {
-      const page = await buildReport([{ dir: runDirectory.dir }], { outDir: path.join(runDirectory.dir, 'report'), host: undefined });
+      const page = await buildReport([{ dir: runDirectory.dir }], { outDir: path.join(runDirectory.dir, 'report'), host: undefined, command: commandLine() });
       process.stderr.write(`report: ${page}\n`);
     }
     if (status === 'failed') return EXIT_RUN_FAILED;

@@ -6,6 +6,7 @@ import { hasHostPower, hostPowerTable } from './host-power-table.ts';
 import { counterFigures, latencyFigure, timelineFigure } from './report-figures.ts';
 import { migrationTimeTable, runsTable, serverPerformanceTable } from './report-tables.ts';
 import { writeReport } from './report-files.ts';
+import { TOOL_VERSION } from '../version.ts';
 
 export type { LabelledRun } from './load-runs.ts';
 
@@ -13,6 +14,8 @@ export interface ReportOptions {
   outDir: string;
   /** The host whose counters are charted; by default the one receiving most migrations. */
   host: string | undefined;
+  /** The command line that asked for the report, for the page's footer. */
+  command?: string;
 }
 
 /** Reads the runs and writes the report into `outDir`; returns the path of report.html. */
@@ -33,5 +36,5 @@ export async function buildReport(runs: readonly LabelledRun[], options: ReportO
     ...withPolicy.map(placementPolicyFigure),
   ];
   const title = `vm-monitoring report: ${loaded.runs.map((run) => run.label).join(', ')}`;
-  return writeReport(options.outDir, { tables, figures, html: renderReportHtml({ title, runs: runsTable(loaded.runs), tables, figures }) });
+  return writeReport(options.outDir, { tables, figures, html: renderReportHtml({ title, runs: runsTable(loaded.runs), tables, figures, madeBy: { version: TOOL_VERSION, command: options.command } }) });
 }

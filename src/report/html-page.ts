@@ -15,6 +15,8 @@ export interface ReportPage {
   runs: Table;
   tables: Table[];
   figures: Figure[];
+  /** What made the page: the tool's version and, when known, the command line. */
+  madeBy: { version: string; command: string | undefined };
 }
 
 const STYLE = `
@@ -26,6 +28,7 @@ th { background: #f2f2f2; text-align: left; } td.number { text-align: right; fon
 p.caption, figcaption { color: #555; font-size: 0.9em; max-width: 60em; }
 figure { margin: 1em 0; } figure svg { max-width: 100%; height: auto; }
 nav a { margin-right: 1em; }
+footer { margin-top: 3em; border-top: 1px solid #ccc; padding-top: 0.5em; color: #555; font-size: 0.85em; }
 `;
 
 function tableHtml(table: Table): string {
@@ -66,6 +69,7 @@ export function renderReportHtml(page: ReportPage): string {
 ${tableSection(page.runs, false)}
 ${page.tables.map((table) => tableSection(table, true)).join('\n')}
 ${page.figures.map(figureSection).join('\n')}
+<footer>Made by vm-monitoring ${escapeXml(page.madeBy.version)}${page.madeBy.command === undefined ? '' : `: <code>${escapeXml(page.madeBy.command)}</code>`}</footer>
 </body>
 </html>
 `;

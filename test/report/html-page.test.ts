@@ -138,7 +138,7 @@ function handMadePage(): ReportPage {
     { id: 'counter-cpu-usagemhz', title: 'cpu.usagemhz on esx<1>', caption: 'Sampled <every> 20 s & averaged.', svg: svg('cpu <1>') },
     { id: 'timeline-light', title: `Migrations of ${NASTY}`, caption: 'Bars & marks.', svg: svg('timeline') },
   ];
-  return { title: `Report: ${NASTY}`, runs, tables: [migrationTime], figures };
+  return { title: `Report: ${NASTY}`, runs, tables: [migrationTime], figures, madeBy: { version: '9.8.7', command: `vm-monitoring report ${NASTY}` } };
 }
 
 describe('the self-containment check of these tests', () => {
@@ -199,6 +199,10 @@ describe('the report page (renderReportHtml)', () => {
     assert.ok(html.includes('run &lt;label&gt;'));
     assert.ok(html.includes('Migration time &lt;Table 1&gt;'));
     assert.ok(html.includes('Sampled &lt;every&gt; 20 s &amp; averaged.'));
+  });
+
+  it('ends with a footer naming the version and the command that made it, escaped', () => {
+    assert.match(html, /<footer>Made by vm-monitoring 9\.8\.7: <code>vm-monitoring report &lt;b&gt;&amp;(&quot;|")x(&quot;|")<\/code><\/footer>\n<\/body>/);
   });
 
   it('gives each table and figure its caption', () => {

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { assertBadInput, readCsvFile, runCli, withTempDir, type CliResult } from '../support/cli.ts';
+import { assertBadInput, readCsvFile, REPO_ROOT, runCli, withTempDir, type CliResult } from '../support/cli.ts';
 import { request, writeRun } from './run-fixture.ts';
 import { PNG_SIGNATURE } from './svg-helpers.ts';
 
@@ -112,6 +112,13 @@ describe('vm-monitoring report', { concurrency: 2 }, () => {
   it('report LIGHT HEAVY --out OUT: exit 0, names OUT/report.html, writes the page, both tables and every chart as SVG and PNG', () => {
     assertReported(report, path.join(out, 'report.html'));
     assertReportFiles(out, ['light-cpu', 'heavy-cpu']);
+  });
+
+  it('says at the foot of the page which version and which command made it', () => {
+    const html = fs.readFileSync(path.join(out, 'report.html'), 'utf8');
+    const version = (JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+    const footer = /<footer>(.*)<\/footer>/.exec(html)?.[1] ?? '';
+    assert.equal(footer, `Made by vm-monitoring ${version}: <code>vm-monitoring report ${light} ${heavy} --out ${out}</code>`);
   });
 
   it('Table 1 has a row per run, labelled by script; the heavy row carries percentage changes against the light one', () => {
