@@ -1,3 +1,4 @@
+import { isPolicyMigration } from '../report/migration-kinds.ts';
 import type { MigrationRecord, RecordSink, RequestRecord } from '../record/records.ts';
 
 /** A one-line status on stderr, redrawn about once a second, only when stderr is a terminal. */
@@ -5,7 +6,7 @@ export class Progress implements RecordSink {
   private migrations = 0;
   private failedMigrations = 0;
   private interruptedMigrations = 0;
-  /** Started by DRS or a maintenance, counted apart: the script's own are what the progress expects. */
+  /** Started by the placement policy (DRS, DPM, maintenance), counted apart: the script's own are what the progress expects. */
   private policyMigrations = 0;
   private requests = 0;
   private lastTimeS = 0;
@@ -24,7 +25,7 @@ export class Progress implements RecordSink {
   }
 
   migration(record: MigrationRecord): void {
-    if (record.kind === 'drs' || record.kind === 'maintenance') this.policyMigrations++;
+    if (isPolicyMigration(record.kind)) this.policyMigrations++;
     if (record.kind !== 'script') return;
     this.migrations++;
     if (record.status === 'failed') this.failedMigrations++;

@@ -106,8 +106,9 @@ export async function runCommand(scriptPath: string, flags: RunFlags): Promise<n
     }
     const prepared = await prepareRun(experiment, platform, flags.interval, policyConfig);
     if (interrupts.signal.aborted) return EXIT_INTERRUPTED;
-    const metrics = serveAddress ? new RunMetrics() : undefined;
-    if (serveAddress && metrics) {
+    let metrics: RunMetrics | undefined;
+    if (serveAddress) {
+      metrics = new RunMetrics();
       live = await startLiveServer(serveAddress, metrics);
       process.stderr.write(`serving the run's metrics at ${live.url}/metrics until it ends\n`);
     }

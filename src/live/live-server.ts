@@ -28,18 +28,22 @@ export async function startLiveServer(address: ServeAddress, metrics: RunMetrics
   server.keepAliveTimeout = 1000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
-      const where = `${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
-      reject(new InputError(`--serve ${where}: cannot listen there: ${error.code === 'EADDRINUSE' ? 'the address is in use' : error.message}`));
+      reject(new InputError(`--serve ${hostPort(address.host, address.port)}: cannot listen there: ${error.code === 'EADDRINUSE' ? 'the address is in use' : error.message}`));
     });
     server.listen(address.port, address.host, () => resolve());
   });
   const { address: host, port } = server.address() as AddressInfo;
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url: `http://${hostPort(host, port)}`,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
       }),
   };
+}
+
+/** `host:port`, an IPv6 address in brackets. */
+function hostPort(host: string, port: number): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
 }

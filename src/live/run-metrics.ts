@@ -27,7 +27,7 @@ const LATENCY_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120,
  */
 export class RunMetrics implements RecordSink {
   readonly registry = new Registry();
-  private readonly hostGauges = new Map<string, Gauge>();
+  private readonly hostGauges = new Map<string, { gauge: Gauge; factor: number }>();
   private readonly experimentTime: Gauge;
   private readonly migrations: Counter;
   private readonly migratedBytes: Counter;
@@ -41,8 +41,8 @@ export class RunMetrics implements RecordSink {
 
   constructor() {
     const registers = [this.registry];
-    for (const [counter, { name, help }] of Object.entries(HOST_GAUGES)) {
-      this.hostGauges.set(counter, new Gauge({ name: `${PREFIX}_${name}`, help, labelNames: ['host'], registers }));
+    for (const [counter, { name, help, factor }] of Object.entries(HOST_GAUGES)) {
+      this.hostGauges.set(counter, { gauge: new Gauge({ name: `${PREFIX}_${name}`, help, labelNames: ['host'], registers }), factor });
     }
     this.experimentTime = new Gauge({ name: `${PREFIX}_experiment_time_seconds`, help: 'Experiment time of the latest record', registers });
     this.migrations = new Counter({ name: `${PREFIX}_migrations_total`, help: 'Migrations that ended, by kind and status', labelNames: ['kind', 'status'], registers });
@@ -57,8 +57,8 @@ export class RunMetrics implements RecordSink {
   }
 
   sample(record: SampleRecord): void {
-    const known = HOST_GAUGES[record.counter];
-    this.hostGauges.get(record.counter)?.set({ host: record.host }, record.value * (known?.factor ?? 1));
+    const host = this.hostGauges.get(record.counter);
+    host?.gauge.set({ host: record.host }, record.value * host.factor);
     this.experimentTime.set(record.time_s);
   }
 

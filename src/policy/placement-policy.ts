@@ -309,7 +309,6 @@ export class PlacementPolicy {
   private async empty(host: string, kind: 'maintenance' | 'dpm', wanted: () => boolean, onEmpty: () => void): Promise<void> {
     const { clock, dispatcher } = this.context;
     const signal = this.stopping.signal;
-    const policy = kind;
     while (!signal.aborted && wanted()) {
       const staying = this.vmsOn(host);
       if (staying.length === 0 && !dispatcher.isBusy(host)) return onEmpty();
@@ -324,12 +323,12 @@ export class PlacementPolicy {
         }
         const target = this.evacuationTarget(host, added);
         if (target === undefined) {
-          this.decide({ policy, outcome: 'failed', vm, source: host, reason: `nowhere to put ${vm}: no other host is on and out of maintenance` });
+          this.decide({ policy: kind, outcome: 'failed', vm, source: host, reason: `nowhere to put ${vm}: no other host is on and out of maintenance` });
           retryAtS = Math.min(retryAtS, nowS + this.context.config.maintenance.retrySeconds);
           break;
         }
         if (!dispatcher.canStart(vm, target.host)) continue;
-        this.decide({ policy, outcome: 'move', vm, source: host, target: target.host, reason: `emptying ${host}: to the least loaded host that takes VMs` });
+        this.decide({ policy: kind, outcome: 'move', vm, source: host, target: target.host, reason: `emptying ${host}: to the least loaded host that takes VMs` });
         dispatcher.start(vm, target.host, kind);
         added.set(target.host, (added.get(target.host) ?? 0) + target.shareMHz);
       }

@@ -78,6 +78,12 @@ export const policyConfigSchema = z
 
 export type PolicyConfig = z.infer<typeof policyConfigSchema>;
 
+/** What a run with policy actions gives its policy: the parameters and each placement host's CPU capacity. */
+export interface PolicySetup {
+  config: PolicyConfig;
+  capacityMHz: Record<string, number>;
+}
+
 export const DEFAULT_POLICY_CONFIG: PolicyConfig = policyConfigSchema.parse({});
 
 export function loadPolicyConfig(path: string | undefined): PolicyConfig {

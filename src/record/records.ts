@@ -84,7 +84,7 @@ export type DecisionOutcome = 'move' | 'none' | 'done' | 'failed' | 'power-off' 
 export interface DecisionRecord {
   time_s: number;
   policy: DecisionPolicy;
-  /** The DRS level in force, or null when DRS is off (maintenance moves are made at any level). */
+  /** The level in force: DPM's on DPM's rows, DRS's on the others; null when off (maintenance moves are made at any level). */
   level: number | null;
   /** Each host's CPU use as a fraction of its capacity, `host=0.62` separated by spaces, as last sampled. */
   loads: string;

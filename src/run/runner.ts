@@ -3,7 +3,7 @@ import { startMonitor } from '../monitor/monitor.ts';
 import type { Inventory, Platform } from '../platforms/platform.ts';
 import { MAX_EXPERIMENT_SECONDS } from '../input-limits.ts';
 import { PlacementPolicy } from '../policy/placement-policy.ts';
-import type { PolicyConfig } from '../policy/policy-config.ts';
+import type { PolicySetup } from '../policy/policy-config.ts';
 import type { ActionStatus, RecordSink } from '../record/records.ts';
 import type { Action, Experiment, ScriptStep } from '../script/experiment.ts';
 import { placementOf } from '../script/validate.ts';
@@ -25,7 +25,7 @@ export interface RunOptions {
   /** Where background work reports an error that ends the run; it then stops as on Ctrl-C. */
   failure: RunFailure;
   /** For a script with `drs`, `dpm` or `maintenance` actions: the policy's parameters and each host's CPU capacity. */
-  policy?: { config: PolicyConfig; capacityMHz: Record<string, number> };
+  policy?: PolicySetup;
 }
 
 export interface RunOutcome {
@@ -69,7 +69,9 @@ export async function runExperiment(
   let policy: PlacementPolicy | undefined;
   // The policy hears of every sample and migration as they are recorded.
   const observed: RecordSink = {
-    ...records,
+    action: (record) => records.action(record),
+    request: (record) => records.request(record),
+    decision: (record) => records.decision(record),
     sample: (record) => {
       records.sample(record);
       policy?.observeSample(record);

@@ -1,5 +1,5 @@
 import { InputError } from '../errors.ts';
-import { DEFAULT_POLICY_CONFIG, type PolicyConfig } from '../policy/policy-config.ts';
+import { DEFAULT_POLICY_CONFIG, type PolicyConfig, type PolicySetup } from '../policy/policy-config.ts';
 import type { Inventory, Platform } from '../platforms/platform.ts';
 import type { RecordSink } from '../record/records.ts';
 import type { Experiment } from '../script/experiment.ts';
@@ -16,7 +16,7 @@ export interface PreparedRun {
   inventory: Inventory;
   intervalSeconds: number;
   /** For a script with policy actions: the policy's parameters and each host's CPU capacity. */
-  policy?: { config: PolicyConfig; capacityMHz: Record<string, number> };
+  policy?: PolicySetup;
 }
 
 /**

@@ -47,21 +47,17 @@ export class SimPlatform implements Platform {
   readonly power: HostPower = {
     standby: (name) => {
       const host = this.datacenter.hosts.get(name);
-      if (!host) return Promise.reject(new Error(`no host ${name}`));
-      if (host.powerState !== 'on') return Promise.reject(new Error(`host ${name} is ${host.powerState}`));
-      if (host.vms.size > 0 || host.incoming.size > 0) return Promise.reject(new Error(`host ${name} still has VMs`));
-      return this.powerTransition(name, 'entering-standby', 'standby', this.config.hosts.power.enterStandbySeconds);
+      if (host && host.powerState === 'on' && (host.vms.size > 0 || host.incoming.size > 0)) return Promise.reject(new Error(`host ${name} still has VMs`));
+      return this.powerTransition(host, name, { from: 'on', during: 'entering-standby', after: 'standby', seconds: this.config.hosts.power.enterStandbySeconds });
     },
-    wake: (name) => {
-      const host = this.datacenter.hosts.get(name);
-      if (!host) return Promise.reject(new Error(`no host ${name}`));
-      if (host.powerState !== 'standby') return Promise.reject(new Error(`host ${name} is ${host.powerState}, not in standby`));
-      return this.powerTransition(name, 'waking', 'on', this.config.hosts.power.wakeSeconds);
-    },
+    wake: (name) =>
+      this.powerTransition(this.datacenter.hosts.get(name), name, { from: 'standby', during: 'waking', after: 'on', seconds: this.config.hosts.power.wakeSeconds }),
   };
 
-  private powerTransition(name: string, during: PowerState, after: PowerState, seconds: number): Promise<void> {
-    const host = this.datacenter.hosts.get(name) as SimHost;
+  private powerTransition(host: SimHost | undefined, name: string, change: { from: PowerState; during: PowerState; after: PowerState; seconds: number }): Promise<void> {
+    if (!host) return Promise.reject(new Error(`no host ${name}`));
+    if (host.powerState !== change.from) return Promise.reject(new Error(`host ${name} is ${host.powerState}, not ${change.from}`));
+    const { during, after, seconds } = change;
     host.setPowerState(this.clock.now(), during);
     return new Promise((resolve) => {
       this.clock.at(this.clock.now() + seconds, () => {
@@ -116,12 +112,12 @@ export class SimPlatform implements Platform {
   async vmCpuMHz(): Promise<Record<string, number>> {
     const now = this.clock.now();
     const previous = this.vmCpuSince;
+    const seconds = now - previous.timeS;
     const work = new Map<string, number>();
     const result: Record<string, number> = {};
     for (const vm of this.datacenter.vms.values()) {
       vm.advance(now);
       work.set(vm.name, vm.cpuWorkMHzSeconds);
-      const seconds = now - previous.timeS;
       const mhz = seconds > 0 ? (vm.cpuWorkMHzSeconds - (previous.work.get(vm.name) ?? 0)) / seconds : vm.rateMHz;
       result[vm.name] = mhz + this.config.vms.idleMHz;
     }
