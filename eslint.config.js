@@ -12,6 +12,14 @@ export default tseslint.config(
     },
   },
   {
+    // Scripts the pages inline, run by the browser.
+    files: ['src/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: { document: 'readonly', window: 'readonly', location: 'readonly', uPlot: 'readonly', ResizeObserver: 'readonly', EventSource: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly' },
+    },
+  },
+  {
     files: ['test/**/*.ts'],
     rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
   },

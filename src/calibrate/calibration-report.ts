@@ -1,5 +1,6 @@
 import { renderScatterChart } from '../report/charts/scatter-chart.ts';
-import { renderReportHtml, type Figure } from '../report/html-page.ts';
+import type { Figure } from '../report/figure.ts';
+import { renderStaticPageHtml } from '../report/static-page.ts';
 import { writeReport } from '../report/report-files.ts';
 import type { Table, TableCell } from '../report/table.ts';
 import { TOOL_VERSION } from '../version.ts';
@@ -251,7 +252,7 @@ function passErrorsTable(series: readonly CaseSeries[], labelHeader: string): Ta
 /** Writes tables, figures and the report.html showing them into `outDir`; returns the page's path. */
 export function writeComparisonReport(outDir: string, title: string, about: Table, tables: readonly Table[], figures: readonly Figure[]): string {
   const madeBy = { version: TOOL_VERSION, command: undefined };
-  return writeReport(outDir, { tables, figures, html: renderReportHtml({ title, runs: about, tables: [...tables], figures: [...figures], madeBy }) });
+  return writeReport(outDir, { tables, figures, html: renderStaticPageHtml({ title, about, tables: [...tables], figures: [...figures], madeBy }) });
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Figure } from '../report/html-page.ts';
+import type { Figure } from '../report/figure.ts';
 import type { Table, TableCell } from '../report/table.ts';
 import { casesTable, comparisonFigures, errorsTable, passComparison, spreadTables, writeComparisonReport, type CaseSeries, type SummaryRow } from './calibration-report.ts';
 import { summarize, type CaseComparison } from './comparison.ts';

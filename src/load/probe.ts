@@ -13,6 +13,13 @@ export interface ProbeResult {
   errors: number;
   /** True when the VM answered a request sent after `settleFrom`. */
   settled: boolean;
+  /**
+   * The median and 99th percentile of the other gaps: how finely the probe sees at all. A
+   * felt downtime near `gapP99Ms` is the probe's own jitter, not the migration's (null with
+   * fewer than two gaps).
+   */
+  gapP50Ms: number | null;
+  gapP99Ms: number | null;
 }
 
 const HEAD_END = '\r\n\r\n';
@@ -39,6 +46,7 @@ export class Probe {
   private firstSendS: number | null = null;
   private maxGapMs = 0;
   private maxGapAtS: number | null = null;
+  private readonly gapsMs: number[] = [];
   private answers = 0;
   private errors = 0;
   private settleFrom = Number.POSITIVE_INFINITY;
@@ -93,7 +101,14 @@ export class Probe {
     // No answer at the end: the gap runs to now.
     const since = this.lastAnswerS ?? this.firstSendS;
     if (!this.settled && since !== null) this.noteGap(since, endS);
-    return { maxGapMs: this.maxGapMs, maxGapAtS: this.maxGapAtS, answers: this.answers, errors: this.errors, settled: this.settled };
+    return { maxGapMs: this.maxGapMs, maxGapAtS: this.maxGapAtS, answers: this.answers, errors: this.errors, settled: this.settled, ...this.otherGaps() };
+  }
+
+  private otherGaps(): { gapP50Ms: number | null; gapP99Ms: number | null } {
+    const others = this.gapsMs.sort((a, b) => a - b).slice(0, -1);
+    if (others.length === 0) return { gapP50Ms: null, gapP99Ms: null };
+    const at = (q: number): number => others[Math.min(others.length - 1, Math.floor(q * others.length))] as number;
+    return { gapP50Ms: at(0.5), gapP99Ms: at(0.99) };
   }
 
   private async run(): Promise<void> {
@@ -128,6 +143,7 @@ export class Probe {
 
   private noteGap(fromS: number, toS: number): void {
     const gapMs = (toS - fromS) * 1000;
+    this.gapsMs.push(gapMs);
     if (gapMs > this.maxGapMs) {
       this.maxGapMs = gapMs;
       this.maxGapAtS = fromS;

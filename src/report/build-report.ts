@@ -1,4 +1,6 @@
+import { percentilesTable } from './distributions.ts';
 import { renderReportHtml } from './html-page.ts';
+import { pageData } from './page/page-data.ts';
 import { loadRuns, policyRuns, type LabelledRun } from './load-runs.ts';
 import { placementPolicyFigure } from './placement-policy-figure.ts';
 import { placementPolicyTable } from './placement-policy-table.ts';
@@ -29,12 +31,19 @@ export async function buildReport(runs: readonly LabelledRun[], options: ReportO
     ...(withPolicy.length > 0 ? [placementPolicyTable(withPolicy)] : []),
     ...(hasHostPower(withPolicy) ? [hostPowerTable(withPolicy)] : []),
   ];
-  const figures = [
-    ...counterFigures(loaded.runs, loaded.host),
-    ...loaded.runs.map(timelineFigure),
-    ...loaded.runs.map(latencyFigure),
-    ...withPolicy.map(placementPolicyFigure),
-  ];
+  const policyFigures = withPolicy.map(placementPolicyFigure);
+  const figures = [...counterFigures(loaded.runs, loaded.host), ...loaded.runs.map(timelineFigure), ...loaded.runs.map(latencyFigure), ...policyFigures];
+  const percentiles = percentilesTable(loaded.runs);
   const title = `vm-monitoring report: ${loaded.runs.map((run) => run.label).join(', ')}`;
-  return writeReport(options.outDir, { tables, figures, html: renderReportHtml({ title, runs: runsTable(loaded.runs), tables, figures, madeBy: { version: TOOL_VERSION, command: options.command } }) });
+  const html = renderReportHtml({
+    title,
+    runs: runsTable(loaded.runs),
+    tables,
+    percentiles,
+    figures,
+    inlineFigures: policyFigures,
+    data: pageData(loaded.runs, loaded.host),
+    madeBy: { version: TOOL_VERSION, command: options.command },
+  });
+  return writeReport(options.outDir, { tables: [...tables, percentiles], figures, html });
 }

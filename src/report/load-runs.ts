@@ -4,7 +4,8 @@ import type { DecisionRecord, MigrationRecord } from '../record/records.ts';
 import { slug, uniqueNames } from './names.ts';
 import { HostCounterSeries, hostReceivingMostMigrations, type HostCounters } from './counter-series.ts';
 import { IntegritySummary, type RunIntegrity } from './integrity-summary.ts';
-import { readFlaggedMigrations } from './read-migration-details.ts';
+import { MigrationRequestTally, type TouchedRequests } from './migration-requests.ts';
+import { readFlaggedMigrations, withMigrationDetails } from './read-migration-details.ts';
 import { hasPlacementPolicy, PolicyRecords, type PolicySummary } from './policy-records.ts';
 import { assertRunNotEmpty, readActions, readDecisions, readMigrations, readRunInfo, streamRequests, streamSamples, type RunInfo } from './read-run.ts';
 import { ServerPerformance, type ServerPerformanceResult } from './server-performance.ts';
@@ -23,7 +24,10 @@ export interface RunSummary {
   /** Unique among the runs and safe in file names: names the run's charts. */
   fileId: string;
   info: RunInfo;
+  /** With their lines of migration-details.jsonl, where the run has them. */
   migrations: MigrationRecord[];
+  /** What each migration touched, in the order of `migrations`. */
+  touched: TouchedRequests[];
   performance: ServerPerformanceResult;
   latency: BucketSeries;
   counters: HostCounters;
@@ -54,7 +58,7 @@ export async function loadRuns(runs: readonly LabelledRun[], host: string | unde
   for (const run of runs) {
     const info = await readRunInfo(run.dir);
     await assertRunNotEmpty(run.dir);
-    const migrations = await readMigrations(run.dir);
+    const migrations = await withMigrationDetails(run.dir, await readMigrations(run.dir));
     const decisions = await readDecisions(run.dir);
     heads.push({ dir: run.dir, info, migrations, decisions, label: run.label ?? scriptLabel(info, run.dir) });
   }
@@ -72,12 +76,14 @@ export async function loadRuns(runs: readonly LabelledRun[], host: string | unde
   const summaries: RunSummary[] = [];
   for (const [i, head] of heads.entries()) {
     const performance = new ServerPerformance(head.migrations);
+    const touched = new MigrationRequestTally(head.migrations);
     const integrity = new IntegritySummary(head.migrations, await readFlaggedMigrations(head.dir));
     const policy = hasPlacementPolicy(head.decisions, head.migrations)
       ? new PolicyRecords({ ...head, decisions: head.decisions ?? [], actions: await readActions(head.dir) })
       : undefined;
     await streamRequests(head.dir, (request) => {
       performance.add(request);
+      touched.add(request);
       integrity.add(request);
       policy?.addRequest(request);
     });
@@ -92,6 +98,7 @@ export async function loadRuns(runs: readonly LabelledRun[], host: string | unde
       fileId: fileIds[i] as string,
       info: head.info,
       migrations: head.migrations,
+      touched: touched.result(),
       performance: performance.result(),
       latency: performance.latencyOverTime(),
       counters: counters.result(),

@@ -1,7 +1,7 @@
 import type { DecisionRecord } from '../record/records.ts';
 import type { Series } from './chart-model.ts';
 import { renderLineChart } from './charts/line-chart.ts';
-import type { Figure } from './html-page.ts';
+import type { Figure } from './figure.ts';
 import type { PolicyRun } from './load-runs.ts';
 import { isPolicyMigration } from './migration-kinds.ts';
 

@@ -41,12 +41,16 @@ function flaggedMigration(line: unknown): FlaggedMigration | null {
  * to the millisecond); a migration without one keeps what it had.
  */
 export async function withMigrationDetails<M extends { vm: string; requested_s: number; details?: Record<string, unknown> }>(dir: string, migrations: readonly M[]): Promise<M[]> {
-  const lines: Record<string, unknown>[] = [];
+  const linesOf = new Map<unknown, Record<string, unknown>[]>();
   await readJsonLines(path.join(dir, MIGRATION_DETAILS), (value) => {
-    if (typeof value === 'object' && value !== null && !Array.isArray(value)) lines.push(value as Record<string, unknown>);
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return;
+    const line = value as Record<string, unknown>;
+    const ofVm = linesOf.get(line.vm);
+    if (ofVm) ofVm.push(line);
+    else linesOf.set(line.vm, [line]);
   });
   return migrations.map((migration) => {
-    const line = lines.find((candidate) => candidate.vm === migration.vm && typeof candidate.requested_s === 'number' && Math.abs(candidate.requested_s - migration.requested_s) < 0.001);
+    const line = linesOf.get(migration.vm)?.find((candidate) => typeof candidate.requested_s === 'number' && Math.abs(candidate.requested_s - migration.requested_s) < 0.001);
     return line === undefined ? migration : { ...migration, details: line };
   });
 }

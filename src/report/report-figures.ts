@@ -2,7 +2,7 @@ import type { MigrationRecord } from '../record/records.ts';
 import type { Interval, TimelineBar } from './chart-model.ts';
 import { renderLineChart } from './charts/line-chart.ts';
 import { renderTimeline } from './charts/timeline-chart.ts';
-import type { Figure } from './html-page.ts';
+import type { Figure } from './figure.ts';
 import type { RunSummary } from './load-runs.ts';
 import { slug } from './names.ts';
 

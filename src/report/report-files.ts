@@ -3,7 +3,7 @@ import path from 'node:path';
 import { InputError } from '../errors.ts';
 import { CREATE_NEW, createMissingLevels, lstatOrUndefined } from '../own-files.ts';
 import { svgToPng } from './charts/png.ts';
-import type { Figure } from './html-page.ts';
+import type { Figure } from './figure.ts';
 import { tableToCsv, tableToMarkdown, type Table } from './table.ts';
 
 /*

@@ -77,7 +77,8 @@ export function serverPerformanceTable(runs: readonly RunSummary[]): Table {
       "that served it) and 'normal' (all others). Responses per second divide by server-seconds: for each VM, the time from " +
       'its first request sent to its last received, split into its own migration time and the rest. Latency is what the client ' +
       "saw; the change columns give 'normal' relative to 'migration', as the seed does. The split means most when requests " +
-      'are much shorter than migrations (the seed\'s section 3.3): a long request overlapping a short migration counts whole.',
+      'are much shorter than migrations (the seed\'s section 3.3): a long request overlapping a short migration counts whole. ' +
+      "The split column says when the requests last as long as the migrations or longer; the changes are then left out, as they would mean nothing.",
     columns: SERVER_PERFORMANCE_COLUMNS,
     rows: runs.flatMap((run) => serverPerformanceCells(run.label, run.performance)),
   };

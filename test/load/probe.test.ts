@@ -36,6 +36,9 @@ test('the probe asks the configured path over TCP, and its longest gap is the ti
     assert.ok(result.answers > 20, `${result.answers} answers`);
     assert.equal(result.errors, 0);
     assert.equal(result.settled, true);
+    // Its other gaps are the 5 ms polling, far under the held answer: the probe's own resolution.
+    assert.ok(result.gapP50Ms !== null && result.gapP50Ms >= 4 && result.gapP50Ms < 50, `median other gap ${result.gapP50Ms} ms`);
+    assert.ok(result.gapP99Ms !== null && result.gapP99Ms >= result.gapP50Ms && result.gapP99Ms < 200, `p99 other gap ${result.gapP99Ms} ms`);
   } finally {
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));

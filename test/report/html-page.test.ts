@@ -5,7 +5,9 @@ import { describe, it } from 'node:test';
 import { COUNTERS } from '../../src/monitor/counters.ts';
 import type { SampleRecord } from '../../src/record/records.ts';
 import { buildReport } from '../../src/report/build-report.ts';
-import { renderReportHtml, type Figure, type ReportPage } from '../../src/report/html-page.ts';
+import type { Figure } from '../../src/report/figure.ts';
+import { renderReportHtml, type ReportPage } from '../../src/report/html-page.ts';
+import type { PageData } from '../../src/report/page/page-data.ts';
 import type { Table } from '../../src/report/table.ts';
 import { withTempDir } from '../support/cli.ts';
 import { migration, request, writeRun } from './run-fixture.ts';
@@ -36,14 +38,23 @@ function urlAttributes(html: string): PageLink[] {
   return links;
 }
 
+/** What an inline script could reach the network with. */
+const NETWORK_CALLS = /\b(fetch|XMLHttpRequest|WebSocket|EventSource|sendBeacon|importScripts)\b|\bimport\s*\(/;
+
 /**
- * The page loads nothing: no scripts, style sheets, images, frames or imports; every URL is an
- * anchor in the page, or an <a> link to a file next to it (no scheme, no `//`, no absolute path);
- * `url()` only into the page. Returns the file names linked to.
+ * The page loads nothing: no style sheets, images, frames or imports, scripts only inline (no
+ * `src`) and none calling the network; every URL is an anchor in the page, or an <a> link to a
+ * file next to it (no scheme, no `//`, no absolute path); `url()` only into the page. Returns
+ * the file names linked to. (The browser tests watch a real Chromium load it.)
  */
 function assertSelfContained(html: string): string[] {
-  for (const element of ['script', 'link', 'img', 'image', 'iframe', 'frame', 'object', 'embed', 'base', 'audio', 'video', 'source', 'feimage']) {
+  for (const element of ['link', 'img', 'image', 'iframe', 'frame', 'object', 'embed', 'base', 'audio', 'video', 'source', 'feimage']) {
     assert.doesNotMatch(html, new RegExp(`<${element}[\\s>/]`, 'i'), `no <${element}> element`);
+  }
+  for (const script of html.matchAll(/<script(\s[^>]*)?>([\s\S]*?)<\/script>/gi)) {
+    assert.doesNotMatch(script[1] ?? '', /\ssrc\s*=/i, 'no script loaded from a file');
+    if (/type="application\/json"/.test(script[1] ?? '')) continue; // data, never run
+    assert.doesNotMatch(script[2] ?? '', NETWORK_CALLS, 'no script calls the network');
   }
   assert.doesNotMatch(html, /@import/i, 'no @import');
   assert.doesNotMatch(html, /http-equiv/i, 'no <meta http-equiv> (refresh, CSP, ...)');
@@ -71,7 +82,7 @@ function section(html: string, id: string): string {
   return match[1] as string;
 }
 
-/** Each table has its caption after it, each figure its SVG inline and its caption in a <figcaption>. */
+/** Each table has its caption after it; each figure's files are listed with its title and caption. */
 function assertCaptions(html: string, tables: readonly Table[], figures: readonly Figure[]): void {
   for (const table of tables) {
     const body = section(html, table.id);
@@ -80,22 +91,25 @@ function assertCaptions(html: string, tables: readonly Table[], figures: readonl
     const caption = escapeForTest(table.caption);
     assert.ok(body.indexOf(caption) > tableEnd, `section ${table.id} has its caption after the table`);
   }
+  const files = section(html, 'figure-files');
   for (const figure of figures) {
-    const body = section(html, figure.id);
-    assert.ok(body.includes(withoutProlog(figure.svg)), `section ${figure.id} holds its SVG inline`);
-    const figcaption = /<figcaption>([\s\S]*?)<\/figcaption>/.exec(body);
-    assert.ok(figcaption, `section ${figure.id} has a <figcaption>`);
-    assert.ok(figcaption[1]?.includes(escapeForTest(figure.caption)), `the figcaption of ${figure.id} holds its caption`);
+    const item = [...files.matchAll(/<li>([\s\S]*?)<\/li>/g)].map((match) => match[1] as string).find((text) => text.includes(`href="${figure.id}.svg"`));
+    assert.ok(item, `the figure files list ${figure.id}`);
+    assert.ok(item.includes(`href="${figure.id}.png"`), `${figure.id}'s PNG is linked`);
+    assert.ok(item.includes(escapeForTest(figure.title)) && item.includes(escapeForTest(figure.caption)), `${figure.id} is listed with its title and caption`);
   }
+}
+
+/** The page's data island, parsed. */
+function dataIsland(html: string): unknown {
+  const match = /<script type="application\/json" id="report-data">([\s\S]*?)<\/script>/.exec(html);
+  assert.ok(match, 'the page holds its data island');
+  return JSON.parse(match[1] as string);
 }
 
 /** Escaping as the page must do it, written here independently of the code under test. */
 function escapeForTest(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
-
-function withoutProlog(svg: string): string {
-  return svg.replace(/^<\?xml[^>]*\?>\s*/, '');
 }
 
 function countOf(text: string, part: string): number {
@@ -138,7 +152,9 @@ function handMadePage(): ReportPage {
     { id: 'counter-cpu-usagemhz', title: 'cpu.usagemhz on esx<1>', caption: 'Sampled <every> 20 s & averaged.', svg: svg('cpu <1>') },
     { id: 'timeline-light', title: `Migrations of ${NASTY}`, caption: 'Bars & marks.', svg: svg('timeline') },
   ];
-  return { title: `Report: ${NASTY}`, runs, tables: [migrationTime], figures, madeBy: { version: '9.8.7', command: `vm-monitoring report ${NASTY}` } };
+  const percentiles: Table = { id: 'percentiles', title: 'Distributions', caption: 'Percentiles & more.', columns: [{ header: 'run', kind: 'text' }], rows: [[NASTY]] };
+  const data: PageData = { host: 'esx<1>', runs: [] };
+  return { title: `Report: ${NASTY}`, runs, tables: [migrationTime], percentiles, figures, inlineFigures: [], data, madeBy: { version: '9.8.7', command: `vm-monitoring report ${NASTY}` } };
 }
 
 describe('the self-containment check of these tests', () => {
@@ -146,6 +162,8 @@ describe('the self-containment check of these tests', () => {
   const bad = [
     '<img src="x.png">',
     '<script>fetch("x")</script>',
+    '<script src="x.js"></script>',
+    '<script>new WebSocket("ws://x")</script>',
     '<link rel="stylesheet" href="style.css">',
     '<style>@import "x.css";</style>',
     '<style>body { background: url(https://example.org/x.png) }</style>',
@@ -171,22 +189,25 @@ describe('the report page (renderReportHtml)', () => {
   const page = handMadePage();
   const html = renderReportHtml(page);
 
-  it('references no external resource: no script, style sheet, image or URL outside the page and its files', () => {
+  it('references no external resource: scripts only inline, no style sheet, image or URL outside the page and its files', () => {
     const files = assertSelfContained(html);
     assert.deepEqual(files.sort(), [
       'counter-cpu-usagemhz.png',
       'counter-cpu-usagemhz.svg',
       'migration-time.csv',
       'migration-time.md',
+      'percentiles.csv',
+      'percentiles.md',
       'timeline-light.png',
       'timeline-light.svg',
     ]);
   });
 
-  it('draws every chart as inline SVG, without the XML prolog', () => {
-    assert.equal(countOf(html, '<svg'), page.figures.length);
-    assert.doesNotMatch(html, /<\?xml/);
-    for (const figure of page.figures) assert.ok(html.includes(withoutProlog(figure.svg)), `${figure.id} inline`);
+  it('carries its data as a JSON island the inlined uPlot draws, a "<" in it escaped', () => {
+    assert.deepEqual(dataIsland(html), page.data);
+    assert.ok(!/<script type="application\/json" id="report-data">[^<]*esx<1>/.test(html), 'no raw "<" inside the island');
+    assert.match(html, /var uPlot=function/);
+    assert.equal(countOf(html, '<svg'), 0, 'the SVG charts are files, not inline');
   });
 
   it('escapes <, & and > in labels, titles, headers and captions', () => {
@@ -194,15 +215,15 @@ describe('the report page (renderReportHtml)', () => {
     assert.ok(!html.includes('<b>bold</b>'), 'the caption markup is not passed through');
     assert.ok(!html.includes('<label>'), 'the column header is escaped');
     assert.ok(!html.includes('esx<1>'), 'the figure title is escaped');
-    assert.ok(countOf(html, NASTY_ESCAPED) >= 4, 'the label appears escaped in the runs table, Table 1 and the figure title');
+    assert.ok(countOf(html, NASTY_ESCAPED) >= 4, 'the label appears escaped in the runs table, Table 1, the percentiles and the figure title');
     assert.match(html, /<title>Report: &lt;b&gt;&amp;(&quot;|")x(&quot;|")<\/title>/);
     assert.ok(html.includes('run &lt;label&gt;'));
     assert.ok(html.includes('Migration time &lt;Table 1&gt;'));
     assert.ok(html.includes('Sampled &lt;every&gt; 20 s &amp; averaged.'));
   });
 
-  it('ends with a footer naming the version and the command that made it, escaped', () => {
-    assert.match(html, /<footer>Made by vm-monitoring 9\.8\.7: <code>vm-monitoring report &lt;b&gt;&amp;(&quot;|")x(&quot;|")<\/code><\/footer>\n<\/body>/);
+  it('has a footer naming the version and the command that made it, escaped, before its scripts', () => {
+    assert.match(html, /<footer>Made by vm-monitoring 9\.8\.7: <code>vm-monitoring report &lt;b&gt;&amp;(&quot;|")x(&quot;|")<\/code><\/footer>\n<script/);
   });
 
   it('gives each table and figure its caption', () => {
@@ -213,7 +234,7 @@ describe('the report page (renderReportHtml)', () => {
     const table = section(html, 'migration-time');
     assert.match(table, /<td[^>]*>1,300<\/td><td[^>]*>\+30 %<\/td>/);
     const nav = /<nav>([\s\S]*?)<\/nav>/.exec(html)?.[1] ?? '';
-    for (const id of ['migration-time', 'counter-cpu-usagemhz', 'timeline-light']) assert.ok(nav.includes(`href="#${id}"`), `nav links #${id}`);
+    for (const id of ['migration-time', 'over-time', 'migrations-section', 'distributions']) assert.ok(nav.includes(`href="#${id}"`), `nav links #${id}`);
   });
 });
 
@@ -243,7 +264,7 @@ function writeSmallRun(dir: string, scale: number): void {
 }
 
 describe('the page of a real report (buildReport on small runs)', () => {
-  it('is self-contained, escapes the labels, inlines every chart and links only files it wrote', () =>
+  it('is self-contained, escapes the labels, has every chart and links only files it wrote', () =>
     withTempDir(async (tmp) => {
       const light = path.join(tmp, 'light');
       const heavy = path.join(tmp, 'heavy');
@@ -267,17 +288,23 @@ describe('the page of a real report (buildReport on small runs)', () => {
       const svgFiles = written.filter((name) => name.endsWith('.svg'));
       // Six counters, and a timeline and a latency chart per run.
       assert.equal(svgFiles.length, 6 + 2 * 2, svgFiles.join(', '));
-      assert.equal(countOf(html, '<svg'), svgFiles.length, 'every chart inline, nothing else');
+      const files = section(html, 'figure-files');
       for (const name of svgFiles) {
-        const inline = withoutProlog(fs.readFileSync(path.join(outDir, name), 'utf8'));
-        assert.ok(html.includes(inline), `${name} is inline in the page`);
-        const id = name.replace(/\.svg$/, '');
-        const figcaption = /<figcaption>([\s\S]*?)<\/figcaption>/.exec(section(html, id))?.[1] ?? '';
-        assert.ok(figcaption.replace(/<a [^>]*>[^<]*<\/a>/g, '').trim().length > 40, `${id} has a caption saying how it was computed`);
+        const item = [...files.matchAll(/<li>([\s\S]*?)<\/li>/g)].map((match) => match[1] as string).find((text) => text.includes(`href="${name}"`)) ?? '';
+        assert.ok(item.replace(/<a [^>]*>[^<]*<\/a>/g, '').trim().length > 40, `${name} is listed with a caption saying how it was computed`);
       }
-      for (const id of ['runs', 'migration-time', 'server-performance']) {
+      // The interactive charts: per run its latency and six counters, and the runs side by side.
+      const data = dataIsland(html) as PageData;
+      assert.deepEqual(data.runs.map((run) => run.migrations.length), [2, 2]);
+      for (const run of data.runs) {
+        assert.ok(html.includes(`data-chart="latency-${run.id}"`), `${run.id} has its latency chart`);
+        assert.equal(run.counters.filter((series) => series.t.length === 11).length, 6, `${run.id} has its six counters sampled 11 times`);
+      }
+      assert.equal(countOf(html, 'data-chart="multiple-'), 6 * 2, 'each counter as a small chart per run');
+      assert.equal(countOf(html, '<tr data-migration='), 4, 'a row per migration in the migrations table');
+      for (const id of ['runs', 'migration-time', 'server-performance', 'distributions']) {
         const body = section(html, id);
-        assert.ok(body.indexOf('<p class="caption">') > body.indexOf('</table>'), `table ${id} has its caption`);
+        assert.ok(body.lastIndexOf('<p class="caption">') > body.indexOf('</table>'), `table ${id} has its caption`);
       }
 
       assert.ok(!html.includes(NASTY), 'the raw label does not appear anywhere in the page, SVGs included');
