@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: runs every sample script, then a datacenter-scale scenario, on the
- * simulated datacenter in this one process, then reports on a run of a million requests, sets
- * the sim's accuracy on the saved QEMU measurements beside SimGrid's, and prints what it measured. Progress goes to stderr, the report to stdout. The machine may be
+ * simulated datacenter in this one process, then times `vm-monitoring report` (a child process)
+ * on a sim run of a million requests, sets the sim's accuracy on the saved QEMU measurements
+ * beside SimGrid's, and prints what it measured. Progress goes to stderr, the report to stdout. The machine may be
  * shared and noisy: figures are printed against their targets, never asserted.
  */
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
