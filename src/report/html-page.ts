@@ -28,6 +28,7 @@ const STYLE = `
 body { font-family: "DejaVu Sans", system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; padding: 0 1em; }
 h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 2em; } h3 { font-size: 1.05em; margin: 1.2em 0 0.4em; }
 .table-wrap { max-width: 100%; overflow-x: auto; }
+.table-wrap.tall { max-height: 36em; overflow-y: auto; } .table-wrap.tall thead th { position: sticky; top: 0; }
 table { border-collapse: collapse; margin: 0.5em 0; font-size: 0.9em; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; white-space: nowrap; }
 th { background: #f2f2f2; text-align: left; } td.number { text-align: right; font-variant-numeric: tabular-nums; }

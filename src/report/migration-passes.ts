@@ -31,10 +31,15 @@ interface ProgressPoint {
   dirtyRate: number | null;
 }
 
+/** Pass 0 is the setup, from the migration's start to the first pass; each pass runs to the next one's start, the last to the end. */
 export function passRows(details: Record<string, unknown> | undefined): PassRow[] {
-  const points = progressPoints(details);
+  const { points, atPassStarts } = progressPoints(details);
+  const first = points[0];
+  if (first === undefined) return [];
   // The first point of each pass number starts it; the last point (the end) closes the last pass.
   const starts = points.filter((point, i) => i === 0 || point.pass !== (points[i - 1] as ProgressPoint).pass);
+  if (first.pass === 0) starts[0] = { ...first, atS: 0 };
+  else if (atPassStarts && first.atS > 0) starts.unshift({ atS: 0, pass: 0, transferred: 0, remaining: 0, dirtyRate: null });
   const rows: PassRow[] = [];
   for (const [i, start] of starts.entries()) {
     const next = starts[i + 1] ?? points.at(-1);
@@ -42,7 +47,8 @@ export function passRows(details: Record<string, unknown> | undefined): PassRow[
     const durationS = next.atS - start.atS;
     const bytes = next.transferred - start.transferred;
     const transferRate = durationS > 0 ? bytes / durationS : null;
-    const estimated = i + 1 < starts.length && durationS > 0 ? next.remaining / durationS : null;
+    // The setup sends nothing and dirties nothing a pass must resend: every page is pending from its end anyway.
+    const estimated = start.pass > 0 && i + 1 < starts.length && durationS > 0 ? next.remaining / durationS : null;
     const dirtyRate = start.dirtyRate ?? estimated;
     rows.push({
       pass: start.pass,
@@ -59,14 +65,14 @@ export function passRows(details: Record<string, unknown> | undefined): PassRow[
   return rows;
 }
 
-function progressPoints(details: Record<string, unknown> | undefined): ProgressPoint[] {
-  if (details === undefined) return [];
+/** QEMU's and the sim's points are taken as each pass begins (the first as the setup ends); libvirt's are polled, its first one in pass 1. */
+function progressPoints(details: Record<string, unknown> | undefined): { points: ProgressPoint[]; atPassStarts: boolean } {
   for (const platform of ['qemu', 'sim'] as const) {
-    const progress = (details[platform] as { progress?: unknown } | undefined)?.progress;
-    if (Array.isArray(progress)) return progress.flatMap(qemuPoint);
+    const progress = (details?.[platform] as { progress?: unknown } | undefined)?.progress;
+    if (Array.isArray(progress)) return { points: progress.flatMap(qemuPoint), atPassStarts: true };
   }
-  const libvirt = (details.libvirt as { progress?: unknown } | undefined)?.progress;
-  return Array.isArray(libvirt) ? libvirt.flatMap(libvirtPoint) : [];
+  const libvirt = (details?.libvirt as { progress?: unknown } | undefined)?.progress;
+  return { points: Array.isArray(libvirt) ? libvirt.flatMap(libvirtPoint) : [], atPassStarts: false };
 }
 
 function qemuPoint(entry: unknown): ProgressPoint[] {

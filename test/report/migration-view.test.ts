@@ -29,12 +29,14 @@ describe('passes from the platforms’ progress', () => {
     assert.deepEqual(
       rows.map((row) => [row.pass, row.startS, row.durationS, row.bytes / MB]),
       [
+        [0, 0, 0.5, 0],
         [1, 0.5, 2, 200],
         [2, 2.5, 0.5, 40],
         [3, 3, 0.10000000000000009, 10],
       ],
     );
-    const [first, second] = rows;
+    const [setup, first, second] = rows;
+    assert.deepEqual([setup?.dirtyRate, setup?.convergenceRatio], [null, null], 'the setup has no rates of a pass');
     assert.equal(first?.transferRate, 100 * MB);
     // Pass 1 had no measured rate: what pass 2 found pending (40 MB) over pass 1's 2 s.
     assert.deepEqual([first?.dirtyRate, first?.dirtyRateMeasured], [20 * MB, false]);
@@ -42,7 +44,7 @@ describe('passes from the platforms’ progress', () => {
     assert.deepEqual([second?.dirtyRate, second?.dirtyRateMeasured], [2441 * 4096, true]);
   });
 
-  it("takes the sim's progress, its setup as pass 0", () => {
+  it("takes the sim's progress, its setup as pass 0 from the migration's start", () => {
     const rows = passRows({
       sim: {
         progress: [
@@ -54,16 +56,16 @@ describe('passes from the platforms’ progress', () => {
       },
     });
     assert.deepEqual(
-      rows.map((row) => [row.pass, row.bytes / MB]),
+      rows.map((row) => [row.pass, row.startS, row.bytes / MB]),
       [
-        [0, 0],
-        [1, 70],
-        [2, 20],
+        [0, 0, 0],
+        [1, 0.4, 70],
+        [2, 1, 20],
       ],
     );
   });
 
-  it("takes libvirt's job statistics at each iteration", () => {
+  it("takes libvirt's job statistics at each iteration, polled: no setup row before its first poll", () => {
     const rows = passRows({
       libvirt: {
         progress: [

@@ -46,7 +46,7 @@ export function migrationsSection(runs: readonly PageRun[]): string {
   );
   return `<section id="migrations-section"><h2>Every migration</h2>
 <p class="caption">Every migration of ${runs.length > 1 ? 'the runs' : 'the run'}, setup migrations included; click a header to sort, a row to see the migration: its passes, what the platform reported, the probe and the requests it touched.</p>
-<div class="table-wrap"><table id="migrations" data-sortable><thead><tr>${head}</tr></thead><tbody>
+<div class="table-wrap tall"><table id="migrations" data-sortable><thead><tr>${head}</tr></thead><tbody>
 ${rows.join('\n')}
 </tbody></table></div></section>`;
 }

@@ -88,7 +88,7 @@
    * A line chart in `element`: x values `x`, series [{ label, values, unit, dash, stepped }],
    * all series of one unit; `group` ties its cursor and zoom to other charts.
    */
-  function lineChart(element, { title, x, xLabel, series, unit, group, plugins, height, xIsTime = true, stepped = false }) {
+  function lineChart(element, { title, x, xLabel, series, unit, group, plugins, height, xIsTime = true, stepped = false, wholeX = false }) {
     const [shownUnit, factor] = readableUnit(unit, Math.max(...series.map((s) => maxOf(s.values))));
     const scaled = series.map((s) => s.values.map((v) => (v === null ? null : v / factor)));
     const options = {
@@ -101,7 +101,7 @@
       plugins: plugins ?? [],
       hooks: group ? { setScale: [syncScale(group)] } : {},
       axes: [
-        { label: xLabel ?? (xIsTime ? 'time [s]' : ''), values: (u, ticks) => ticks.map((t) => formatNumber(t)) },
+        { label: xLabel ?? (xIsTime ? 'time [s]' : ''), values: (u, ticks) => ticks.map((t) => formatNumber(t)), ...(wholeX ? { incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500] } : {}) },
         { label: shownUnit, values: (u, ticks) => ticks.map((t) => formatNumber(t)), size: 60 },
       ],
       series: [
@@ -357,7 +357,7 @@
       'without *, the platform\'s own figure. Under 1, the transfer gains on the guest.';
     body.append(note);
     const rated = migration.passRows.filter((p) => p.pass > 0 && p.transferRate !== null);
-    if (rated.length > 1) {
+    if (rated.length > 2) {
       const element = document.createElement('div');
       element.dataset.chart = 'passes';
       body.append(element);
@@ -366,6 +366,7 @@
         x: rated.map((p) => p.pass),
         xLabel: 'pass',
         xIsTime: false,
+        wholeX: true,
         series: [
           { label: 'transfer rate', values: rated.map((p) => p.transferRate) },
           { label: 'dirty rate', values: rated.map((p) => p.dirtyRate), dash: [4, 3] },
