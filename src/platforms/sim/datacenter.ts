@@ -86,39 +86,55 @@ export class Datacenter implements MigrationEnvironment {
     }
   }
 
+  /** Scratch arrays of reallocate, reused: it runs at every event and must not allocate. */
+  private readonly demands: number[] = [];
+  private readonly networkRates: number[] = [];
+
   private reallocate(host: SimHost): void {
     const now = this.clock.now();
     host.account(now);
     for (const vm of host.vms) vm.advance(now);
     for (const migration of host.outgoing) migration.advance(now);
 
-    const { maxBandwidthMBps, maxStreamMBps, stopAndCopyMBps, linkEfficiency, resync } = this.profile;
-    // Under QEMU's rate windows the cap is a budget per window (the migration keeps it), spent at the sender's speed: its unthrottled one unless limited.
-    const precopyMBps = resync === 'below-threshold' ? (maxStreamMBps ?? stopAndCopyMBps ?? Infinity) : Math.min(maxBandwidthMBps ?? Infinity, maxStreamMBps ?? Infinity);
-    const capOf = (m: PreCopyMigration): number => (m.stopped && stopAndCopyMBps !== null ? stopAndCopyMBps : precopyMBps) * 1024 * 1024;
-    const streams = [...host.outgoing];
-    const networkRates = streams.map(
-      (m) => Math.min(host.linkBytesPerSecond / host.outgoing.size, m.target.linkBytesPerSecond / m.target.incoming.size, capOf(m)) * linkEfficiency,
-    );
-    const vms = [...host.vms];
-    const streamDemands = networkRates.map((rate) => (rate / (1024 * 1024)) * this.profile.cpuMHzPerMBps);
-    const shares = waterFill(host.capacityMHz, [...vms.map((vm) => vm.demandMHz), ...streamDemands]);
+    const { demands, networkRates } = this;
+    demands.length = 0;
+    networkRates.length = 0;
+    for (const vm of host.vms) demands.push(vm.demandMHz);
+    for (const migration of host.outgoing) {
+      const rate = Math.min(host.linkBytesPerSecond / host.outgoing.size, migration.target.linkBytesPerSecond / migration.target.incoming.size, this.streamCapOf(migration)) * this.profile.linkEfficiency;
+      networkRates.push(rate);
+      demands.push((rate / (1024 * 1024)) * this.profile.cpuMHzPerMBps);
+    }
+    const shares = waterFill(host.capacityMHz, demands);
 
     const memoryDemand = host.memoryDemandMB();
     const swapFactor = host.swapFactor(memoryDemand);
-    const tracing = 1 - this.profile.tracingSlowdown;
-    // One vCPU: while one of its requests fills fresh memory, the traps slow all it runs.
-    const filling = 1 - (this.profile.fillSlowdown ?? this.profile.tracingSlowdown);
-    const tracedShare = (vm: SimVm): number => (!vm.tracing ? 1 : vm.fillsFreshMemory ? filling : tracing);
-    vms.forEach((vm, i) => vm.setRate(now, (shares[i] as number) * swapFactor * tracedShare(vm)));
+    let i = 0;
+    for (const vm of host.vms) vm.setRate(now, (shares[i++] as number) * swapFactor * this.tracedShare(vm));
     let migrationMHz = 0;
-    streams.forEach((migration, i) => {
-      const demand = streamDemands[i] as number;
-      const granted = shares[vms.length + i] as number;
+    let k = 0;
+    for (const migration of host.outgoing) {
+      const demand = demands[i] as number;
+      const granted = shares[i] as number;
       migrationMHz += granted;
-      migration.setRate(now, (networkRates[i] as number) * (demand > 0 ? Math.min(1, granted / demand) : 1));
-    });
+      migration.setRate(now, (networkRates[k] as number) * (demand > 0 ? Math.min(1, granted / demand) : 1));
+      i++;
+      k++;
+    }
     host.migrationMHz = migrationMHz;
     host.refreshGauges(memoryDemand);
+  }
+
+  /** A stream's own cap: under QEMU's rate windows the cap is a budget per window (the migration keeps it), spent at the sender's speed: its unthrottled one unless limited. */
+  private streamCapOf(migration: PreCopyMigration): number {
+    const { maxBandwidthMBps, maxStreamMBps, stopAndCopyMBps, resync } = this.profile;
+    const precopyMBps = resync === 'below-threshold' ? (maxStreamMBps ?? stopAndCopyMBps ?? Infinity) : Math.min(maxBandwidthMBps ?? Infinity, maxStreamMBps ?? Infinity);
+    return (migration.stopped && stopAndCopyMBps !== null ? stopAndCopyMBps : precopyMBps) * 1024 * 1024;
+  }
+
+  /** One vCPU: while one of its requests fills fresh memory, the traps slow all it runs. */
+  private tracedShare(vm: SimVm): number {
+    if (!vm.tracing) return 1;
+    return vm.fillsFreshMemory ? 1 - (this.profile.fillSlowdown ?? this.profile.tracingSlowdown) : 1 - this.profile.tracingSlowdown;
   }
 }
