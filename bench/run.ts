@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: runs every sample script, then a datacenter-scale scenario, on the
- * simulated datacenter in this one process, then times `vm-monitoring report` (a child process)
+ * simulated datacenter in this one process, then the speed scenarios beside SimGrid's, then times `vm-monitoring report` (a child process)
  * on a sim run of a million requests, sets the sim's accuracy on the saved QEMU measurements
  * beside SimGrid's, and prints what it measured. Progress goes to stderr, the report to stdout. The machine may be
  * shared and noisy: figures are printed against their targets, never asserted.
@@ -15,6 +15,7 @@ import {
 import { benchAccuracy } from './accuracy.ts';
 import { benchQemu } from './qemu.ts';
 import { benchReport } from './report.ts';
+import { benchSpeed } from './speed.ts';
 import { runOnSim, type SimRunResult } from './run-on-sim.ts';
 
 const SAMPLES_DIR = 'samples';
@@ -110,6 +111,7 @@ try {
   const started = performance.now();
   await benchSamples(workDir);
   await benchDatacenter(workDir);
+  await benchSpeed(workDir);
   await benchReport(workDir);
   await benchAccuracy(workDir);
   await benchQemu(workDir);

@@ -35,7 +35,7 @@ for (const { script, config } of RUNS) {
   test(`${name}${config ? ` with ${path.basename(config)}` : ''} gives the records pinned`, async () => {
     const run = await runOnSim(readFileSync(script, 'utf8'), config ? loadSimConfig(config) : {});
     const files = {
-      migrations: run.migrations.map((record) => formatCsvRecordLine(record, MIGRATION_COLUMNS)),
+      migrations: run.migrations.map(({ details: _details, ...row }) => formatCsvRecordLine(row, MIGRATION_COLUMNS)),
       requests: run.requests.map((record) => formatCsvRecordLine(record, REQUEST_COLUMNS)),
       samples: run.samples.map((record) => formatCsvRecordLine(record, SAMPLE_COLUMNS)),
       actions: run.actions.map((record) => formatCsvRecordLine(record, ACTION_COLUMNS)),

@@ -14,6 +14,9 @@ using Mode = int (*)(sg4::Engine&, const std::vector<std::string>&);
 
 const std::map<std::string, Mode, std::less<>> MODES = {
     {"accuracy", accuracy_mode},
+    {"sequential", sequential_mode},
+    {"concurrent", concurrent_mode},
+    {"datacenter", datacenter_mode},
 };
 
 int main(int argc, char* argv[])

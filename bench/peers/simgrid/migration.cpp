@@ -18,9 +18,6 @@ namespace {
 /** The plugin sends memory on this mailbox, `<prefix><vm>(<source>-<destination>)` (VmLiveMigration.hpp). */
 const std::string MEMORY_MAILBOX_PREFIX = "__mbox_mig_src_dst:";
 
-/** How long the VM computes before its migration starts, so that the dirty-page tracking finds its computation running. */
-constexpr double DIRTIER_LEAD_S = 0.1;
-
 struct MigrationProbe {
   double rate          = 0;
   double started_at    = 0;
@@ -84,10 +81,10 @@ void observe_migrations()
   });
 }
 
-MigrationOutcome run_migration(const MigrationSettings& settings, sg4::Host* source, sg4::Host* destination,
-                               const std::string& vm_name)
+sg4::VirtualMachine* start_vm(const MigrationSettings& settings, sg4::Host* host, const std::string& vm_name,
+                              double dirty_for_s)
 {
-  sg4::VirtualMachine* vm = source->create_vm(vm_name, 1, static_cast<size_t>(settings.ram_bytes));
+  sg4::VirtualMachine* vm = host->create_vm(vm_name, 1, static_cast<size_t>(settings.ram_bytes));
   sg_vm_set_migration_speed(vm, settings.bandwidth_bytes_per_s);
   // The plugin dirties (migration speed x intensity / host speed) bytes per flop the VM computes:
   // with the VM's one core busy at the host's speed, the VM dirties migration speed x intensity a second.
@@ -95,20 +92,24 @@ MigrationOutcome run_migration(const MigrationSettings& settings, sg4::Host* sou
   sg_vm_set_working_set_memory(vm, static_cast<sg_size_t>(settings.working_set_bytes));
   vm->start();
   if (settings.dirty_bytes_per_s > 0) {
-    // Longer than the migration can last, suspended as it is for the downtime.
-    const double flops = HOST_FLOPS * 2 * (settings.timeout_s + 1);
+    const double flops = HOST_FLOPS * dirty_for_s;
     sg4::Actor::create(vm_name + "-dirtier", vm, [flops] { sg4::this_actor::execute(flops); });
   }
-  sg4::this_actor::sleep_for(DIRTIER_LEAD_S);
+  return vm;
+}
 
-  MigrationProbe& probe  = probes[vm_name];
-  probe.rate             = settings.bandwidth_bytes_per_s;
-  sg4::ActorPtr migrator = sg4::Actor::create(vm_name + "-migrator", source, [vm, destination, &probe] {
+MigrationOutcome migrate_vm(sg4::VirtualMachine* vm, sg4::Host* destination, double timeout_s)
+{
+  const std::string& vm_name = vm->get_name();
+  MigrationProbe& probe      = probes[vm_name];
+  probe                      = MigrationProbe{};
+  probe.rate                 = sg_vm_get_migration_speed(vm);
+  sg4::ActorPtr migrator     = sg4::Actor::create(vm_name + "-migrator", vm->get_pm(), [vm, destination, &probe] {
     probe.started_at = sg4::Engine::get_clock();
     sg_vm_migrate(vm, destination);
     probe.finished_at = sg4::Engine::get_clock();
   });
-  migrator->join(settings.timeout_s);
+  migrator->join(timeout_s);
 
   MigrationOutcome outcome{};
   outcome.converged = probe.suspended_at.has_value();
@@ -123,8 +124,18 @@ MigrationOutcome run_migration(const MigrationSettings& settings, sg4::Host* sou
     outcome.bytes    = probe.bytes_sent_by(now);
   }
   outcome.passes = probe.passes;
+  probes.erase(vm_name);
+  return outcome;
+}
+
+MigrationOutcome run_migration(const MigrationSettings& settings, sg4::Host* source, sg4::Host* destination,
+                               const std::string& vm_name)
+{
+  // The computation lasts longer than the migration can, suspended as it is for the downtime.
+  sg4::VirtualMachine* vm = start_vm(settings, source, vm_name, 2 * (settings.timeout_s + 1));
+  sg4::this_actor::sleep_for(DIRTIER_LEAD_S);
+  const MigrationOutcome outcome = migrate_vm(vm, destination, settings.timeout_s);
   // Kills the plugin's actors of a migration still under way (its VM shutdown callback), and the dirtier.
   vm->destroy();
-  probes.erase(vm_name);
   return outcome;
 }

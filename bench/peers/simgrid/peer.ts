@@ -1,7 +1,8 @@
 /**
  * The SimGrid peer from node: whether this machine can build it, building it (g++ against
- * Debian's libsimgrid-dev, into a directory of the caller's), and running its modes. The
- * program itself is the C++ beside this file (README.md).
+ * Debian's libsimgrid-dev, into a directory of the caller's), and running its modes: accuracy
+ * (bench/accuracy.ts) and the speed modes (bench/speed.ts). The program itself is the C++
+ * beside this file (README.md).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -99,4 +100,37 @@ function outcomeOf(row: string): SimgridOutcome {
     passes: numberOf(passes),
     maxDowntimeSeconds: numberOf(maxDowntime),
   };
+}
+
+/** What one of the peer's speed modes (`sequential N`, `concurrent N`, `datacenter ...`, speed.cpp) did and how long it took. */
+export interface SimgridSpeedRun {
+  scenario: string;
+  migrations: number;
+  /** Of those, the migrations whose VM was stopped for its last copy (all, in the speed scenarios). */
+  converged: number;
+  /** SimGrid's clock when the simulation ended. */
+  simulatedSeconds: number;
+  /** Summed over the migrations: every transfer of memory. */
+  bytes: number;
+  passes: number;
+  /** Wall time of the simulation loop alone (engine.run()), measured inside the program: start-up and building the platform are left out. */
+  wallSeconds: number;
+  /** Wall time of the whole process, from its start to its exit, measured from node. */
+  processSeconds: number;
+}
+
+const SPEED_HEADER = 'scenario,migrations,converged,simulated_s,bytes,passes,wall_s';
+
+/** Runs one of the peer's speed modes; `args` are the mode's (a count, or the datacenter's constants). */
+export async function runSimgridSpeed(program: string, mode: 'sequential' | 'concurrent' | 'datacenter', args: readonly string[]): Promise<SimgridSpeedRun> {
+  const started = performance.now();
+  const { stdout } = await exec(program, [mode, ...args], { timeoutMs: RUN_TIMEOUT_MS });
+  const processSeconds = (performance.now() - started) / 1000;
+  const [header, row, ...rest] = stdout.trim().split('\n');
+  if (header !== SPEED_HEADER || row === undefined || rest.length > 0) throw new Error(`simgrid-peer ${mode}: expected the header ${SPEED_HEADER} and one row, not ${stdout.trim()}`);
+  const [scenario, ...cells] = row.split(',');
+  const numbers = cells.map(Number);
+  if (scenario !== mode || numbers.length !== 6 || !numbers.every(Number.isFinite)) throw new Error(`simgrid-peer ${mode}: a bad row: ${row}`);
+  const [migrations, converged, simulatedSeconds, bytes, passes, wallSeconds] = numbers as [number, number, number, number, number, number];
+  return { scenario, migrations, converged, simulatedSeconds, bytes, passes, wallSeconds, processSeconds };
 }

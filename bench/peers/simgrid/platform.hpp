@@ -4,6 +4,8 @@
 
 #include <simgrid/s4u/Host.hpp>
 
+#include <vector>
+
 struct HostPair {
   simgrid::s4u::Host* source;
   simgrid::s4u::Host* destination;
@@ -18,5 +20,14 @@ constexpr double HOST_FLOPS = 1e9;
  * gives a flow 97 % of a link's bandwidth), so that the rate set on each transfer is what holds.
  */
 HostPair build_two_host_platform(double link_bytes_per_s);
+
+/**
+ * `count` hosts named host001, host002... of `cores` cores each, in a star: each host has a
+ * link of its own to the others in each direction (one up, one down) of `link_bytes_per_s`
+ * and no latency, and nothing else between them, so that a transfer from A to B shares A's
+ * up link and B's down link. The project's sim links its hosts the same way (`hosts.linkMbps`,
+ * per host, each direction).
+ */
+std::vector<simgrid::s4u::Host*> build_star_platform(int count, int cores, double link_bytes_per_s);
 
 #endif
