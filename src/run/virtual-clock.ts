@@ -16,6 +16,8 @@ export class VirtualClock implements Clock {
   private seq = 0;
   private yieldRequested = false;
   private readonly queue = new TimerQueue();
+  /** Run once before time moves on from the current instant (`beforeTimeMoves`). */
+  private readonly endOfInstant: (() => void)[] = [];
   /** With `pace`: at most this many experiment seconds per wall second, counted from `startMs`. */
   private wallPace: { factor: number; startMs: number } | undefined;
 
@@ -37,6 +39,14 @@ export class VirtualClock implements Clock {
 
   requestYield(): void {
     this.yieldRequested = true;
+  }
+
+  /**
+   * Runs `callback` once, after every callback of the current instant and before time moves on:
+   * what changed many times in one instant (a hundred streams starting at once) is worked out once.
+   */
+  beforeTimeMoves(callback: () => void): void {
+    this.endOfInstant.push(callback);
   }
 
   sleepUntil(t: number, signal?: AbortSignal): Promise<void> {
@@ -95,8 +105,14 @@ export class VirtualClock implements Clock {
     this.yieldRequested = false;
     let ran = 0;
     while (ran < CALLBACKS_PER_BREATH && !this.yieldRequested && this.wallWaitMs() <= 0) {
-      const timer = this.queue.pop();
-      if (timer === undefined) break;
+      const next = this.queue.peek();
+      if (next === undefined) break;
+      if (next.time > this.current && this.endOfInstant.length > 0) {
+        // They may schedule more callbacks, even at this instant: look again.
+        for (const callback of this.endOfInstant.splice(0)) callback();
+        continue;
+      }
+      const timer = this.queue.pop() as Timer;
       if (timer.cancelled) continue;
       this.current = timer.time;
       timer.callback();

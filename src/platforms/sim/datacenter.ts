@@ -41,7 +41,7 @@ export class Datacenter implements MigrationEnvironment {
   }
 
   vmChanged(vm: SimVm): void {
-    this.reallocate(vm.host);
+    this.changed(vm.host);
   }
 
   transferStarted(migration: PreCopyMigration): void {
@@ -68,8 +68,8 @@ export class Datacenter implements MigrationEnvironment {
     source.vms.delete(vm);
     vm.host = target;
     target.vms.add(vm);
-    this.reallocate(source);
-    this.reallocate(target);
+    this.changed(source);
+    this.changed(target);
   }
 
   nextAnswerAfterStop(stoppedS: number, resumedS: number): number {
@@ -79,11 +79,25 @@ export class Datacenter implements MigrationEnvironment {
 
   /** A stream's start or end changes the shares on both its hosts and of the streams into its target. */
   private reallocateAround(migration: PreCopyMigration): void {
-    this.reallocate(migration.source);
-    this.reallocate(migration.target);
+    this.changed(migration.source);
+    this.changed(migration.target);
     for (const other of migration.target.incoming) {
-      if (other.source !== migration.source) this.reallocate(other.source);
+      if (other.source !== migration.source) this.changed(other.source);
     }
+  }
+
+  /** Hosts whose shares are to be worked out again before time moves on, in the order they changed. */
+  private readonly changedHosts = new Set<SimHost>();
+
+  /** Shares a host out again once, at the end of the instant, however often it changed in it. */
+  private changed(host: SimHost): void {
+    if (this.changedHosts.size === 0) this.clock.beforeTimeMoves(() => this.reallocateChanged());
+    this.changedHosts.add(host);
+  }
+
+  private reallocateChanged(): void {
+    for (const host of this.changedHosts) this.reallocate(host);
+    this.changedHosts.clear();
   }
 
   /** Scratch arrays of reallocate, reused: it runs at every event and must not allocate. */
