@@ -39,7 +39,7 @@ function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--report', 'write the report (tables, charts, HTML) into RUN_DIR/report at the end')
     .option('--ca-file <pem>', 'also trust this CA when the platform is reached over TLS')
     .option('--insecure', 'do not verify the platform\'s TLS certificate (says so on stderr)')
-    .option('--serve <[host:]port>', 'serve the run\'s metrics (Prometheus text format) at /metrics while it goes; loopback unless --serve-beyond-loopback')
+    .option('--serve <[host:]port>', 'while the run goes, serve a live page of it at / (updated over server-sent events at /events) and its metrics (Prometheus text format) at /metrics; writes the report as --report does, which the page then shows; loopback unless --serve-beyond-loopback')
     .option('--serve-beyond-loopback', 'let --serve listen on an address other than loopback')
     .option('--pace <factor>', 'sim: at most this many experiment seconds per wall second, to watch a run live', positiveNumber)
     .action(async (script: string, flags: RunFlags) => setExitCode(await runCommand(script, flags)));

@@ -1,9 +1,12 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../errors.ts';
 import { MAX_SCRIPT_BYTES } from '../input-limits.ts';
 import { DEFAULT_PLATFORM, PLATFORMS } from '../platforms/registry.ts';
 import { startLiveServer, type LiveServer } from '../live/live-server.ts';
+import { LiveState } from '../live/live-state.ts';
 import { RunMetrics } from '../live/run-metrics.ts';
+import type { RunObserver } from '../run/run-observer.ts';
 import { parseServeAddress } from '../live/serve-address.ts';
 import { loadPolicyConfig } from '../policy/policy-config.ts';
 import { VirtualClock } from '../run/virtual-clock.ts';
@@ -32,7 +35,7 @@ export interface RunFlags {
   report?: boolean;
   caFile?: string;
   insecure?: boolean;
-  /** [HOST:]PORT to serve the run's /metrics on while it goes. */
+  /** [HOST:]PORT to serve the live page and the run's /metrics on while it goes (and write the report). */
   serve?: string;
   serveBeyondLoopback?: boolean;
   /** Experiment seconds per wall second, for a virtual clock. */
@@ -99,6 +102,7 @@ export async function runCommand(scriptPath: string, flags: RunFlags): Promise<n
     insecure: flags.insecure ?? false,
   });
   let live: LiveServer | undefined;
+  let reportHtml: string | undefined;
   try {
     if (flags.pace !== undefined) {
       if (!(platform.clock instanceof VirtualClock)) throw new InputError(`--pace ${flags.pace}: the ${platform.name} platform runs in real time; only the sim's virtual clock can be paced`);
@@ -106,23 +110,48 @@ export async function runCommand(scriptPath: string, flags: RunFlags): Promise<n
     }
     const prepared = await prepareRun(experiment, platform, flags.interval, policyConfig);
     if (interrupts.signal.aborted) return EXIT_INTERRUPTED;
-    let metrics: RunMetrics | undefined;
+    let watchers: Watchers | undefined;
     if (serveAddress) {
-      metrics = new RunMetrics();
-      live = await startLiveServer(serveAddress, metrics);
-      process.stderr.write(`serving the run's metrics at ${live.url}/metrics until it ends\n`);
+      // The latency buckets as wide as the sampling interval: one point per sample on both charts.
+      watchers = { metrics: new RunMetrics(), live: new LiveState(prepared.intervalSeconds) };
+      live = await startLiveServer(serveAddress, watchers);
+      process.stderr.write(`serving the live view at ${live.url}/ and the metrics at ${live.url}/metrics until it ends\n`);
     }
     runDirectory = RunDirectory.open(
       flags.out ?? timestampedDirectory('runs'),
       describeRun(prepared, { scriptPath, scriptText, seed: flags.seed, maxMigrationsPerHost: flags.maxMigrationsPerHost }),
       { onWriteError: (reason) => failure.fail(reason) },
     );
-    return await recordRun(prepared, runDirectory, flags, { signal: interrupts.signal, failure }, metrics);
+    const { code, reportPage } = await recordRun(prepared, runDirectory, flags, { signal: interrupts.signal, failure }, watchers);
+    if (live && reportPage !== undefined) reportHtml = fs.readFileSync(reportPage, 'utf8');
+    return code;
   } finally {
     interrupts.dispose();
-    await live?.close();
-    await platform.close();
+    try {
+      // The live pages are told the run ended and shown its report (up to 10 s) before the tool ends.
+      await live?.finish(reportHtml);
+    } finally {
+      await platform.close();
+    }
   }
+}
+
+/** What `--serve` shows: the records as metrics, and the live page's state. */
+interface Watchers {
+  metrics: RunMetrics;
+  live: LiveState;
+}
+
+/** The live page follows the whole run; the metrics count the migrations in flight. */
+function observerOf({ metrics, live }: Watchers): RunObserver {
+  return {
+    timeline: (actions) => live.timeline(actions),
+    migrationStarted: (start) => {
+      live.migrationStarted(start);
+      metrics.migrationStarted(start);
+    },
+    migrationProgress: (vm, progress) => live.migrationProgress(vm, progress),
+  };
 }
 
 async function recordRun(
@@ -130,12 +159,12 @@ async function recordRun(
   runDirectory: RunDirectory,
   flags: RunFlags,
   stops: { signal: AbortSignal; failure: RunFailure },
-  metrics: RunMetrics | undefined,
-): Promise<number> {
+  watchers: Watchers | undefined,
+): Promise<{ code: number; reportPage?: string }> {
   const stdoutStream = new StdoutStream((reason) => stops.failure.fail(reason));
   const stdout = new StdoutCsv((chunk) => stdoutStream.write(chunk));
   const progress = new Progress(prepared.experiment.steps.filter((step) => step.action.kind === 'migrate').length);
-  const records = fanOut(runDirectory, stdout, progress, ...(metrics ? [metrics] : []));
+  const records = fanOut(runDirectory, stdout, progress, ...(watchers ? [watchers.metrics, watchers.live] : []));
   const wallStart = performance.now();
   const stopping = AbortSignal.any([stops.signal, stops.failure.signal]);
   try {
@@ -144,6 +173,7 @@ async function recordRun(
       signal: stops.signal,
       failure: stops.failure,
       pace: () => stdoutStream.whenDrained(stopping),
+      ...(watchers ? { observer: observerOf(watchers) } : {}),
     });
     const wallSeconds = (performance.now() - wallStart) / 1000;
     stdout.close();
@@ -155,7 +185,7 @@ async function recordRun(
     const failure = runDirectory.writeError ?? stops.failure.reason;
     if (failure !== undefined) {
       process.stderr.write(`run failed: ${failure}; what was recorded before is in ${runDirectory.dir}\n`);
-      return EXIT_RUN_FAILED;
+      return { code: EXIT_RUN_FAILED };
     }
     const status = outcome.failedSetup.length > 0 ? 'failed' : outcome.status;
     if (status === 'failed') {
@@ -164,12 +194,14 @@ async function recordRun(
     process.stderr.write(
       `${status}: ${progress.summary}, ${outcome.endedS.toFixed(1)} s of experiment in ${wallSeconds.toFixed(1)} s; records in ${runDirectory.dir}\n`,
     );
-    if (flags.report) {
-      const page = await buildReport([{ dir: runDirectory.dir }], { outDir: path.join(runDirectory.dir, 'report'), host: undefined, command: commandLine() });
-      process.stderr.write(`report: ${page}\n`);
+    // The live page shows the report when the run ends.
+    let reportPage: string | undefined;
+    if (flags.report || watchers) {
+      reportPage = await buildReport([{ dir: runDirectory.dir }], { outDir: path.join(runDirectory.dir, 'report'), host: undefined, command: commandLine() });
+      process.stderr.write(`report: ${reportPage}\n`);
     }
-    if (status === 'failed') return EXIT_RUN_FAILED;
-    return status === 'interrupted' ? EXIT_INTERRUPTED : EXIT_OK;
+    const code = status === 'failed' ? EXIT_RUN_FAILED : status === 'interrupted' ? EXIT_INTERRUPTED : EXIT_OK;
+    return { code, ...(reportPage !== undefined ? { reportPage } : {}) };
   } catch (error) {
     progress.stop();
     runDirectory.finish({ status: 'failed', error: (error as Error).message, ended_at: new Date().toISOString() });

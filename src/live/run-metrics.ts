@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { COUNTERS } from '../monitor/counters.ts';
 import type { ActionRecord, DecisionRecord, MigrationRecord, RecordSink, RequestRecord, SampleRecord } from '../record/records.ts';
+import type { MigrationStart } from '../run/run-observer.ts';
 
 const PREFIX = 'vm_monitoring';
 
@@ -30,6 +31,9 @@ export class RunMetrics implements RecordSink {
   private readonly hostGauges = new Map<string, { gauge: Gauge; factor: number }>();
   private readonly experimentTime: Gauge;
   private readonly migrations: Counter;
+  private readonly inFlight: Gauge;
+  /** The migrations started and not ended yet, by VM (a VM moves once at a time): a refused one never started. */
+  private readonly started = new Map<string, string>();
   private readonly migratedBytes: Counter;
   private readonly migrationSeconds: Histogram;
   private readonly downtimeSeconds: Histogram;
@@ -46,6 +50,7 @@ export class RunMetrics implements RecordSink {
     }
     this.experimentTime = new Gauge({ name: `${PREFIX}_experiment_time_seconds`, help: 'Experiment time of the latest record', registers });
     this.migrations = new Counter({ name: `${PREFIX}_migrations_total`, help: 'Migrations that ended, by kind and status', labelNames: ['kind', 'status'], registers });
+    this.inFlight = new Gauge({ name: `${PREFIX}_migrations_in_flight`, help: 'Migrations started and not ended yet, by kind', labelNames: ['kind'], registers });
     this.migratedBytes = new Counter({ name: `${PREFIX}_migration_transferred_bytes_total`, help: 'Bytes the ended migrations sent, where the platform says', labelNames: ['kind'], registers });
     this.migrationSeconds = new Histogram({ name: `${PREFIX}_migration_duration_seconds`, help: 'Migration time, from the request to completion, of succeeded migrations', labelNames: ['kind'], buckets: SECONDS_BUCKETS, registers });
     this.downtimeSeconds = new Histogram({ name: `${PREFIX}_migration_downtime_seconds`, help: 'Downtime the platform reported, of succeeded migrations', labelNames: ['kind'], buckets: DOWNTIME_BUCKETS, registers });
@@ -67,8 +72,18 @@ export class RunMetrics implements RecordSink {
     this.experimentTime.set(record.fired_s);
   }
 
+  migrationStarted(start: MigrationStart): void {
+    this.started.set(start.vm, start.kind);
+    this.inFlight.inc({ kind: start.kind });
+  }
+
   migration(record: MigrationRecord): void {
     const kind = record.kind;
+    const startedKind = this.started.get(record.vm);
+    if (startedKind !== undefined) {
+      this.started.delete(record.vm);
+      this.inFlight.dec({ kind: startedKind });
+    }
     this.migrations.inc({ kind, status: record.status });
     if (record.bytes !== null) this.migratedBytes.inc({ kind }, record.bytes);
     if (record.status === 'succeeded') {

@@ -12,10 +12,25 @@ export interface Inventory {
   automaticPlacement?: Record<string, string>;
 }
 
+/**
+ * Where a migration stands as the platform last saw it: seconds since it started, the pass
+ * over the VM's memory (0 before the first), bytes sent so far and still to send, and the
+ * platform's word for its state (`setup`, `active`, ...).
+ */
+export interface MigrationProgress {
+  at_s: number;
+  pass: number;
+  transferred: number;
+  remaining: number;
+  status: string;
+}
+
 export interface MigrationOrder {
   vm: string;
   source: string;
   target: string;
+  /** Told where the migration stands while it runs, where the platform knows (a live view shows it); a platform may never call it. */
+  onProgress?: (progress: MigrationProgress) => void;
 }
 
 /** What a platform reports of one migration; times are seconds since the run started. */

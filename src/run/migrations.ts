@@ -1,6 +1,7 @@
-import type { Inventory, MigrationOutcome, Platform } from '../platforms/platform.ts';
+import type { Inventory, MigrationOrder, MigrationOutcome, Platform } from '../platforms/platform.ts';
 import type { MigrationKind, RecordSink } from '../record/records.ts';
 import { MigrationSlots } from './migration-slots.ts';
+import type { RunObserver } from './run-observer.ts';
 
 /**
  * Starts migrations on the platform and records them: keeps where each VM is, the per-host
@@ -20,6 +21,7 @@ export class MigrationDispatcher {
     inventory: Inventory,
     maxPerHost: number,
     private readonly signal: AbortSignal,
+    private readonly observer?: RunObserver,
   ) {
     this.slots = new MigrationSlots(maxPerHost);
     for (const vm of inventory.vms) this.hostOf.set(vm.name, vm.host);
@@ -77,9 +79,12 @@ export class MigrationDispatcher {
     }
     this.slots.take(source, target);
     this.moving.add(vm);
+    const observer = this.observer;
+    const order: MigrationOrder = observer ? { vm, source, target, onProgress: (progress) => observer.migrationProgress(vm, progress) } : { vm, source, target };
+    observer?.migrationStarted({ vm, source, target, kind, requested_s: requestedS });
     // Through a promise chain, so that a platform throwing instead of rejecting is recorded too.
     const migration = Promise.resolve()
-      .then(() => this.platform.migrate({ vm, source, target }, this.signal))
+      .then(() => this.platform.migrate(order, this.signal))
       .catch((error: unknown): MigrationOutcome => {
         const now = this.platform.clock.now();
         const reason = error instanceof Error ? error.message : String(error);

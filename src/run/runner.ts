@@ -9,6 +9,7 @@ import type { Action, Experiment, ScriptStep } from '../script/experiment.ts';
 import { placementOf } from '../script/validate.ts';
 import { MigrationDispatcher } from './migrations.ts';
 import type { RunFailure } from './run-failure.ts';
+import type { PlannedAction, RunObserver } from './run-observer.ts';
 
 /**
  * A script's actions end within MAX_EXPERIMENT_SECONDS, and what `end` waits for (requests in
@@ -26,6 +27,8 @@ export interface RunOptions {
   failure: RunFailure;
   /** For a script with `drs`, `dpm` or `maintenance` actions: the policy's parameters and each host's CPU capacity. */
   policy?: PolicySetup;
+  /** Told of the timeline ahead and of migrations as they start and progress (a live view). */
+  observer?: RunObserver;
 }
 
 export interface RunOutcome {
@@ -86,7 +89,7 @@ export async function runExperiment(
   void clock.sleepUntil(MAX_RUN_SECONDS, watchdog.signal).then(() => {
     if (!watchdog.signal.aborted) failure.fail(`the run was still going after ${MAX_RUN_SECONDS} s of experiment time (the script's limit plus a day to finish)`);
   });
-  const migrations = new MigrationDispatcher(platform, observed, inventory, options.maxMigrationsPerHost, signal);
+  const migrations = new MigrationDispatcher(platform, observed, inventory, options.maxMigrationsPerHost, signal, options.observer);
   if (options.policy) {
     const placement = placementOf(experiment);
     policy = new PlacementPolicy({
@@ -100,7 +103,9 @@ export async function runExperiment(
   let failedSetup: string[];
   try {
     failedSetup = await placeVms(experiment, migrations);
-    if (failedSetup.length === 0) await runTimeline(experiment.steps, { migrations, policy, load, records, clock: platform.clock, signal });
+    if (failedSetup.length === 0) {
+      await runTimeline(experiment.steps, { migrations, policy, load, records, observer: options.observer, clock: platform.clock, signal });
+    }
     await policy?.stop();
     await load.stopAll(signal);
     await migrations.allEnded();
@@ -135,13 +140,24 @@ interface Actors {
   policy: PlacementPolicy | undefined;
   load: Load;
   records: RecordSink;
+  observer: RunObserver | undefined;
   clock: Platform['clock'];
   signal: AbortSignal;
+}
+
+/** The timeline as it would fire from `startS` if no action were postponed. */
+function plan(steps: readonly ScriptStep[], startS: number): PlannedAction[] {
+  let scheduledS = startS;
+  return steps.map((step) => {
+    scheduledS += step.delaySeconds;
+    return { scheduled_s: scheduledS, delay_s: step.delaySeconds, action: step.action.kind, args: describeArgs(step.action), line: step.at.line };
+  });
 }
 
 async function runTimeline(steps: readonly ScriptStep[], actors: Actors): Promise<void> {
   const { migrations, records, clock, signal } = actors;
   let lastFiredS = clock.now();
+  actors.observer?.timeline(plan(steps, lastFiredS));
   for (const step of steps) {
     const scheduledS = lastFiredS + step.delaySeconds;
     await clock.sleepUntil(scheduledS, signal);

@@ -7,6 +7,7 @@ import { TOOL_VERSION } from '../version.ts';
 import { checkAgainstInventory, placementVms, policySteps } from '../script/validate.ts';
 import type { Pace } from './clock.ts';
 import { RunFailure } from './run-failure.ts';
+import type { RunObserver } from './run-observer.ts';
 import { runExperiment, type RunOutcome } from './runner.ts';
 
 /** An experiment checked against the platform it will run on. */
@@ -72,6 +73,8 @@ export interface ExecuteOptions {
   failure?: RunFailure;
   /** A slow consumer of records (stdout through a pipe) that a simulated run waits for. */
   pace?: Pace;
+  /** Told of the timeline ahead and of migrations in flight (`run --serve`'s live view). */
+  observer?: RunObserver;
 }
 
 /** Runs a prepared experiment to its end on the platform's clock, recording into `records`. */
@@ -85,6 +88,7 @@ export function executeRun(run: PreparedRun, records: RecordSink, options: Execu
       signal: options.signal,
       failure: options.failure ?? new RunFailure(),
       ...(run.policy ? { policy: run.policy } : {}),
+      ...(options.observer ? { observer: options.observer } : {}),
     }),
     options.pace,
   );

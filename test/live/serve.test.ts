@@ -51,7 +51,7 @@ describe('run --serve', () => {
       const result = await runCli(['run', 'samples/3.2/light-cpu.txt', '--serve', '0', '--pace', '250', '--out', out], {
         timeoutMs: 120_000,
         onStderr: (_child, stderr) => {
-          url ??= /serving the run's metrics at (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(stderr)?.[1];
+          url ??= /the metrics at (http:\/\/127\.0\.0\.1:\d+\/metrics) until it ends/.exec(stderr)?.[1];
           if (url === undefined || scraping) return;
           const target = url;
           scraping = (async () => {

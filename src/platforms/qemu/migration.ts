@@ -239,6 +239,10 @@ async function runToEnd(
       if (transferred > lastTransferred) context.onBytes(order.source, order.target, transferred - lastTransferred);
       lastTransferred = transferred;
       recordPass(progress, info, now - startedS);
+      // Every poll, not only as a pass begins: a live view shows the bytes moving.
+      order.onProgress?.({
+        at_s: now - startedS, status: info.status ?? '', pass: info.ram?.['dirty-sync-count'] ?? 0, transferred, remaining: info.ram?.remaining ?? 0,
+      });
       if (TERMINAL.has(info.status ?? '')) break;
       if (!cancelled) {
         if (signal.aborted) {

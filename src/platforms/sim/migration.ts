@@ -123,6 +123,8 @@ export class PreCopyMigration {
     private readonly profile: MigrationProfile,
     drawn: DrawnCosts,
     private readonly env: MigrationEnvironment,
+    /** Told of each progress record as it is made (`MigrationOrder.onProgress`). */
+    private readonly onProgress?: (progress: PassProgress) => void,
   ) {
     this.costFactor = drawn.costFactor;
     this.switchoverStallSeconds = drawn.switchoverStallSeconds;
@@ -227,7 +229,9 @@ export class PreCopyMigration {
   private recordProgress(status: PassProgress['status'], now: number): void {
     const { dataMB, zeroMB } = this.passPages;
     const remaining = this.passBytes > 0 ? (dataMB + zeroMB) * BYTES_PER_MB * (this.passLeft / this.passBytes) : 0;
-    this.progress.push({ at_s: now - this.startedS, status, pass: this.passes, transferred: Math.round(this.bytesSent), remaining: Math.round(remaining) });
+    const progress: PassProgress = { at_s: now - this.startedS, status, pass: this.passes, transferred: Math.round(this.bytesSent), remaining: Math.round(remaining) };
+    this.progress.push(progress);
+    this.onProgress?.({ ...progress });
   }
 
   private send(): void {

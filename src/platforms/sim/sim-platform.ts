@@ -81,7 +81,7 @@ export class SimPlatform implements Platform {
     const target = this.datacenter.hosts.get(order.target);
     if (!vm || !target || vm.host.name !== order.source) return this.refused(`${order.vm} is not on ${order.source}`);
     if (target.powerState !== 'on') return this.refused(`host ${order.target} is ${target.powerState}`);
-    const migration = new PreCopyMigration(vm, vm.host, target, this.profile, this.drawCosts(), this.datacenter);
+    const migration = new PreCopyMigration(vm, vm.host, target, this.profile, this.drawCosts(), this.datacenter, order.onProgress);
     const unsubscribe = this.interruptions.subscribe(signal, () => migration.interrupt());
     return migration.result.finally(unsubscribe);
   }
