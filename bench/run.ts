@@ -8,10 +8,7 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import {
-  CLIENTS, HOST_CORES, HOST_MEMORY_MB, HOSTS, MIGRATIONS, REQUEST_SECONDS, TIMELINE_SECONDS, VMS_PER_HOST,
-  datacenterConfig, datacenterScript,
-} from './datacenter.ts';
+import { CLOUD, DATACENTER, datacenterConfig, datacenterScript, type DatacenterSpec } from './datacenter.ts';
 import { benchAccuracy } from './accuracy.ts';
 import { benchQemu } from './qemu.ts';
 import { benchReport } from './report.ts';
@@ -21,8 +18,6 @@ import { runOnSim, type SimRunResult } from './run-on-sim.ts';
 const SAMPLES_DIR = 'samples';
 const SAMPLES_3_3_CONFIG = 'samples/3.3/sim.yaml';
 const SAMPLES_TARGET_S = 10;
-const DATACENTER_TARGET_S = 60;
-const DATACENTER_TARGET_BYTES = 1024 ** 3;
 
 const MiB = 1024 * 1024;
 const fmt = (value: number, digits = 1): string => value.toFixed(digits);
@@ -77,40 +72,42 @@ async function withPeakRss<T>(work: () => Promise<T>): Promise<{ result: T; peak
   }
 }
 
-async function benchDatacenter(workDir: string): Promise<void> {
-  const scriptPath = path.join(workDir, 'datacenter.txt');
-  const configPath = path.join(workDir, 'datacenter.json');
-  writeFileSync(scriptPath, datacenterScript());
-  writeFileSync(configPath, datacenterConfig());
-  const outDir = path.join(workDir, 'datacenter-run');
+async function benchDatacenter(workDir: string, spec: DatacenterSpec): Promise<void> {
+  const scriptPath = path.join(workDir, `${spec.name}.txt`);
+  const configPath = path.join(workDir, `${spec.name}.json`);
+  writeFileSync(scriptPath, datacenterScript(spec));
+  writeFileSync(configPath, datacenterConfig(spec));
+  const outDir = path.join(workDir, `${spec.name}-run`);
+  const vms = spec.hosts * spec.vmsPerHost;
 
-  progress(`datacenter: ${HOSTS} hosts, ${HOSTS * VMS_PER_HOST} VMs, ${MIGRATIONS} migrations, 1 s sampling...`);
-  const { result, peakRss } = await withPeakRss(() => runOnSim(scriptPath, { configPath, outDir, intervalSeconds: 1 }));
+  progress(`${spec.name}: ${spec.hosts} hosts, ${vms} VMs, ${spec.migrations} migrations, ${spec.intervalSeconds} s sampling...`);
+  const { result, peakRss } = await withPeakRss(() => runOnSim(scriptPath, { configPath, outDir, intervalSeconds: spec.intervalSeconds }));
   const maxRss = process.resourceUsage().maxRSS * 1024;
   rmSync(outDir, { recursive: true, force: true });
 
-  const clients = Object.entries(CLIENTS).map(([type, n]) => `${count(n)} ${type}`).join(', ');
+  const clients = Object.entries(spec.clients).map(([type, n]) => `${count(n)} ${type}`).join(', ');
   const rows = result.rows;
   console.log('');
-  console.log('Datacenter scale');
-  console.log(`  scenario: ${HOSTS} hosts (${HOST_CORES} cores, ${HOST_MEMORY_MB / 1024} GiB each), ${count(HOSTS * VMS_PER_HOST)} VMs (${VMS_PER_HOST} a host),`);
-  console.log(`            ${count(Object.values(CLIENTS).reduce((a, b) => a + b, 0))} clients (${clients}), ${MIGRATIONS} migrations over ${TIMELINE_SECONDS} s, 1 s sampling;`);
-  console.log(`            request length ${REQUEST_SECONDS} s on an uncontended vCPU for every type (cpu seconds, memory sleep, memory2 seconds; jitter 5%)`);
+  console.log(`Datacenter scale: ${spec.name}`);
+  console.log(`  scenario: ${spec.hosts} hosts (${spec.hostCores} cores, ${spec.hostMemoryMB / 1024} GiB each), ${count(vms)} VMs (${spec.vmsPerHost} a host),`);
+  console.log(`            ${count(Object.values(spec.clients).reduce((a, b) => a + b, 0))} clients (${clients}), ${spec.migrations} migrations over ${spec.timelineSeconds} s, ${spec.intervalSeconds} s sampling;`);
+  console.log(`            request length ${spec.requestSeconds} s on an uncontended vCPU for every type (cpu seconds, memory sleep, memory2 seconds; jitter 5%)`);
   console.log(`  simulated: ${fmt(result.simSeconds)} s (${result.status})`);
   console.log(`  migrations: ${rows.migrations - result.failedMigrations} succeeded, ${result.failedMigrations} did not; actions postponed for a slot: ${fmt(result.postponedSeconds)} s in all`);
-  console.log(`  wall time: ${fmt(result.wallSeconds, 2)} s (target: under ${DATACENTER_TARGET_S} s; ${fmt((100 * result.wallSeconds) / DATACENTER_TARGET_S, 0)}% of it)`);
+  console.log(`  wall time: ${fmt(result.wallSeconds, 2)} s (target: under ${spec.targetSeconds} s; ${fmt((100 * result.wallSeconds) / spec.targetSeconds, 0)}% of it)`);
   console.log(`  speed: ${count(Math.round(result.simSeconds / result.wallSeconds))} simulated s per wall s`);
   console.log(`  requests handled: ${count(rows.requests)} (${count(Math.round(rows.requests / result.wallSeconds))} per wall s)`);
   console.log(`  rows written: ${count(totalRows(result))} (samples ${count(rows.samples)}, requests ${count(rows.requests)}, migrations ${count(rows.migrations)}, actions ${count(rows.actions)})`);
   console.log(`  run directory: ${fmt(result.bytes / MiB)} MiB written (deleted after)`);
-  console.log(`  peak RSS: ${fmt(peakRss / MiB, 0)} MiB sampled every 100 ms, ${fmt(maxRss / MiB, 0)} MiB maxRSS of the process (target: under ${fmt(DATACENTER_TARGET_BYTES / MiB, 0)} MiB)`);
+  console.log(`  peak RSS: ${fmt(peakRss / MiB, 0)} MiB sampled every 100 ms, ${fmt(maxRss / MiB, 0)} MiB maxRSS of the process so far (target: under ${fmt(spec.targetBytes / MiB, 0)} MiB)`);
 }
 
 const workDir = mkdtempSync(path.join(tmpdir(), 'vm-monitoring-bench-'));
 try {
   const started = performance.now();
   await benchSamples(workDir);
-  await benchDatacenter(workDir);
+  await benchDatacenter(workDir, DATACENTER);
+  await benchDatacenter(workDir, CLOUD);
   await benchSpeed(workDir);
   await benchReport(workDir);
   await benchAccuracy(workDir);

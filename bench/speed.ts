@@ -51,7 +51,7 @@ import type { RecordSink } from '../src/record/records.ts';
 import { executeRun, prepareRun } from '../src/run/session.ts';
 import { parseScript } from '../src/script/parse.ts';
 import { placementOf } from '../src/script/validate.ts';
-import { HOST_CORES, HOSTS, MIGRATIONS, TIMELINE_SECONDS, VMS_PER_HOST, datacenterConfig, datacenterScript } from './datacenter.ts';
+import { DATACENTER, datacenterConfig, datacenterScript } from './datacenter.ts';
 import { runOnSim } from './run-on-sim.ts';
 import { buildSimgridPeer, runSimgridSpeed, simgridMissing, type SimgridSpeedRun } from './peers/simgrid/peer.ts';
 
@@ -144,12 +144,12 @@ export function datacenterScenario(): SpeedScenario {
   const script = datacenterScript().split('\n').filter((line) => !/^\S+\s+add-client\s/.test(line)).join('\n');
   return {
     name: 'datacenter',
-    migrations: MIGRATIONS,
+    migrations: DATACENTER.migrations,
     script,
     // Its VMs are the sim's default guest: 512 MiB, 140 MiB written, 0.5 MiB/s over 16 MiB of it.
     config: { ...(JSON.parse(datacenterConfig()) as Record<string, unknown>), migration: SPEED_MIGRATION, refreshSeconds: SAMPLE_INTERVAL_SECONDS },
     maxMigrationsPerHost: 4,
-    peer: { mode: 'datacenter', args: [HOSTS, VMS_PER_HOST, MIGRATIONS, TIMELINE_SECONDS, HOST_CORES].map(String) },
+    peer: { mode: 'datacenter', args: [DATACENTER.hosts, DATACENTER.vmsPerHost, DATACENTER.migrations, DATACENTER.timelineSeconds, DATACENTER.hostCores].map(String) },
   };
 }
 
