@@ -11,7 +11,7 @@ const LIGHT_SCRIPT = 'samples/3.2/light-cpu.txt';
 const HEAVY_SCRIPT = 'samples/3.2/heavy-cpu.txt';
 const COUNTER_FIGURES = ['cpu-usagemhz', 'mem-consumed', 'mem-active', 'mem-shared', 'mem-swapused', 'net-usage'];
 const COUNTER_TITLES = ['cpu.usagemhz', 'mem.consumed', 'mem.active', 'mem.shared', 'mem.swapused', 'net.usage'];
-const TABLE_FILES = ['migration-time.md', 'migration-time.csv', 'server-performance.md', 'server-performance.csv'];
+const TABLE_FILES = ['migration-time.md', 'migration-time.csv', 'server-performance.md', 'server-performance.csv', 'percentiles.md', 'percentiles.csv'];
 const CHANGE_COLUMNS = ['min change', 'max change', 'average change', 'std. dev. change'];
 
 /** Every file a report on runs with these (slugged) labels must hold. */
