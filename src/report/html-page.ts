@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { escapeXml } from './charts/xml.ts';
 import type { Figure } from './figure.ts';
 import { htmlTable } from './page/html-table.ts';
+import { footer, pageDocument, tableSection, type MadeBy } from './page/page-shell.ts';
 import { migrationsSection } from './page/migrations-section.ts';
 import type { PageData, PageRun } from './page/page-data.ts';
 import { inlineScript, jsonIsland, uplotScript, uplotStyle } from './page/vendored-uplot.ts';
@@ -21,7 +22,7 @@ export interface ReportPage {
   /** What the page's script draws. */
   data: PageData;
   /** What made the page: the tool's version and, when known, the command line. */
-  madeBy: { version: string; command: string | undefined };
+  madeBy: MadeBy;
 }
 
 const STYLE = `
@@ -53,11 +54,6 @@ function cssId(text: string): string {
     .replace(/[^A-Za-z0-9]+/g, '-')
     .replace(/^-|-$/g, '')
     .toLowerCase();
-}
-
-function tableSection(table: Table, withFiles: boolean): string {
-  const files = withFiles ? ` <a href="${table.id}.md">Markdown</a> <a href="${table.id}.csv">CSV</a>` : '';
-  return `<section id="${table.id}"><h2>${escapeXml(table.title)}</h2>\n${htmlTable(table)}\n<p class="caption">${escapeXml(table.caption)}${files}</p></section>`;
 }
 
 /** A run's charts over time, one below the other on one time axis: latency, then the charted host's counters. */
@@ -128,33 +124,21 @@ export function renderReportHtml(page: ReportPage): string {
     ...page.inlineFigures.map((figure) => ({ id: figure.id, title: figure.title })),
   ];
   const nav = sections.map((item) => `<a href="#${item.id}">${escapeXml(item.title)}</a>`).join(' ');
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeXml(page.title)}</title>
-<style>${uplotStyle()}${STYLE}</style>
-</head>
-<body>
-<h1>${escapeXml(page.title)}</h1>
-<nav>${nav}</nav>
-${tableSection(page.runs, false)}
-${page.tables.map((table) => tableSection(table, true)).join('\n')}
-<section id="over-time"><h2>Over time</h2>
-${page.data.runs.map((run) => overTimeSection(run, page.data.host)).join('\n')}
-</section>
-${smallMultiplesSection(page.data)}
-${migrationsSection(page.data.runs)}
-${distributionsSection(page.data, page.percentiles)}
-${page.inlineFigures.map(figureSection).join('\n')}
-${figureFiles(page.figures)}
-<dialog id="migration-view"><button class="close" type="button">Close</button><div class="body"></div></dialog>
-<footer>Made by vm-monitoring ${escapeXml(page.madeBy.version)}${page.madeBy.command === undefined ? '' : `: <code>${escapeXml(page.madeBy.command)}</code>`}</footer>
-${jsonIsland('report-data', page.data)}
-${inlineScript(uplotScript())}
-${inlineScript(PAGE_SCRIPT)}
-</body>
-</html>
-`;
+  const body = [
+    `<nav>${nav}</nav>`,
+    tableSection(page.runs, false),
+    ...page.tables.map((table) => tableSection(table, true)),
+    `<section id="over-time"><h2>Over time</h2>\n${page.data.runs.map((run) => overTimeSection(run, page.data.host)).join('\n')}\n</section>`,
+    smallMultiplesSection(page.data),
+    migrationsSection(page.data.runs),
+    distributionsSection(page.data, page.percentiles),
+    ...page.inlineFigures.map(figureSection),
+    figureFiles(page.figures),
+    '<dialog id="migration-view"><button class="close" type="button">Close</button><div class="body"></div></dialog>',
+    footer(page.madeBy),
+    jsonIsland('report-data', page.data),
+    inlineScript(uplotScript()),
+    inlineScript(PAGE_SCRIPT),
+  ];
+  return pageDocument(page.title, uplotStyle() + STYLE, body.filter((part) => part !== '').join('\n'));
 }

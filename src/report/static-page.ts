@@ -1,6 +1,6 @@
 import { escapeXml } from './charts/xml.ts';
 import type { Figure } from './figure.ts';
-import { htmlTable } from './page/html-table.ts';
+import { footer, pageDocument, tableSection, type MadeBy } from './page/page-shell.ts';
 import type { Table } from './table.ts';
 
 export interface StaticPage {
@@ -9,7 +9,7 @@ export interface StaticPage {
   about: Table;
   tables: Table[];
   figures: Figure[];
-  madeBy: { version: string; command: string | undefined };
+  madeBy: MadeBy;
 }
 
 const STYLE = `
@@ -25,11 +25,6 @@ nav a { margin-right: 1em; }
 footer { margin-top: 3em; border-top: 1px solid #ccc; padding-top: 0.5em; color: #555; font-size: 0.85em; }
 `;
 
-function tableSection(table: Table, withFiles: boolean): string {
-  const files = withFiles ? ` <a href="${table.id}.md">Markdown</a> <a href="${table.id}.csv">CSV</a>` : '';
-  return `<section id="${table.id}"><h2>${escapeXml(table.title)}</h2>\n${htmlTable(table)}\n<p class="caption">${escapeXml(table.caption)}${files}</p></section>`;
-}
-
 function figureSection(figure: Figure): string {
   const inline = figure.svg.replace(/^<\?xml[^>]*>\s*/, '');
   const files = ` <a href="${figure.id}.svg">SVG</a> <a href="${figure.id}.png">PNG</a>`;
@@ -39,22 +34,6 @@ function figureSection(figure: Figure): string {
 /** A page of tables and inline SVG charts (the calibration's), styles inline, no script, nothing fetched. */
 export function renderStaticPageHtml(page: StaticPage): string {
   const nav = [...page.tables, ...page.figures].map((item) => `<a href="#${item.id}">${escapeXml(item.title)}</a>`).join(' ');
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeXml(page.title)}</title>
-<style>${STYLE}</style>
-</head>
-<body>
-<h1>${escapeXml(page.title)}</h1>
-<nav>${nav}</nav>
-${tableSection(page.about, false)}
-${page.tables.map((table) => tableSection(table, true)).join('\n')}
-${page.figures.map(figureSection).join('\n')}
-<footer>Made by vm-monitoring ${escapeXml(page.madeBy.version)}${page.madeBy.command === undefined ? '' : `: <code>${escapeXml(page.madeBy.command)}</code>`}</footer>
-</body>
-</html>
-`;
+  const body = [`<nav>${nav}</nav>`, tableSection(page.about, false), ...page.tables.map((table) => tableSection(table, true)), ...page.figures.map(figureSection), footer(page.madeBy)];
+  return pageDocument(page.title, STYLE, body.join('\n'));
 }
