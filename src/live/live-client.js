@@ -62,6 +62,9 @@
     byId('in-flight').replaceChildren(...(rows.length > 0 ? rows : [el('p', { class: 'none' }, 'No migration is running.')]));
   }
 
+  /** vCenter's KB as MB: the unit shown and what to divide by. */
+  const SHOWN_UNITS = { KB: ['MB', 1024], KBps: ['MB/s', 1024] };
+
   function renderCounters(counters) {
     const names = [];
     const units = new Map();
@@ -72,9 +75,11 @@
       }
     }
     const table = byId('live-counters');
-    const head = el('tr', {}, el('th', {}, 'host'), ...names.map((name) => el('th', {}, `${name.replace(/\.average$/, '')} (${units.get(name)})`)));
+    const shown = (name) => SHOWN_UNITS[units.get(name)] ?? [units.get(name), 1];
+    const head = el('tr', {}, el('th', {}, 'host'), ...names.map((name) => el('th', {}, `${name.replace(/\.average$/, '')} (${shown(name)[0]})`)));
+    const value = (values, name) => (values[name] === undefined ? undefined : values[name].value / shown(name)[1]);
     const rows = counters.map(({ host, values }) =>
-      el('tr', { 'data-host': host }, el('th', {}, host), ...names.map((name) => el('td', { class: 'number' }, number(values[name]?.value)))),
+      el('tr', { 'data-host': host }, el('th', {}, host), ...names.map((name) => el('td', { class: 'number' }, number(value(values, name))))),
     );
     table.replaceChildren(el('thead', {}, head), el('tbody', {}, ...rows));
   }
