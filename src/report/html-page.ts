@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { escapeXml } from './charts/xml.ts';
+import { slug } from './names.ts';
 import type { Figure } from './figure.ts';
 import { htmlTable } from './page/html-table.ts';
 import { footer, pageDocument, tableSection, type MadeBy } from './page/page-shell.ts';
@@ -49,18 +50,11 @@ footer { margin-top: 3em; border-top: 1px solid #ccc; padding-top: 0.5em; color:
 
 const PAGE_SCRIPT = readFileSync(new URL('./page/report-page.js', import.meta.url), 'utf8');
 
-function cssId(text: string): string {
-  return text
-    .replace(/[^A-Za-z0-9]+/g, '-')
-    .replace(/^-|-$/g, '')
-    .toLowerCase();
-}
-
 /** A run's charts over time, one below the other on one time axis: latency, then the charted host's counters. */
 function overTimeSection(run: PageRun, host: string | null): string {
   const charts = [
     run.latency.t.length > 0 ? `<div data-chart="latency-${run.id}"></div>` : '',
-    ...run.counters.filter((series) => series.t.length > 0).map((series) => `<div data-chart="counter-${cssId(series.counter)}-${run.id}"></div>`),
+    ...run.counters.filter((series) => series.t.length > 0).map((series) => `<div data-chart="counter-${slug(series.counter)}-${run.id}"></div>`),
     run.vmCount.t.length > 0 ? `<div data-chart="vms-${run.id}"></div>` : '',
   ].join('\n');
   return `<details class="run" id="over-time-${run.id}"><summary>${escapeXml(run.label)}</summary>
@@ -74,7 +68,7 @@ function smallMultiplesSection(data: PageData): string {
   if (data.runs.length < 2) return '';
   const counters = data.runs[0]?.counters.filter((series) => data.runs.some((run) => (run.counters.find((s) => s.counter === series.counter)?.t.length ?? 0) > 0)) ?? [];
   const blocks = counters.map((series) => {
-    const charts = data.runs.map((_run, i) => `<div data-chart="multiple-${cssId(series.counter)}-${i}" data-counter="${escapeXml(series.counter)}" data-run="${i}"></div>`);
+    const charts = data.runs.map((_run, i) => `<div data-chart="multiple-${slug(series.counter)}-${i}" data-counter="${escapeXml(series.counter)}" data-run="${i}"></div>`);
     return `<h3>${escapeXml(series.counter.replace(/\.average$/, ''))} on ${escapeXml(data.host ?? '')}</h3>\n<div class="multiples">${charts.join('')}</div>`;
   });
   return `<section id="side-by-side"><h2>The runs side by side</h2>

@@ -1,11 +1,12 @@
 import type { MigrationRecord } from '../record/records.ts';
 import { median } from './statistics.ts';
 
-const PLATFORMS = ['qemu', 'libvirt', 'vsphere', 'sim'] as const;
+/** The platforms whose own account of a migration its details line holds under their name. */
+export const DETAIL_PLATFORMS = ['qemu', 'libvirt', 'vsphere', 'sim'] as const;
 
 /** The probe's own record of a migration in its details line (libvirt's at the top, QEMU's inside its own), if any. */
 export function probeRecord(details: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
-  const candidates = [details?.probe, ...PLATFORMS.map((name) => (details?.[name] as { probe?: unknown } | undefined)?.probe)];
+  const candidates = [details?.probe, ...DETAIL_PLATFORMS.map((name) => (details?.[name] as { probe?: unknown } | undefined)?.probe)];
   return candidates.find((candidate): candidate is Record<string, unknown> => typeof candidate === 'object' && candidate !== null);
 }
 

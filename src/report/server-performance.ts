@@ -57,7 +57,6 @@ export interface ServerPerformanceResult {
 export class ServerPerformance {
   readonly #migrationsOf: Map<string, IntervalIndex>;
   readonly #migrationSeconds = new RunningStats();
-  readonly #okLatencyMs = new RunningStats();
   readonly #servers = new Map<string, ServerActivity>();
   readonly #phases = { migration: new PhaseAccumulator(), normal: new PhaseAccumulator() };
   readonly #latency = new TimeBuckets();
@@ -87,10 +86,7 @@ export class ServerPerformance {
     if (request.received_s > server.lastReceived) server.lastReceived = request.received_s;
     const phase: Phase = server.migrations.overlaps(request.sent_s, request.received_s) ? 'migration' : 'normal';
     this.#phases[phase].add(request);
-    if (request.status === 'ok') {
-      this.#latency.add(request.received_s, request.latency_ms);
-      this.#okLatencyMs.add(request.latency_ms);
-    }
+    if (request.status === 'ok') this.#latency.add(request.received_s, request.latency_ms);
     return phase;
   }
 
@@ -103,11 +99,12 @@ export class ServerPerformance {
     }
     const migration = this.#phases.migration.result(migrationSeconds);
     const normal = this.#phases.normal.result(activeSeconds - migrationSeconds);
-    return { migration, normal, normalAgainstMigration: phaseChange(migration, normal), splitNotMeaningful: this.#splitNotMeaningful() };
+    return { migration, normal, normalAgainstMigration: phaseChange(migration, normal), splitNotMeaningful: this.#splitNotMeaningful(migration, normal) };
   }
 
-  #splitNotMeaningful(): string | null {
-    const requestS = (this.#okLatencyMs.stats().mean ?? 0) / 1000;
+  #splitNotMeaningful(migration: PhasePerformance, normal: PhasePerformance): string | null {
+    const answered = migration.latencyMs.count + normal.latencyMs.count;
+    const requestS = answered === 0 ? 0 : ((migration.latencyMs.mean ?? 0) * migration.latencyMs.count + (normal.latencyMs.mean ?? 0) * normal.latencyMs.count) / answered / 1000;
     const migrationS = this.#migrationSeconds.stats().mean;
     if (migrationS === null || requestS < migrationS) return null;
     return `not meaningful: requests (${seconds(requestS)} on average) last as long as migrations (${seconds(migrationS)}) or longer`;

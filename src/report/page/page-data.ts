@@ -3,7 +3,7 @@ import { downsampleToColumns, type Point } from '../charts/downsample.ts';
 import type { RunSummary } from '../load-runs.ts';
 import { passRows, type PassRow } from '../migration-passes.ts';
 import type { TouchedRequests } from '../migration-requests.ts';
-import { probeFloorMs, probeRecord } from '../probe-floor.ts';
+import { DETAIL_PLATFORMS, probeFloorMs, probeRecord } from '../probe-floor.ts';
 
 /**
  * What the report page's script draws, as one JSON island: per run its series over time (kept
@@ -65,7 +65,6 @@ export interface PageProbe {
 
 const MAX_POINTS = 20_000;
 const MAX_FIGURES = 60;
-const PLATFORMS = ['qemu', 'libvirt', 'vsphere', 'sim'] as const;
 
 export function pageData(runs: readonly RunSummary[], host: string | undefined): PageData {
   return { host: host ?? null, runs: runs.map(pageRun) };
@@ -129,7 +128,7 @@ function pageMigration(migration: MigrationRecord, touched: TouchedRequests): Pa
 
 function platformFigures(details: Record<string, unknown> | undefined): PageMigration['platform'] {
   if (details === undefined) return null;
-  for (const name of PLATFORMS) {
+  for (const name of DETAIL_PLATFORMS) {
     const own = details[name];
     if (typeof own !== 'object' || own === null) continue;
     const figures: [string, string | number | boolean][] = [];

@@ -127,7 +127,8 @@
     return chart;
   }
 
-  const COUNTER_UNITS = { MHz: 'MHz', KB: 'KB', KBps: 'KBps', number: '' };
+  /** A counter's unit as readableUnit takes it: vm.count's 'number' has none. */
+  const counterUnit = (unit) => (unit === 'number' ? '' : unit);
 
   function counterTitle(counter) {
     return counter.replace(/\.average$/, '');
@@ -158,7 +159,7 @@
         title: `${counterTitle(series.counter)} on ${data.host}`,
         x: series.t,
         series: [{ label: run.label, values: series.values }],
-        unit: COUNTER_UNITS[series.unit] ?? series.unit,
+        unit: counterUnit(series.unit),
         group,
         plugins: [bands],
       });
@@ -178,6 +179,7 @@
     }
   }
 
+  /** The page's chart ids, as the server wrote them (src/report/names.ts, slug). */
   function cssId(text) {
     return text.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '').toLowerCase();
   }
@@ -194,12 +196,12 @@
         title: run.label,
         x: series.t,
         series: [{ label: counterTitle(counter), values: series.values, color: PALETTE[runIndex % PALETTE.length] }],
-        unit: COUNTER_UNITS[series.unit] ?? series.unit,
+        unit: counterUnit(series.unit),
         group: `multiple-${counter}`,
         plugins: [migrationBands(run.migrations)],
         height: 180,
       });
-      const [, factor] = readableUnit(COUNTER_UNITS[series.unit] ?? series.unit, top);
+      const [, factor] = readableUnit(counterUnit(series.unit), top);
       chart.setScale('y', { min: 0, max: top / factor || 1 });
     }
   }
