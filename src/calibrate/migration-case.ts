@@ -33,6 +33,18 @@ export interface MigrationCase {
   training: boolean;
   /** Which of a case's repetitions this is (from 1), where its grid repeats it. */
   repetition?: number;
+  /** What the measured guest did on the QEMU process it migrated from, where the measurement says (src/calibrate/source-process.ts). */
+  sourceProcess?: SourceProcess;
+}
+
+/**
+ * The QEMU process a case's guest migrated from, as far as its TCG TLB goes: whether it still
+ * had the TLB its boot left (it booted the guest and no migration had started from it), and
+ * the buffers, in MB, the guest freed on it since (its earlier cases' workloads ended there).
+ */
+export interface SourceProcess {
+  booted: boolean;
+  freedMB: readonly number[];
 }
 
 /**
@@ -70,6 +82,8 @@ export interface CaseResult {
   reason: string;
   /** Where the migration stood as each pass began, when known (not a column of the results files). */
   progress?: readonly CasePassProgress[];
+  /** The QEMU processes it migrated between (their pids), when known (not a column either). */
+  processes?: { source: number; target: number };
 }
 
 /**

@@ -5,11 +5,11 @@ import { CsvFile } from '../record/csv-file.ts';
 import { BadCellError, readCsvRows, type CsvRow } from '../report/csv-reader.ts';
 import { readJsonLines } from '../report/json-lines.ts';
 import { boundedCell, isBlank } from './csv-cells.ts';
-import type { CasePassProgress, CaseResult, MigrationCase } from './migration-case.ts';
+import type { CaseResult, MigrationCase } from './migration-case.ts';
 import { caseProgressOf } from './pass-comparison.ts';
 
 /** A case's result as one row of measured.csv or predicted.csv: convergence as yes or no; its progress is no column. */
-type ResultRow = Omit<CaseResult, 'converged' | 'progress'> & { converged: string };
+type ResultRow = Omit<CaseResult, 'converged' | 'progress' | 'processes'> & { converged: string };
 
 const RESULT_COLUMNS = ['id', 'converged', 'total_ms', 'downtime_ms', 'setup_ms', 'bytes', 'passes', 'reason'] as const;
 /** What a results file must have: setup_ms and reason may be left out (a harness may not know them). */
@@ -58,8 +58,8 @@ export async function readResults(file: string, cases: readonly MigrationCase[])
  */
 export async function withMeasuredProgress(file: string, results: Map<string, CaseResult>): Promise<Map<string, CaseResult>> {
   if (path.basename(file) !== MEASURED_FILE) return results;
-  const progress = await readMeasuredProgress(path.join(path.dirname(file), MEASURED_DETAILS_FILE), new Set(results.keys()));
-  for (const [id, caseProgress] of progress) results.set(id, { ...(results.get(id) as CaseResult), progress: caseProgress });
+  const accounts = await readMeasuredAccounts(path.join(path.dirname(file), MEASURED_DETAILS_FILE), new Set(results.keys()));
+  for (const [id, account] of accounts) results.set(id, { ...(results.get(id) as CaseResult), ...account });
   return results;
 }
 
@@ -72,6 +72,8 @@ const detailsLineSchema = z.object({
   /** Null where the lab had no statistics of the case. */
   qemu: z
     .object({
+      source_pid: z.number().int().positive().optional(),
+      target_pid: z.number().int().positive().optional(),
       progress: z.array(
         z.object({
           at_s: z.number().nonnegative(),
@@ -85,13 +87,17 @@ const detailsLineSchema = z.object({
     .nullable(),
 });
 
+/** What a measured-details.jsonl adds to a case's result. */
+type MeasuredAccount = Pick<CaseResult, 'progress' | 'processes'>;
+
 /**
- * The progress of the cases `ids` names from a measured-details.jsonl (one JSON line per case,
- * QEMU's statistics under `qemu`); none when there is no such file. A bad line is an error at
- * that line, except a last line without its newline: the lab was stopped while writing it.
+ * The progress of the cases `ids` names, and the QEMU processes they migrated between, from a
+ * measured-details.jsonl (one JSON line per case, QEMU's statistics under `qemu`); none when
+ * there is no such file. A bad line is an error at that line, except a last line without its
+ * newline: the lab was stopped while writing it.
  */
-async function readMeasuredProgress(file: string, ids: ReadonlySet<string>): Promise<Map<string, CasePassProgress[]>> {
-  const progress = new Map<string, CasePassProgress[]>();
+async function readMeasuredAccounts(file: string, ids: ReadonlySet<string>): Promise<Map<string, MeasuredAccount>> {
+  const accounts = new Map<string, MeasuredAccount>();
   await readJsonLines(file, (json, line) => {
     const parsed = detailsLineSchema.safeParse(json);
     if (!parsed.success) {
@@ -99,9 +105,11 @@ async function readMeasuredProgress(file: string, ids: ReadonlySet<string>): Pro
       throw new InputError(`${issue?.path.join('.') || 'the line'}: ${issue?.message ?? 'invalid'}`, { file, line, column: 1 });
     }
     const { id, qemu } = parsed.data;
-    if (qemu && ids.has(id)) progress.set(id, caseProgressOf(qemu.progress));
+    if (!qemu || !ids.has(id)) return;
+    const { source_pid: source, target_pid: target } = qemu;
+    accounts.set(id, { progress: caseProgressOf(qemu.progress), ...(source !== undefined && target !== undefined && { processes: { source, target } }) });
   });
-  return progress;
+  return accounts;
 }
 
 const NON_NEGATIVE = z.number().nonnegative();

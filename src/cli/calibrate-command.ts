@@ -10,7 +10,8 @@ import { checkCases } from '../calibrate/check.ts';
 import type { CaseComparison } from '../calibrate/comparison.ts';
 import { readMeasuredCases } from '../calibrate/measured-cases-file.ts';
 import type { CaseResult, CaseSettings, MeasuredCase, MigrationCase } from '../calibrate/migration-case.ts';
-import { MEASURED_DETAILS_FILE, MEASURED_FILE, readResults, ResultsFile } from '../calibrate/results-file.ts';
+import { MEASURED_DETAILS_FILE, MEASURED_FILE, readResults, ResultsFile, withMeasuredProgress } from '../calibrate/results-file.ts';
+import { withSourceProcesses } from '../calibrate/source-process.ts';
 import { InputError } from '../errors.ts';
 import { openQemuCaseRunner } from '../platforms/qemu/calibration-runner.ts';
 import { FITTED_PARAMETERS, labConstantsOf, simCaseRunner, simLabModelOf, type LabConstants, type SimLabModel } from '../platforms/sim/calibration-runner.ts';
@@ -96,11 +97,11 @@ export async function calibrateCommand(flags: CalibrateFlags): Promise<number> {
   if (flags.profile !== undefined) throw new InputError('--profile goes with --check: calibrate itself fits the qemu profile');
   if (flags.fitGuest) throw new InputError('--fit-guest goes with --check: calibrate fits the idle guest on its grids, and re-derives a --held-out file\'s from its own rows');
   const parts = gridParts(flags);
-  const cases = parts.flatMap((part) => part.cases);
-  const harnesses = await heldOutHarnesses(flags.heldOut ?? [], new Set(cases.map((c) => c.id)));
+  const gridCases = parts.flatMap((part) => part.cases);
+  const harnesses = await heldOutHarnesses(flags.heldOut ?? [], new Set(gridCases.map((c) => c.id)));
   const appCostInput = { runs: flags.appCost ?? [], twins: flags.twin ?? [] };
   await checkAppCostInput(appCostInput);
-  const fitting = cases.some((c) => c.training);
+  const fitting = gridCases.some((c) => c.training);
   const measuring = parts.some((part) => part.measuredFile === undefined);
   if (!fitting && !measuring) throw new InputError('no case of the grids is to be fitted on (each says split: held-out): give a grid to fit on as well');
   const settingsById = new Map(parts.flatMap((part) => part.cases.map((c) => [c.id, part.settings] as const)));
@@ -117,7 +118,7 @@ export async function calibrateCommand(flags: CalibrateFlags): Promise<number> {
   let measured: ReadonlyMap<string, CaseResult>;
   let measuredOn: MeasuredOn[];
   if (parts.every((part) => part.measuredFile !== undefined)) {
-    writeResults(path.join(outDir, MEASURED_FILE), cases, earlier);
+    writeResults(path.join(outDir, MEASURED_FILE), gridCases, earlier);
     for (const part of parts) await copyMeasuredDetails(part, path.join(outDir, MEASURED_DETAILS_FILE));
     measured = earlier;
     measuredOn = parts.map((part) => earlierLab(part.measuredFile as string));
@@ -125,7 +126,8 @@ export async function calibrateCommand(flags: CalibrateFlags): Promise<number> {
     const [only] = parts as [GridPart];
     const lab = await measureOnLab(only.cases, only.settings, outDir);
     if (!lab.measured) return EXIT_INTERRUPTED;
-    measured = lab.measured;
+    // QEMU's account of each case names the processes it ran between, which the predictions follow.
+    measured = await withMeasuredProgress(path.join(outDir, MEASURED_FILE), new Map(lab.measured));
     measuredOn = [lab.description];
     if (!fitting) {
       log(`the grid is held out whole: nothing to fit; ${path.join(outDir, MEASURED_FILE)} keeps its cases for a calibration with a grid to fit on`);
@@ -133,6 +135,7 @@ export async function calibrateCommand(flags: CalibrateFlags): Promise<number> {
     }
   }
 
+  const cases = parts.flatMap((part) => withSourceProcesses(part.cases, measured));
   log(`fitting ${FITTED_PARAMETERS.length} parameters of the sim on ${cases.filter((c) => c.training).length} cases`);
   const settingsOfCase = (migrationCase: MigrationCase): CaseSettings => settingsById.get(migrationCase.id) as CaseSettings;
   const constants = labConstantsOf(cases, measured);
@@ -280,6 +283,7 @@ function writeResults(file: string, cases: readonly MigrationCase[], results: Re
 function describeConstants(constants: LabConstants): string {
   return [
     `per-page sync ${(constants.syncSecondsPerPage * 1e6).toFixed(3)} µs per dirty page and ${(constants.syncScanSecondsPerPage * 1e9).toFixed(1)} ns per page of RAM`,
+    `${(constants.tlbEntrySyncSeconds * 1e9).toFixed(2)} ns more per dirty page per TLB entry beyond 256, ${constants.bootTlbEntries} entries after a boot`,
     `word sync ${(constants.wordSyncSecondsPerPage * 1e9).toFixed(1)} ns/page`,
     `idle guest dirtying ${constants.guestOsDirtyMBps.toFixed(3)} MB/s`,
     `cost spread σ ${constants.costSpread.toFixed(2)}`,

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { casesOf, loadGrid } from '../../src/calibrate/grid.ts';
 import type { CaseResult, MigrationCase } from '../../src/calibrate/migration-case.ts';
 import { readResults } from '../../src/calibrate/results-file.ts';
+import { withSourceProcesses } from '../../src/calibrate/source-process.ts';
 import { median } from '../../src/report/statistics.ts';
 import {
   LAB_GUEST_NONZERO_PER_RAM_MB,
@@ -12,6 +13,8 @@ import {
   LAB_SYNC_SCAN_SECONDS_PER_PAGE,
   LAB_WORD_SYNC_SECONDS_PER_PAGE,
   LAB_GUEST_OS_DIRTY_MBPS,
+  LAB_TLB_ENTRY_SYNC_SECONDS,
+  LAB_BOOT_TLB_ENTRIES,
   costSpreadOf,
   switchoverStallOf,
   labConstantsOf,
@@ -29,8 +32,9 @@ const details = readFileSync(`${MEASURED}/measured-details.jsonl`, 'utf8')
 const near = (actual: number, expected: number): boolean => Math.abs(actual / expected - 1) < 0.005;
 
 test('the per-page sync\'s cost per dirty page is the idle cases\' setup time per page of RAM, less its test of every page', async () => {
-  const cases = casesOf(loadGrid('samples/calibrate/grid.yaml'));
-  const perPage = setupSecondsPerPageOf(cases, await readResults(`${MEASURED}/measured.csv`, cases));
+  const gridCases = casesOf(loadGrid('samples/calibrate/grid.yaml'));
+  const measured = await readResults(`${MEASURED}/measured.csv`, gridCases);
+  const perPage = setupSecondsPerPageOf(withSourceProcesses(gridCases, measured).filter((c) => c.training), measured);
   assert.ok(perPage !== null && near(perPage - LAB_SYNC_SCAN_SECONDS_PER_PAGE, LAB_SYNC_SECONDS_PER_PAGE), `${perPage}`);
 });
 
@@ -39,8 +43,9 @@ test('the saved constants are what calibrate measures on the fit halves of the s
   const measured = new Map<string, CaseResult>();
   for (const [grid, results] of [['samples/calibrate/grid.yaml', `${MEASURED}/measured.csv`], ['samples/calibrate/whole-mib-2026-12-02/grid.yaml', 'samples/calibrate/whole-mib-2026-12-02/measured.csv']] as const) {
     const gridCases = casesOf(loadGrid(grid));
-    cases.push(...gridCases);
-    for (const [id, result] of await readResults(results, gridCases)) measured.set(id, result);
+    const gridMeasured = await readResults(results, gridCases);
+    cases.push(...withSourceProcesses(gridCases, gridMeasured));
+    for (const [id, result] of gridMeasured) measured.set(id, result);
   }
   const constants = labConstantsOf(cases, measured);
   const savedNear = (actual: number, saved: number): boolean => Math.abs(actual / saved - 1) < 0.01;
@@ -48,6 +53,8 @@ test('the saved constants are what calibrate measures on the fit halves of the s
   assert.ok(savedNear(constants.syncSecondsPerPage, LAB_SYNC_SECONDS_PER_PAGE), `per dirty page ${constants.syncSecondsPerPage}`);
   assert.ok(savedNear(constants.wordSyncSecondsPerPage, LAB_WORD_SYNC_SECONDS_PER_PAGE), `word-wise ${constants.wordSyncSecondsPerPage}`);
   assert.ok(savedNear(constants.guestOsDirtyMBps, LAB_GUEST_OS_DIRTY_MBPS), `idle dirtying ${constants.guestOsDirtyMBps}`);
+  assert.ok(savedNear(constants.tlbEntrySyncSeconds, LAB_TLB_ENTRY_SYNC_SECONDS), `per TLB entry ${constants.tlbEntrySyncSeconds}`);
+  assert.ok(savedNear(constants.bootTlbEntries, LAB_BOOT_TLB_ENTRIES), `after a boot ${constants.bootTlbEntries}`);
 });
 
 test('what a sync costs more per MB/s written is the 150 MB/s passes\' time without sending, per page', () => {

@@ -9,6 +9,7 @@ import type { MigrationProfile } from './profiles.ts';
 import { quantile, repeatedCaseIdOf } from '../../calibrate/spread-comparison.ts';
 import { isWordAligned, type PassProgress } from './migration.ts';
 import { SimPlatform } from './sim-platform.ts';
+import { TLB_DEFAULT_ENTRIES, tlbEntriesAfterFrees } from './tcg-tlb.ts';
 
 /** What the calibration fits: the migration profile and the idle guest, over the `qemu` profile. */
 export interface SimLabModel {
@@ -50,12 +51,13 @@ export const LAB_GUEST_NONZERO_PER_RAM_MB = 0.01696;
 
 /**
  * Seconds the per-page sync path of the lab's QEMU takes per page dirty in its log, measured:
- * the median over the idle cases of samples/calibrate/measured-2026-11-25 of setup_ms per
- * page of RAM (setup is sync #1, every page dirty; 256 and 512 MB give 1.11-1.18 µs, two
- * outliers 1.4 and 1.9, no fixed part), 1.167 µs as `setupSecondsPerPageOf` reads it, less
- * the test of every page (LAB_SYNC_SCAN_SECONDS_PER_PAGE).
+ * the median over the idle cases of samples/calibrate/measured-2026-11-25's fit half of
+ * setup_ms per page of RAM (setup is sync #1, every page dirty; 256 and 512 MB give
+ * 1.11-1.18 µs, no fixed part; the first migration after each boot, 1.4 and 1.9 µs, left out:
+ * its TLB is its boot's), 1.160 µs as `setupSecondsPerPageOf` reads it, less the test of every
+ * page (LAB_SYNC_SCAN_SECONDS_PER_PAGE).
  */
-export const LAB_SYNC_SECONDS_PER_PAGE = 1.144e-6;
+export const LAB_SYNC_SECONDS_PER_PAGE = 1.137e-6;
 
 /**
  * What a sync of the lab's QEMU costs more per page for each MB/s the guest writes, measured:
@@ -74,7 +76,8 @@ export interface LabConstants {
   guestOsDirtyMBps: number;
   costSpread: number;
   switchoverStallSeconds: number;
-  setupSyncSecondsPerPagePerRecentMB: number;
+  tlbEntrySyncSeconds: number;
+  bootTlbEntries: number;
   targetStartSeconds: number;
 }
 
@@ -114,14 +117,20 @@ export const LAB_WORD_SYNC_SECONDS_PER_PAGE = 1.144e-8;
 export const LAB_GUEST_OS_DIRTY_MBPS = 0.0583;
 
 /**
- * What the lab's setup sync costs more per page of RAM for each MB the guest wrote lately
- * (its vCPU's TLB, walked per page: `setupSyncSecondsPerPagePerRecentMB`), fitted, as no
- * calibrate case loads the guest's TLB: through the sim twin (samples/qemu/sim.yaml) on the
- * lab's runs in samples/qemu/runs-2026-12-02 (3.3-cpu, 3.3-memory, 3.3-memory2, fill-only,
- * sleep-only; median setups 64, 498, 499, 710 and 135 ms), the value on a grid of 1.6-2.9e-7
- * whose twin medians come closest (rms 51 ms: 78, 560, 411, 682 and 112 ms).
+ * What each entry of the vCPU's TLB beyond a new process's 256 adds to the lab's per-page sync
+ * per dirty page, measured (`tlbEntrySyncSecondsOf`): on the fit half of measured-2026-11-25,
+ * the setups of guests that had freed a buffer on their QEMU process before (the TLB's entries
+ * by src/platforms/sim/tcg-tlb.ts: 1,024 after 64 MB, 4,096 after 128 MB), less the idle setup,
+ * per page of RAM and entry; the median.
  */
-export const LAB_SETUP_SYNC_SECONDS_PER_PAGE_PER_RECENT_MB = 2.3e-7;
+export const LAB_TLB_ENTRY_SYNC_SECONDS = 7.15e-10;
+
+/**
+ * The TLB entries of a guest's QEMU process that booted it, measured (`bootTlbEntriesOf`): the
+ * first idle migration after each boot in the fit half of measured-2026-11-25 took longer
+ * than the later ones by that many entries' walks per page.
+ */
+export const LAB_BOOT_TLB_ENTRIES = 1237;
 
 /**
  * How long after QEMU's `completed` the lab's guest runs on its target, measured on
@@ -140,7 +149,8 @@ export const SAVED_LAB_CONSTANTS: LabConstants = {
   guestOsDirtyMBps: LAB_GUEST_OS_DIRTY_MBPS,
   costSpread: LAB_COST_SPREAD,
   switchoverStallSeconds: LAB_SWITCHOVER_STALL_SECONDS,
-  setupSyncSecondsPerPagePerRecentMB: LAB_SETUP_SYNC_SECONDS_PER_PAGE_PER_RECENT_MB,
+  tlbEntrySyncSeconds: LAB_TLB_ENTRY_SYNC_SECONDS,
+  bootTlbEntries: LAB_BOOT_TLB_ENTRIES,
   targetStartSeconds: LAB_TARGET_START_SECONDS,
 };
 
@@ -153,11 +163,16 @@ export function labConstantsOf(cases: readonly MigrationCase[], measured: Readon
   const fitCases = cases.filter((migrationCase) => migrationCase.training);
   const wordAligned = (migrationCase: MigrationCase): boolean => isWordAligned(ramKiBOf(migrationCase) / 1024);
   const scan = syncScanSecondsPerPageOf(fitCases, measured) ?? LAB_SYNC_SCAN_SECONDS_PER_PAGE;
-  const setupPerPage = setupSecondsPerPageOf(fitCases.filter((c) => !wordAligned(c)), measured);
+  const pageByPage = fitCases.filter((c) => !wordAligned(c));
+  const setupPerPage = setupSecondsPerPageOf(pageByPage, measured);
+  const tlbEntrySyncSeconds = setupPerPage === null ? null : tlbEntrySyncSecondsOf(pageByPage, measured, setupPerPage);
+  const bootTlbEntries = setupPerPage === null || tlbEntrySyncSeconds === null ? null : bootTlbEntriesOf(pageByPage, measured, setupPerPage, tlbEntrySyncSeconds);
   return {
     ...SAVED_LAB_CONSTANTS,
     syncScanSecondsPerPage: scan,
     syncSecondsPerPage: setupPerPage === null ? LAB_SYNC_SECONDS_PER_PAGE : Math.max(0, setupPerPage - scan),
+    tlbEntrySyncSeconds: tlbEntrySyncSeconds ?? LAB_TLB_ENTRY_SYNC_SECONDS,
+    bootTlbEntries: bootTlbEntries ?? LAB_BOOT_TLB_ENTRIES,
     wordSyncSecondsPerPage: setupSecondsPerPageOf(fitCases.filter(wordAligned), measured) ?? LAB_WORD_SYNC_SECONDS_PER_PAGE,
     guestOsDirtyMBps: idleDirtyMBpsOf(fitCases, measured) ?? LAB_GUEST_OS_DIRTY_MBPS,
     costSpread: costSpreadOf(fitCases, measured) ?? LAB_COST_SPREAD,
@@ -221,13 +236,49 @@ export function syncScanSecondsPerPageOf(cases: readonly MigrationCase[], measur
   return median(perPage);
 }
 
-/** The median setup time per page of RAM over idle cases: QEMU's first sync, every page dirty. */
+/**
+ * The median setup time per page of RAM over idle cases: QEMU's first sync, every page dirty.
+ * Where the cases say what their QEMU process went through, a per-page sync counts only where
+ * it walked a new process's TLB (the word-wise sync walks none).
+ */
 export function setupSecondsPerPageOf(cases: readonly MigrationCase[], measured: ReadonlyMap<string, CaseResult>): number | null {
-  const perPage = cases.flatMap((migrationCase) => {
-    const setupMs = measured.get(migrationCase.id)?.setup_ms;
-    return migrationCase.workload.kind === 'idle' && setupMs != null ? [setupMs / 1000 / ((ramKiBOf(migrationCase) / 1024) * PAGES_PER_MB)] : [];
+  const walksANewProcessTlb = (c: MigrationCase): boolean =>
+    isWordAligned(ramKiBOf(c) / 1024) || c.sourceProcess === undefined || (!c.sourceProcess.booted && tlbEntriesAfterFrees(TLB_DEFAULT_ENTRIES, c.sourceProcess.freedMB) === TLB_DEFAULT_ENTRIES);
+  return median(cases.filter((c) => c.workload.kind === 'idle' && walksANewProcessTlb(c)).flatMap((c) => setupPerPageOf(c, measured)));
+}
+
+/** The case's setup, per page of RAM, where measured. */
+function setupPerPageOf(migrationCase: MigrationCase, measured: ReadonlyMap<string, CaseResult>): number[] {
+  const setupMs = measured.get(migrationCase.id)?.setup_ms;
+  return setupMs != null ? [setupMs / 1000 / ((ramKiBOf(migrationCase) / 1024) * PAGES_PER_MB)] : [];
+}
+
+/** The TLB entries the case's QEMU process had when its migration started: its boot's, or a new process's, grown by what the guest freed there. */
+export function sourceTlbEntriesOf(migrationCase: MigrationCase, bootTlbEntries: number): number {
+  const history = migrationCase.sourceProcess;
+  return tlbEntriesAfterFrees(history === undefined || history.booted ? bootTlbEntries : TLB_DEFAULT_ENTRIES, history?.freedMB ?? []);
+}
+
+/**
+ * What each TLB entry beyond a new process's adds to the setup per page of RAM: over the cases
+ * whose QEMU process did not boot the guest and grew its TLB by what the guest freed there,
+ * their setup per page less the idle one's, per extra entry; the median.
+ */
+export function tlbEntrySyncSecondsOf(cases: readonly MigrationCase[], measured: ReadonlyMap<string, CaseResult>, idleSetupPerPage: number): number | null {
+  const perEntry = cases.flatMap((c) => {
+    if (c.sourceProcess === undefined || c.sourceProcess.booted) return [];
+    const extra = sourceTlbEntriesOf(c, TLB_DEFAULT_ENTRIES) - TLB_DEFAULT_ENTRIES;
+    return extra > 0 ? setupPerPageOf(c, measured).map((perPage) => (perPage - idleSetupPerPage) / extra) : [];
   });
-  return median(perPage);
+  return median(perEntry);
+}
+
+/** The TLB a booted guest's QEMU process has: from its idle migrations, how many entries more than a new process's their setups walked. */
+export function bootTlbEntriesOf(cases: readonly MigrationCase[], measured: ReadonlyMap<string, CaseResult>, idleSetupPerPage: number, tlbEntrySyncSeconds: number): number | null {
+  if (tlbEntrySyncSeconds <= 0) return null;
+  const booted = cases.filter((c) => c.workload.kind === 'idle' && c.sourceProcess?.booted === true && c.sourceProcess.freedMB.every((mb) => mb === 0));
+  const extra = median(booted.flatMap((c) => setupPerPageOf(c, measured).map((perPage) => (perPage - idleSetupPerPage) / tlbEntrySyncSeconds)));
+  return extra === null ? null : TLB_DEFAULT_ENTRIES + Math.max(0, Math.round(extra));
 }
 
 /**
@@ -272,7 +323,8 @@ export function simLabModelOf(values: ParameterValues, constants: LabConstants =
       wordSyncSecondsPerPage: constants.wordSyncSecondsPerPage,
       costSpread: constants.costSpread,
       switchoverStallSeconds: constants.switchoverStallSeconds,
-      setupSyncSecondsPerPagePerRecentMB: constants.setupSyncSecondsPerPagePerRecentMB,
+      tlbEntrySyncSeconds: constants.tlbEntrySyncSeconds,
+      bootTlbEntries: constants.bootTlbEntries,
       targetStartSeconds: constants.targetStartSeconds,
     },
     vms: { guestOsMB: value('guestOsMB'), guestOsDirtyMBps: constants.guestOsDirtyMBps },
@@ -322,7 +374,12 @@ async function predictCase(model: SimLabModel, settings: CaseSettings, migration
       convergenceTimeoutSeconds: settings.convergenceTimeoutSeconds,
     },
     hosts: { linkMbps: LOOPBACK_MBPS, memoryMB: 4 * migrationCase.ramMB + 1024 },
-    vms: { ...model.vms, guestOsMB: idleGuestMBOf(model, migrationCase.ramMB), memoryMB: ramKiBOf(migrationCase) / 1024 },
+    vms: {
+      ...model.vms,
+      guestOsMB: idleGuestMBOf(model, migrationCase.ramMB),
+      memoryMB: ramKiBOf(migrationCase) / 1024,
+      tcgTlbEntries: sourceTlbEntriesOf(migrationCase, model.migration.bootTlbEntries ?? TLB_DEFAULT_ENTRIES),
+    },
     workloads: workloadsConfig(workload, settings),
   });
   // Each repetition of a case is a run of its own, with its own draws of the profile's spreads; a case measured once is predicted as a typical migration.

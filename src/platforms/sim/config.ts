@@ -49,6 +49,12 @@ const vmsSchema = z
      * touches a zero page.
      */
     guestOsReusableMB: z.number().nonnegative().default(0),
+    /**
+     * Entries of each VM's TCG TLB at the start (src/platforms/sim/tcg-tlb.ts): null for a
+     * freshly booted guest's (the profile's `bootTlbEntries`); calibrate sets it from what the
+     * measured guest freed on its QEMU process before the case.
+     */
+    tcgTlbEntries: z.number().int().min(1).max(1 << 22).nullable().default(null),
     idleMHz: z.number().nonnegative().default(30),
     /** Hypervisor memory per VM (page tables, frame buffer). */
     overheadMB: z.number().nonnegative().default(60),

@@ -3,6 +3,7 @@ import type { SimConfig } from './config.ts';
 import { SimHost } from './host.ts';
 import type { MigrationEnvironment, PreCopyMigration } from './migration.ts';
 import type { MigrationProfile } from './profiles.ts';
+import { TcgTlb } from './tcg-tlb.ts';
 import { retransmissionAfter, SimVm } from './vm.ts';
 import { waterFill } from './water-fill.ts';
 
@@ -25,7 +26,8 @@ export class Datacenter implements MigrationEnvironment {
     for (const name of hostNames) this.hosts.set(name, new SimHost(name, config.hosts, config.vms));
     for (const [vmName, hostName] of placement) {
       const host = this.host(hostName);
-      const vm = new SimVm(vmName, host, config.vms, config.hosts.mhzPerCore, clock, config.network.minRtoMs / 1000, profile.guestClockStopsWhilePaused, (changed) =>
+      const tlb = new TcgTlb(config.vms.tcgTlbEntries ?? profile.bootTlbEntries);
+      const vm = new SimVm(vmName, host, config.vms, config.hosts.mhzPerCore, clock, config.network.minRtoMs / 1000, profile.guestClockStopsWhilePaused, tlb, (changed) =>
         this.vmChanged(changed),
       );
       host.vms.add(vm);
@@ -67,6 +69,7 @@ export class Datacenter implements MigrationEnvironment {
     vm.advance(now);
     source.vms.delete(vm);
     vm.host = target;
+    vm.tlb = new TcgTlb();
     target.vms.add(vm);
     this.changed(source);
     this.changed(target);

@@ -195,15 +195,14 @@ export class PreCopyMigration {
     this.windowStartS = this.env.clock.now();
     this.lastSyncS = this.windowStartS;
     this.recordProgress('setup', this.windowStartS);
-    const ramPages = vm.memoryMB * PAGES_PER_MB;
-    const tlbSeconds = isWordAligned(vm.memoryMB) ? 0 : ramPages * this.profile.setupSyncSecondsPerPagePerRecentMB * vm.recentlyWrittenMB * this.costFactor;
     this.env.vmChanged(vm);
-    this.afterSync(this.syncSeconds(vm.memoryMB, 0) + tlbSeconds, () => this.beginPrecopy());
+    this.afterSync(this.syncSeconds(vm.memoryMB, 0), () => this.beginPrecopy());
   }
 
   private beginPrecopy(): void {
     this.timer = null;
     const vm = this.vm;
+    vm.tlb.flushAfterSetup(this.env.clock.now());
     this.stage = 'precopy';
     this.pendingSpreadMB = vm.memoryMB;
     this.pendingDataInMB = vm.memoryMB;
@@ -395,13 +394,15 @@ export class PreCopyMigration {
    * What a sync costs. RAM a multiple of 256 KiB takes QEMU 7.2's fast path: the bitmap a
    * 64-page word at a time over all of RAM, whatever is dirty. Other RAM takes the slow path:
    * every page of RAM tested, and each of the `loggedMB` of dirty pages in the log cleared one
-   * by one, with a TLB walk per page under TCG, costing more the faster the guest dirtied clean pages.
+   * by one, with a walk of the vCPU's TLB per page under TCG (longer the larger it has grown),
+   * costing more the faster the guest dirtied clean pages.
    */
   private syncSeconds(loggedMB: number, dirtyMBps: number): number {
-    const { syncSecondsPerPage, syncSecondsPerPagePerDirtyMBps, syncScanSecondsPerPage, wordSyncSecondsPerPage } = this.profile;
+    const { syncSecondsPerPage, syncSecondsPerPagePerDirtyMBps, syncScanSecondsPerPage, wordSyncSecondsPerPage, tlbEntrySyncSeconds } = this.profile;
     const ramPages = this.vm.memoryMB * PAGES_PER_MB;
     if (isWordAligned(this.vm.memoryMB)) return ramPages * wordSyncSecondsPerPage * this.costFactor;
-    return (ramPages * syncScanSecondsPerPage + loggedMB * PAGES_PER_MB * (syncSecondsPerPage + syncSecondsPerPagePerDirtyMBps * dirtyMBps)) * this.costFactor;
+    const perDirtyPage = syncSecondsPerPage + syncSecondsPerPagePerDirtyMBps * dirtyMBps + tlbEntrySyncSeconds * this.vm.tlb.extraEntries;
+    return (ramPages * syncScanSecondsPerPage + loggedMB * PAGES_PER_MB * perDirtyPage) * this.costFactor;
   }
 
   /**

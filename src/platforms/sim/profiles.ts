@@ -52,11 +52,13 @@ export const migrationProfileSchema = z
      */
     syncScanSecondsPerPage: z.number().nonnegative(),
     /**
-     * What the setup's sync, over all of RAM, costs more per page for each MB the guest wrote
-     * in the last 100 ms (under TCG it walks the vCPU's TLB per page, and the TLB is sized by
-     * the pages used in its last 100 ms window; `SimVm.recentlyWrittenMB`).
+     * What a per-page sync costs more per dirty page for each entry of the vCPU's TLB beyond a
+     * new QEMU process's 256: under TCG it walks the whole TLB for each page it clears, and
+     * the TLB grows when the guest frees memory (src/platforms/sim/tcg-tlb.ts).
      */
-    setupSyncSecondsPerPagePerRecentMB: z.number().nonnegative(),
+    tlbEntrySyncSeconds: z.number().nonnegative(),
+    /** The TLB entries of a freshly booted guest's QEMU process: booting grew it, and nothing since shrank it. */
+    bootTlbEntries: z.number().int().min(1).max(1 << 22),
     /**
      * The guest stalls while the setup's sync runs: QEMU 7.2 holds its big lock through it
      * (ram_init_bitmaps), which the vCPU needs for every interrupt, timer and device access.
@@ -134,7 +136,8 @@ const BUILT_IN = {
     syncSecondsPerPage: 0,
     syncSecondsPerPagePerDirtyMBps: 0,
     syncScanSecondsPerPage: 0,
-    setupSyncSecondsPerPagePerRecentMB: 0,
+    tlbEntrySyncSeconds: 0,
+    bootTlbEntries: 256,
     setupStallsGuest: false,
     targetStartSeconds: 0,
     guestClockStopsWhilePaused: false,
@@ -163,7 +166,8 @@ const BUILT_IN = {
     syncSecondsPerPage: 0,
     syncSecondsPerPagePerDirtyMBps: 0,
     syncScanSecondsPerPage: 0,
-    setupSyncSecondsPerPagePerRecentMB: 0,
+    tlbEntrySyncSeconds: 0,
+    bootTlbEntries: 256,
     setupStallsGuest: true,
     targetStartSeconds: 0,
     guestClockStopsWhilePaused: true,
@@ -215,8 +219,7 @@ export const PROFILE_SOURCES: Record<ProfileName, string> = {
   'vsphere-4.1': 'chosen so that the seed\'s section 3.2 runs land in its Table 1 ranges',
   qemu: 'QEMU 7.2\'s defaults',
   'qemu-lab':
-    `fitted by vm-monitoring calibrate against the qemu lab on ${qemuLab.fittedAt}, its sync costs, the target's start and the 9-byte zero page measured or read from QEMU's source, ` +
-    `the setup's cost for the guest's recent writes fitted through the sim twin on the lab's application runs ` +
+    `fitted by vm-monitoring calibrate against the qemu lab on ${qemuLab.fittedAt}, its sync costs (the TCG TLB's walk too), the target's start and the 9-byte zero page measured or read from QEMU's source ` +
     `(src/platforms/sim/calibration-runner.ts) (src/platforms/sim/${QEMU_LAB_PROFILE})`,
 };
 

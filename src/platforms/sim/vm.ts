@@ -2,6 +2,7 @@ import type { Timer } from '../../run/timer-queue.ts';
 import type { VirtualClock } from '../../run/virtual-clock.ts';
 import type { VmsConfig } from './config.ts';
 import type { SimHost } from './host.ts';
+import type { TcgTlb } from './tcg-tlb.ts';
 import type { RequestWork } from './workloads.ts';
 
 /** A request inside a VM's guest. */
@@ -19,10 +20,7 @@ export interface Job {
   readonly onDone: (job: Job, doneS: number) => void;
 }
 
-/** The window over which QEMU's TCG sizes a vCPU's TLB by the pages it used (tlb_mmu_resize_locked). */
-const TLB_WINDOW_SECONDS = 0.1;
-/** How long a TLB sized for a busy stretch stays so: it shrinks at a flush once a whole window saw less use, to that window's peak. */
-const TLB_HOLD_SECONDS = 2 * TLB_WINDOW_SECONDS;
+const PAGES_PER_MB = 256;
 
 /** Work left below this many megacycles counts as done (floating-point slack). */
 const DONE_EPSILON = 1e-6;
@@ -70,13 +68,6 @@ export class SimVm {
   /** Computing jobs in a phase that fills fresh pages. */
   private filling = 0;
   private writtenSinceMarkMB = 0;
-  /** What the requests wrote, decayed over TLB_WINDOW_SECONDS: a rate r held long enough gives r x the window. */
-  private recentBufferWritesMB = 0;
-  /** Of those writes, the first ones to fresh pages (which the guest kernel zeroes first, through mappings of its own), decayed alike. */
-  private recentFreshMB = 0;
-  /** The most those two came to lately, as QEMU keeps a TLB sized for its busiest recent window (see recentlyWrittenMB). */
-  private heldRecentMB = 0;
-  private heldRecentAtS = 0;
   private peakBuffersSinceMarkMB = 0;
   private peakRandomWritingSinceMarkMB = 0;
   private completionTimer: Timer | null = null;
@@ -97,6 +88,8 @@ export class SimVm {
     private readonly minRtoS: number,
     /** The guest's clock stands still while the VM is paused (QEMU's does), so its sleeps last longer; else it keeps the host's time. */
     private readonly clockStopsWhilePaused: boolean,
+    /** Its QEMU process's TLB under TCG, which a migration's per-page syncs walk; a new one on each host it lands on. */
+    public tlb: TcgTlb,
     /** Called after every change of what the VM demands or holds. */
     private readonly changed: (vm: SimVm) => void,
   ) {
@@ -124,17 +117,6 @@ export class SimVm {
   /** What the requests being computed write. */
   private get requestsDirtyMBps(): number {
     return this.paused ? 0 : this.perJobMHz * this.dirtyPerMegacycle;
-  }
-
-  /**
-   * MB of distinct pages the guest wrote in about the last 100 ms, at their peak of the last
-   * 200 ms, what its vCPU's TLB is sized by under TCG: the requests' recent writes (at most
-   * the buffers they hold), the fresh pages among them once more (the guest kernel zeroes
-   * each through its own mapping first), and the guest OS's.
-   */
-  get recentlyWrittenMB(): number {
-    this.advance(this.clock.now());
-    return this.heldRecentMB + this.config.guestOsDirtyMBps * TLB_WINDOW_SECONDS;
   }
 
   private get randomDirtyMBps(): number {
@@ -191,29 +173,17 @@ export class SimVm {
       this.workMHzSeconds += this.rateMHz * dt;
     }
     this.dirtiedMB += this.dirtyMBps * dt;
-    const keep = Math.exp(-dt / TLB_WINDOW_SECONDS);
-    this.recentBufferWritesMB = this.recentBufferWritesMB * keep + this.requestsDirtyMBps * TLB_WINDOW_SECONDS * (1 - keep);
     this.randomDirtiedMB += this.randomDirtyMBps * dt;
     this.lastAdvanceS = now;
-    const fresh = this.untouchedMB > 0 && n > 0 && !this.paused ? this.writeBuffers((this.rateMHz / n) * dt) : { mb: 0, share: 0 };
-    // The fresh pages come first in the interval, at the writers' rate, and then age as the rest of it passes.
-    const freshSeconds = fresh.share * dt;
-    this.recentFreshMB = this.recentFreshMB * keep + (fresh.mb > 0 ? (fresh.mb / freshSeconds) * TLB_WINDOW_SECONDS * -Math.expm1(-freshSeconds / TLB_WINDOW_SECONDS) * Math.exp(-(dt - freshSeconds) / TLB_WINDOW_SECONDS) : 0);
-    const recentMB = Math.min(this.recentBufferWritesMB, this.buffersMB) + this.recentFreshMB;
-    if (recentMB >= this.heldRecentMB || now - this.heldRecentAtS > TLB_HOLD_SECONDS) {
-      this.heldRecentMB = recentMB;
-      this.heldRecentAtS = now;
-    }
+    if (this.untouchedMB > 0 && n > 0 && !this.paused) this.writeBuffers((this.rateMHz / n) * dt);
   }
 
   /**
    * Each computing job that writes its buffer touches what it writes in `megacycles` of its
    * own: a sweep new pages until none is left, a random writer untouched pages in proportion to
-   * them. Returns the MB touched and the share of the interval that took.
+   * them.
    */
-  private writeBuffers(megacycles: number): { mb: number; share: number } {
-    let mb = 0;
-    let share = 0;
+  private writeBuffers(megacycles: number): void {
     for (const job of this.computing) {
       const phase = job.work.phases[job.phaseIndex];
       if (job.untouchedMB <= 0 || phase === undefined || phase.kind === 'sleep' || phase.bufferWrites === 'none') continue;
@@ -221,12 +191,8 @@ export class SimVm {
       const touched = phase.bufferWrites === 'random' ? -job.untouchedMB * Math.expm1(-writtenMB / job.work.bufferMB) : Math.min(job.untouchedMB, writtenMB);
       job.untouchedMB -= touched;
       this.untouchedMB -= touched;
-      mb += touched;
-      // A sweep's fresh pages take the part of the interval they need; a random writer's thin out over all of it.
-      share = Math.max(share, phase.bufferWrites === 'random' || writtenMB <= 0 ? 1 : touched / writtenMB);
     }
     this.touch();
-    return { mb, share };
   }
 
   /** What the guest's buffers have written grows its non-zero memory, once they have used up its freed, non-zero pages. */
@@ -350,6 +316,7 @@ export class SimVm {
       this.buffersMB -= job.work.bufferMB;
       this.untouchedMB -= job.untouchedMB;
       job.untouchedMB = 0;
+      if (!this.tracing) this.tlb.free(job.work.bufferMB * PAGES_PER_MB, now);
       job.onDone(job, now);
       return;
     }
