@@ -20,6 +20,7 @@ const TLB_MAX_ENTRIES = 1 << 22;
 const GROW_ABOVE_USE = 0.7;
 const SHRINK_WINDOW_SECONDS = 0.1;
 export const GATHER_BATCH_PAGES = 9698;
+const PAGES_PER_MB = 256;
 
 export class TcgTlb {
   private used = 0;
@@ -62,6 +63,6 @@ export class TcgTlb {
 /** The entries of a TLB of `entries` once the guest has freed each of `freedMB`, in order. */
 export function tlbEntriesAfterFrees(entries: number, freedMB: readonly number[]): number {
   const tlb = new TcgTlb(entries);
-  for (const mb of freedMB) tlb.free(mb * 256, 0);
+  for (const mb of freedMB) tlb.free(mb * PAGES_PER_MB, 0);
   return tlb.entries;
 }
