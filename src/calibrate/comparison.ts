@@ -1,6 +1,9 @@
 import { median } from '../report/statistics.ts';
 import type { CaseResult, MigrationCase } from './migration-case.ts';
 
+/** Setups shorter than this (the word-wise sync's 0-3 ms, which QEMU gives in whole ms) have no relative error worth a median. */
+const SETUP_ERROR_FLOOR_MS = 10;
+
 /** Added to both downtimes in the fit's loss, so that a few ms of noise on a 2 ms downtime does not weigh like a factor of two. */
 export const DOWNTIME_FLOOR_MS = 20;
 
@@ -10,6 +13,8 @@ export interface CaseComparison {
   predicted: CaseResult;
   /** |predicted − measured| / measured; null where a side has no value. */
   totalError: number | null;
+  /** Of QEMU's setup-time, where both sides have it and it took at least SETUP_ERROR_FLOOR_MS. */
+  setupError: number | null;
   bytesError: number | null;
   downtimeError: number | null;
   /** |predicted − measured| in ms, where both converged. */
@@ -22,6 +27,7 @@ export interface ErrorSummary {
   cases: number;
   /** Medians of the absolute errors above, over the cases that have them. */
   totalError: number | null;
+  setupError: number | null;
   bytesError: number | null;
   downtimeError: number | null;
   downtimeErrorMs: number | null;
@@ -37,6 +43,7 @@ export function compareCase(migrationCase: MigrationCase, measured: CaseResult, 
     measured,
     predicted,
     totalError: relativeError(predicted.total_ms, measured.total_ms),
+    setupError: measured.setup_ms != null && measured.setup_ms >= SETUP_ERROR_FLOOR_MS && predicted.setup_ms != null ? relativeError(predicted.setup_ms, measured.setup_ms) : null,
     bytesError: relativeError(predicted.bytes, measured.bytes),
     downtimeError: downtime ? relativeError(predicted.downtime_ms as number, measured.downtime_ms as number) : null,
     downtimeErrorMs: downtime ? Math.abs((predicted.downtime_ms as number) - (measured.downtime_ms as number)) : null,
@@ -51,6 +58,7 @@ export function summarize(comparisons: readonly CaseComparison[]): ErrorSummary 
   return {
     cases: comparisons.length,
     totalError: medianOf((c) => c.totalError),
+    setupError: medianOf((c) => c.setupError),
     bytesError: medianOf((c) => c.bytesError),
     downtimeError: medianOf((c) => c.downtimeError),
     downtimeErrorMs: medianOf((c) => c.downtimeErrorMs),
@@ -77,7 +85,7 @@ export function meetsTargets(summary: ErrorSummary): boolean {
 export function describeSummary(summary: ErrorSummary): string {
   const percent = (value: number | null): string => (value === null ? 'n/a' : `${(value * 100).toFixed(1)} %`);
   return (
-    `${summary.cases} cases, median |error| total time ${percent(summary.totalError)}, bytes ${percent(summary.bytesError)}, ` +
+    `${summary.cases} cases, median |error| total time ${percent(summary.totalError)}${summary.setupError === null ? '' : `, setup ${percent(summary.setupError)}`}, bytes ${percent(summary.bytesError)}, ` +
     `downtime ${percent(summary.downtimeError)} (${summary.downtimeErrorMs?.toFixed(1) ?? 'n/a'} ms), passes ${summary.passesError?.toFixed(1) ?? 'n/a'}, ` +
     `convergence wrong in ${summary.convergenceMismatches}; targets ${meetsTargets(summary) ? 'met' : 'NOT met'}`
   );
