@@ -91,14 +91,15 @@ export class Datacenter implements MigrationEnvironment {
 
   /** Shares a host out again once, at the end of the instant, however often it changed in it. */
   private changed(host: SimHost): void {
-    if (this.changedHosts.size === 0) this.clock.beforeTimeMoves(() => this.reallocateChanged());
+    if (this.changedHosts.size === 0) this.clock.beforeTimeMoves(this.reallocateChanged);
     this.changedHosts.add(host);
   }
 
-  private reallocateChanged(): void {
+  /** A field rather than a method: it is handed to the clock at most instants. */
+  private readonly reallocateChanged = (): void => {
     for (const host of this.changedHosts) this.reallocate(host);
     this.changedHosts.clear();
-  }
+  };
 
   /** Scratch arrays of reallocate, reused: it runs at every event and must not allocate. */
   private readonly demands: number[] = [];

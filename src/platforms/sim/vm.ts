@@ -1,6 +1,7 @@
 import type { Timer } from '../../run/timer-queue.ts';
 import type { VirtualClock } from '../../run/virtual-clock.ts';
 import type { VmsConfig } from './config.ts';
+import { LastResultCache } from './last-result-cache.ts';
 import type { SimHost } from './host.ts';
 import type { RequestWork } from './workloads.ts';
 
@@ -23,6 +24,12 @@ export interface Job {
 const TLB_WINDOW_SECONDS = 0.1;
 /** How long a TLB sized for a busy stretch stays so: it shrinks at a flush once a whole window saw less use, to that window's peak. */
 const TLB_HOLD_SECONDS = 2 * TLB_WINDOW_SECONDS;
+
+/** The exponentials of `advance`, one cache each (see LastResultCache). */
+const TLB_DECAY = new LastResultCache(Math.exp);
+const RANDOM_TOUCH = new LastResultCache(Math.expm1);
+const FRESH_FILL = new LastResultCache(Math.expm1);
+const FRESH_AGEING = new LastResultCache(Math.exp);
 
 /** Work left below this many megacycles counts as done (floating-point slack). */
 const DONE_EPSILON = 1e-6;
@@ -191,14 +198,12 @@ export class SimVm {
       this.workMHzSeconds += this.rateMHz * dt;
     }
     this.dirtiedMB += this.dirtyMBps * dt;
-    const keep = Math.exp(-dt / TLB_WINDOW_SECONDS);
+    const keep = TLB_DECAY.of(-dt / TLB_WINDOW_SECONDS);
     this.recentBufferWritesMB = this.recentBufferWritesMB * keep + this.requestsDirtyMBps * TLB_WINDOW_SECONDS * (1 - keep);
     this.randomDirtiedMB += this.randomDirtyMBps * dt;
     this.lastAdvanceS = now;
-    const fresh = this.untouchedMB > 0 && n > 0 && !this.paused ? this.writeBuffers((this.rateMHz / n) * dt) : { mb: 0, share: 0 };
-    // The fresh pages come first in the interval, at the writers' rate, and then age as the rest of it passes.
-    const freshSeconds = fresh.share * dt;
-    this.recentFreshMB = this.recentFreshMB * keep + (fresh.mb > 0 ? (fresh.mb / freshSeconds) * TLB_WINDOW_SECONDS * -Math.expm1(-freshSeconds / TLB_WINDOW_SECONDS) * Math.exp(-(dt - freshSeconds) / TLB_WINDOW_SECONDS) : 0);
+    const freshMB = this.untouchedMB > 0 && n > 0 && !this.paused ? this.writeBuffers((this.rateMHz / n) * dt, dt) : 0;
+    this.recentFreshMB = this.recentFreshMB * keep + freshMB;
     const recentMB = Math.min(this.recentBufferWritesMB, this.buffersMB) + this.recentFreshMB;
     if (recentMB >= this.heldRecentMB || now - this.heldRecentAtS > TLB_HOLD_SECONDS) {
       this.heldRecentMB = recentMB;
@@ -208,17 +213,18 @@ export class SimVm {
 
   /**
    * Each computing job that writes its buffer touches what it writes in `megacycles` of its
-   * own: a sweep new pages until none is left, a random writer untouched pages in proportion to
-   * them. Returns the MB touched and the share of the interval that took.
+   * own, over the last `seconds`: a sweep new pages until none is left, a random writer
+   * untouched pages in proportion to them. Returns what of the fresh pages touched is left in
+   * the recent writes now.
    */
-  private writeBuffers(megacycles: number): { mb: number; share: number } {
+  private writeBuffers(megacycles: number, seconds: number): number {
     let mb = 0;
     let share = 0;
     for (const job of this.computing) {
       const phase = job.work.phases[job.phaseIndex];
       if (job.untouchedMB <= 0 || phase === undefined || phase.kind === 'sleep' || phase.bufferWrites === 'none') continue;
       const writtenMB = megacycles * phase.dirtyMBPerMegacycle;
-      const touched = phase.bufferWrites === 'random' ? -job.untouchedMB * Math.expm1(-writtenMB / job.work.bufferMB) : Math.min(job.untouchedMB, writtenMB);
+      const touched = phase.bufferWrites === 'random' ? -job.untouchedMB * RANDOM_TOUCH.of(-writtenMB / job.work.bufferMB) : Math.min(job.untouchedMB, writtenMB);
       job.untouchedMB -= touched;
       this.untouchedMB -= touched;
       mb += touched;
@@ -226,7 +232,10 @@ export class SimVm {
       share = Math.max(share, phase.bufferWrites === 'random' || writtenMB <= 0 ? 1 : touched / writtenMB);
     }
     this.touch();
-    return { mb, share };
+    if (!(mb > 0)) return 0;
+    // The fresh pages come first in the interval, at the writers' rate, and then age as the rest of it passes.
+    const freshSeconds = share * seconds;
+    return (mb / freshSeconds) * TLB_WINDOW_SECONDS * -FRESH_FILL.of(-freshSeconds / TLB_WINDOW_SECONDS) * FRESH_AGEING.of(-(seconds - freshSeconds) / TLB_WINDOW_SECONDS);
   }
 
   /** What the guest's buffers have written grows its non-zero memory, once they have used up its freed, non-zero pages. */
