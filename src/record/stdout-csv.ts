@@ -1,5 +1,6 @@
 import { BufferedWriter } from './buffered-writer.ts';
 import { formatCsvLine, formatCsvRecordLine, type CsvCell } from './csv.ts';
+import { sampleCells } from './record-lines.ts';
 import type { ActionRecord, DecisionRecord, MigrationRecord, RecordSink, RequestRecord, SampleRecord } from './records.ts';
 
 /** Columns of the stdout CSV: the union of what samples, actions and migrations need. */
@@ -41,15 +42,10 @@ export class StdoutCsv implements RecordSink {
     this.#output.flush();
   }
 
+  /** The row of the columns above with the sample's cells, which samples.csv formats too, in place. */
   sample(record: SampleRecord): void {
-    this.#writeRow({
-      time_s: record.time_s,
-      record: 'sample',
-      host: record.host,
-      counter: record.counter,
-      value: record.value,
-      unit: record.unit,
-    });
+    const cells = sampleCells(record);
+    this.#output.write(`${cells.time_s},sample,${cells.host},,,,,${cells.counter},${cells.value},${cells.unit},,,,,,,\n`);
   }
 
   action(record: ActionRecord): void {
