@@ -127,8 +127,12 @@ export class SimPlatform implements Platform {
 
   async sample(): Promise<CounterReading[]> {
     const now = this.clock.now();
-    const readings = [...this.datacenter.hosts.values()].flatMap((host) => host.sample(now));
-    return this.options.meterPower === true ? readings : readings.filter((reading) => reading.counter !== COUNTERS.power.name);
+    const withPower = this.options.meterPower === true;
+    const readings: CounterReading[] = [];
+    for (const host of this.datacenter.hosts.values()) {
+      for (const reading of host.sample(now)) if (withPower || reading.counter !== COUNTERS.power.name) readings.push(reading);
+    }
+    return readings;
   }
 
   createLoad(servers: string[], onRequest: (record: RequestRecord) => void): Load {
