@@ -11,7 +11,9 @@ export class BufferedWriter {
   readonly #output: (chunk: string) => void;
   readonly #release: () => void;
   readonly #timer: NodeJS.Timeout;
-  #pending = '';
+  /** Joined at a flush: one copy into a flat string, where appending builds a tree of pieces that must be walked then. */
+  #pending: string[] = [];
+  #pendingChars = 0;
   #closed = false;
 
   /** `release` runs once, after the last output, on `close()`. */
@@ -23,14 +25,17 @@ export class BufferedWriter {
 
   write(text: string): void {
     if (this.#closed) throw new Error('write after close');
-    this.#pending += text;
-    if (this.#pending.length >= FLUSH_THRESHOLD_CHARS) this.flush();
+    if (text === '') return;
+    this.#pending.push(text);
+    this.#pendingChars += text.length;
+    if (this.#pendingChars >= FLUSH_THRESHOLD_CHARS) this.flush();
   }
 
   flush(): void {
-    if (this.#pending === '') return;
-    const chunk = this.#pending;
-    this.#pending = '';
+    if (this.#pendingChars === 0) return;
+    const chunk = this.#pending.join('');
+    this.#pending = [];
+    this.#pendingChars = 0;
     this.#output(chunk);
   }
 

@@ -32,7 +32,8 @@ const KB_PER_MB = 1024;
 
 /** A simulated ESX host: its VMs, the migrations it sends and receives, and its counters. */
 export class SimHost {
-  readonly vms = new Set<SimVm>();
+  /** In the order they came: an array rather than a Set, since every event on the host goes through them all. */
+  readonly vms: SimVm[] = [];
   readonly outgoing = new Set<PreCopyMigration>();
   readonly incoming = new Set<PreCopyMigration>();
   /** CPU currently given to outgoing migration streams. */
@@ -98,7 +99,7 @@ export class SimHost {
 
   /** Memory the VMs and the hypervisor need, before any swapping. */
   memoryDemandMB(): number {
-    const neighbours = this.vms.size > 1;
+    const neighbours = this.vms.length > 1;
     let demand = this.config.hypervisorMB;
     let shared = 0;
     for (const vm of this.vms) {
@@ -118,7 +119,7 @@ export class SimHost {
 
   /** Re-reads the gauges after a change, given the memory demand; `account` must have run first. */
   refreshGauges(demand: number): void {
-    const neighbours = this.vms.size > 1;
+    const neighbours = this.vms.length > 1;
     let cpu = this.migrationMHz;
     let active = 0;
     let shared = 0;
@@ -149,7 +150,7 @@ export class SimHost {
       this.reading(COUNTERS.memShared, (means.sharedMB / over) * KB_PER_MB),
       this.reading(COUNTERS.memSwapUsed, (means.swapMB / over) * KB_PER_MB),
       this.reading(COUNTERS.netUsage, interval > 0 ? this.trafficKB / interval : 0),
-      this.reading(COUNTERS.vmCount, this.vms.size),
+      this.reading(COUNTERS.vmCount, this.vms.length),
       this.reading(COUNTERS.power, means.watts / over),
     ];
     clear(this.integrals);

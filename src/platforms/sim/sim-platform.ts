@@ -47,7 +47,7 @@ export class SimPlatform implements Platform {
   readonly power: HostPower = {
     standby: (name) => {
       const host = this.datacenter.hosts.get(name);
-      if (host && host.powerState === 'on' && (host.vms.size > 0 || host.incoming.size > 0)) return Promise.reject(new Error(`host ${name} still has VMs`));
+      if (host && host.powerState === 'on' && (host.vms.length > 0 || host.incoming.size > 0)) return Promise.reject(new Error(`host ${name} still has VMs`));
       return this.powerTransition(host, name, { from: 'on', during: 'entering-standby', after: 'standby', seconds: this.config.hosts.power.enterStandbySeconds });
     },
     wake: (name) =>
