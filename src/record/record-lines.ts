@@ -1,48 +1,57 @@
 /**
- * The CSV lines of the records that come by the million, samples and requests, written field
- * by field rather than by `formatCsvRecordLine`'s lookup of each column, in the order of
- * SAMPLE_COLUMNS and REQUEST_COLUMNS.
+ * The CSV lines of the records that come by the million, samples (to samples.csv and stdout)
+ * and requests, written cell by cell into the output's bytes rather than made into a string
+ * by `formatCsvRecordLine`'s lookup of each column. They follow SAMPLE_COLUMNS, REQUEST_COLUMNS
+ * and STDOUT_COLUMNS; the tests hold them to `formatCsvRecordLine`.
  */
 import { formatCsvCell } from './csv.ts';
 import type { RequestRecord, SampleRecord } from './records.ts';
+import type { TextBytes } from './text-bytes.ts';
 
-/** A sample's fields as CSV cells. */
-export interface SampleCells {
-  time_s: string;
-  host: string;
-  counter: string;
-  value: string;
-  unit: string;
+export function writeSampleLine(sample: SampleRecord, out: TextBytes): void {
+  out.text(formatCsvCell(sample.time_s));
+  out.text(',');
+  out.text(formatCsvCell(sample.host));
+  out.text(',');
+  out.text(formatCsvCell(sample.counter));
+  out.text(',');
+  out.text(formatCsvCell(sample.value));
+  out.text(',');
+  out.text(formatCsvCell(sample.unit));
+  out.text('\n');
 }
 
-/** The fields of the sample whose cells `lastCells` are. */
-let lastSample: SampleRecord = { time_s: NaN, host: '', counter: '', value: NaN, unit: '' };
-let lastCells: SampleCells = { time_s: '', host: '', counter: '', value: '', unit: '' };
-
-/**
- * The cells of `sample`, formatted once for every sink that writes it (samples.csv, stdout):
- * those of the last sample asked for are kept while the fields are the same.
- */
-export function sampleCells(sample: SampleRecord): SampleCells {
-  const last = lastSample;
-  if (sample.time_s !== last.time_s || sample.value !== last.value || sample.host !== last.host || sample.counter !== last.counter || sample.unit !== last.unit) {
-    lastSample = { time_s: sample.time_s, host: sample.host, counter: sample.counter, value: sample.value, unit: sample.unit };
-    lastCells = {
-      time_s: formatCsvCell(sample.time_s),
-      host: formatCsvCell(sample.host),
-      counter: formatCsvCell(sample.counter),
-      value: formatCsvCell(sample.value),
-      unit: formatCsvCell(sample.unit),
-    };
-  }
-  return lastCells;
+/** The stdout columns with a sample's fields in place: time_s, record, host, 4 empty (vm to args), counter, value, unit, 7 empty (duration_ms to reason). */
+export function writeStdoutSampleLine(sample: SampleRecord, out: TextBytes): void {
+  out.text(formatCsvCell(sample.time_s));
+  out.text(',sample,');
+  out.text(formatCsvCell(sample.host));
+  out.text(',,,,,');
+  out.text(formatCsvCell(sample.counter));
+  out.text(',');
+  out.text(formatCsvCell(sample.value));
+  out.text(',');
+  out.text(formatCsvCell(sample.unit));
+  out.text(',,,,,,,\n');
 }
 
-export function formatSampleLine(sample: SampleRecord): string {
-  const cells = sampleCells(sample);
-  return `${cells.time_s},${cells.host},${cells.counter},${cells.value},${cells.unit}\n`;
-}
-
-export function formatRequestLine(request: RequestRecord): string {
-  return `${formatCsvCell(request.client_type)},${formatCsvCell(request.client_id)},${formatCsvCell(request.sent_s)},${formatCsvCell(request.received_s)},${formatCsvCell(request.latency_ms)},${formatCsvCell(request.server)},${formatCsvCell(request.processing_ms)},${formatCsvCell(request.status)},${formatCsvCell(request.corrupt_words)}\n`;
+export function writeRequestLine(request: RequestRecord, out: TextBytes): void {
+  out.text(formatCsvCell(request.client_type));
+  out.text(',');
+  out.text(formatCsvCell(request.client_id));
+  out.text(',');
+  out.text(formatCsvCell(request.sent_s));
+  out.text(',');
+  out.text(formatCsvCell(request.received_s));
+  out.text(',');
+  out.text(formatCsvCell(request.latency_ms));
+  out.text(',');
+  out.text(formatCsvCell(request.server));
+  out.text(',');
+  out.text(formatCsvCell(request.processing_ms));
+  out.text(',');
+  out.text(formatCsvCell(request.status));
+  out.text(',');
+  out.text(formatCsvCell(request.corrupt_words));
+  out.text('\n');
 }

@@ -1,6 +1,6 @@
 import { BufferedWriter } from './buffered-writer.ts';
 import { formatCsvLine, formatCsvRecordLine, type CsvCell } from './csv.ts';
-import { sampleCells } from './record-lines.ts';
+import { writeStdoutSampleLine } from './record-lines.ts';
 import type { ActionRecord, DecisionRecord, MigrationRecord, RecordSink, RequestRecord, SampleRecord } from './records.ts';
 
 /** Columns of the stdout CSV: the union of what samples, actions and migrations need. */
@@ -36,16 +36,14 @@ type StdoutRow = Partial<Record<(typeof STDOUT_COLUMNS)[number], CsvCell>>;
 export class StdoutCsv implements RecordSink {
   readonly #output: BufferedWriter;
 
-  constructor(write: (chunk: string) => void) {
+  constructor(write: (chunk: Buffer) => void) {
     this.#output = new BufferedWriter(write);
     this.#output.write(STDOUT_HEADER);
     this.#output.flush();
   }
 
-  /** The row of the columns above with the sample's cells, which samples.csv formats too, in place. */
   sample(record: SampleRecord): void {
-    const cells = sampleCells(record);
-    this.#output.write(`${cells.time_s},sample,${cells.host},,,,,${cells.counter},${cells.value},${cells.unit},,,,,,,\n`);
+    this.#output.writeFormatted(record, writeStdoutSampleLine);
   }
 
   action(record: ActionRecord): void {
