@@ -1,24 +1,36 @@
 import type { CounterReading } from '../platforms/platform.ts';
 import type { SampleRecord } from '../record/records.ts';
 
-/** One value per host and counter: the mean of its instances (CPUs, NICs), as the seed's tool did. */
+/**
+ * One value per host and counter: the mean of its instances (CPUs, NICs), as the seed's tool did,
+ * in the order each host and counter first comes. A host has a handful of counters, so a
+ * reading's is looked for among its host's rather than under a key made of both names.
+ */
 export function averageInstances(readings: readonly CounterReading[], timeS: number): SampleRecord[] {
-  const groups = new Map<string, { host: string; counter: string; unit: string; sum: number; count: number }>();
+  const samples: SampleRecord[] = [];
+  /** Per sample, how many instances its value is the sum of. */
+  const instances: number[] = [];
+  /** Per host, the indexes of its samples. */
+  const samplesOfHost = new Map<string, number[]>();
   for (const reading of readings) {
-    const key = `${reading.host}\u0000${reading.counter}`;
-    const group = groups.get(key);
-    if (group) {
-      group.sum += reading.value;
-      group.count++;
+    let ofHost = samplesOfHost.get(reading.host);
+    if (ofHost === undefined) {
+      ofHost = [];
+      samplesOfHost.set(reading.host, ofHost);
+    }
+    const index = ofHost.find((i) => (samples[i] as SampleRecord).counter === reading.counter);
+    if (index === undefined) {
+      ofHost.push(samples.length);
+      samples.push({ time_s: timeS, host: reading.host, counter: reading.counter, value: reading.value, unit: reading.unit });
+      instances.push(1);
     } else {
-      groups.set(key, { host: reading.host, counter: reading.counter, unit: reading.unit, sum: reading.value, count: 1 });
+      (samples[index] as SampleRecord).value += reading.value;
+      instances[index] = (instances[index] as number) + 1;
     }
   }
-  return [...groups.values()].map((g) => ({
-    time_s: timeS,
-    host: g.host,
-    counter: g.counter,
-    value: g.sum / g.count,
-    unit: g.unit,
-  }));
+  samples.forEach((sample, i) => {
+    const count = instances[i] as number;
+    if (count > 1) sample.value /= count;
+  });
+  return samples;
 }

@@ -16,10 +16,9 @@ export function createBufferedFile(path: string, onError: (error: Error) => void
   return new BufferedWriter(
     (chunk) => {
       if (failed) return;
-      const bytes = Buffer.from(chunk);
       try {
-        writeAll(fd, bytes);
-        whole += bytes.length;
+        writeAll(fd, chunk);
+        whole += chunk.length;
       } catch (error) {
         failed = true;
         cutBack(fd, whole);

@@ -33,8 +33,27 @@ function formatNumber(value: number): string {
     return Math.abs(value) < 1e21 ? String(value) : BigInt(value).toString();
   }
   if (!Number.isFinite(value)) return '';
+  const millis = Math.round(value * 1000);
   // The rounded value is 0 or at least 0.001 in magnitude, which String() never writes as an exponent.
-  return String(Math.round(value * 1000) / 1000);
+  if (!(Math.abs(value) < EXACT_MILLIS_BELOW)) return String(millis / 1000);
+  if (millis < 0) return `-${thousandths(-millis)}`;
+  return thousandths(millis);
+}
+
+/**
+ * Below this, doubles lie closer together than 0.001, so the shortest text that reads back as
+ * millis / 1000, which is what String() writes, is its integer part and its decimals, written
+ * from the integer millis without converting a fraction (the costly part of String()).
+ */
+const EXACT_MILLIS_BELOW = 2 ** 42;
+
+/** `.5`, `.05`, `.123`: the decimals of each count of thousandths, without trailing zeros. */
+const DECIMALS = Array.from({ length: 1000 }, (_, n) => (n === 0 ? '' : `.${String(n).padStart(3, '0').replace(/0+$/, '')}`));
+
+/** The text of `millis` / 1000, for a whole, non-negative `millis`. */
+function thousandths(millis: number): string {
+  const rest = millis % 1000;
+  return String((millis - rest) / 1000) + (DECIMALS[rest] as string);
 }
 
 // includes() rather than a regex: this runs for every cell of millions of rows.

@@ -3,10 +3,20 @@ import type { RecordSink } from './records.ts';
 /** A sink that hands every record to each of `sinks`, in order. */
 export function fanOut(...sinks: RecordSink[]): RecordSink {
   return {
-    sample: (record) => sinks.forEach((sink) => sink.sample(record)),
-    action: (record) => sinks.forEach((sink) => sink.action(record)),
-    migration: (record) => sinks.forEach((sink) => sink.migration(record)),
-    request: (record) => sinks.forEach((sink) => sink.request(record)),
-    decision: (record) => sinks.forEach((sink) => sink.decision(record)),
+    sample: (record) => {
+      for (const sink of sinks) sink.sample(record);
+    },
+    action: (record) => {
+      for (const sink of sinks) sink.action(record);
+    },
+    migration: (record) => {
+      for (const sink of sinks) sink.migration(record);
+    },
+    request: (record) => {
+      for (const sink of sinks) sink.request(record);
+    },
+    decision: (record) => {
+      for (const sink of sinks) sink.decision(record);
+    },
   };
 }

@@ -7,6 +7,7 @@ import type { BufferedWriter } from './buffered-writer.ts';
 import { ACTION_COLUMNS, DECISION_COLUMNS, MIGRATION_COLUMNS, REQUEST_COLUMNS, SAMPLE_COLUMNS } from './columns.ts';
 import { CsvFile } from './csv-file.ts';
 import { errorCode } from './error-code.ts';
+import { writeRequestLine, writeSampleLine } from './record-lines.ts';
 import type { ActionRecord, DecisionRecord, MigrationRecord, MigrationRow, RecordSink, RequestRecord, SampleRecord } from './records.ts';
 
 /**
@@ -46,11 +47,11 @@ export class RunDirectory implements RecordSink {
     this.dir = dir;
     this.#runInfo = runInfo;
     this.#onWriteError = options.onWriteError ?? (() => {});
-    this.#samples = new CsvFile(path.join(dir, 'samples.csv'), SAMPLE_COLUMNS, this.#failedWriting('samples.csv'));
+    this.#samples = new CsvFile(path.join(dir, 'samples.csv'), SAMPLE_COLUMNS, this.#failedWriting('samples.csv'), writeSampleLine);
     this.#actions = new CsvFile(path.join(dir, 'actions.csv'), ACTION_COLUMNS, this.#failedWriting('actions.csv'));
     this.#migrations = new CsvFile(path.join(dir, 'migrations.csv'), MIGRATION_COLUMNS, this.#failedWriting('migrations.csv'));
     this.#migrationDetails = createBufferedFile(path.join(dir, 'migration-details.jsonl'), this.#failedWriting('migration-details.jsonl'));
-    this.#requests = new CsvFile(path.join(dir, 'requests.csv'), REQUEST_COLUMNS, this.#failedWriting('requests.csv'));
+    this.#requests = new CsvFile(path.join(dir, 'requests.csv'), REQUEST_COLUMNS, this.#failedWriting('requests.csv'), writeRequestLine);
   }
 
   /** Creates `dir`, which must be missing or empty, with run.json and the CSV files with their headers. */

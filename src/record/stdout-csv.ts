@@ -1,5 +1,6 @@
 import { BufferedWriter } from './buffered-writer.ts';
 import { formatCsvLine, formatCsvRecordLine, type CsvCell } from './csv.ts';
+import { writeStdoutSampleLine } from './record-lines.ts';
 import type { ActionRecord, DecisionRecord, MigrationRecord, RecordSink, RequestRecord, SampleRecord } from './records.ts';
 
 /** Columns of the stdout CSV: the union of what samples, actions and migrations need. */
@@ -35,21 +36,14 @@ type StdoutRow = Partial<Record<(typeof STDOUT_COLUMNS)[number], CsvCell>>;
 export class StdoutCsv implements RecordSink {
   readonly #output: BufferedWriter;
 
-  constructor(write: (chunk: string) => void) {
+  constructor(write: (chunk: Buffer) => void) {
     this.#output = new BufferedWriter(write);
     this.#output.write(STDOUT_HEADER);
     this.#output.flush();
   }
 
   sample(record: SampleRecord): void {
-    this.#writeRow({
-      time_s: record.time_s,
-      record: 'sample',
-      host: record.host,
-      counter: record.counter,
-      value: record.value,
-      unit: record.unit,
-    });
+    this.#output.writeFormatted(record, writeStdoutSampleLine);
   }
 
   action(record: ActionRecord): void {

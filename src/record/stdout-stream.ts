@@ -32,10 +32,10 @@ export class StdoutStream {
     });
   }
 
-  write(chunk: string): void {
+  write(chunk: Uint8Array): void {
     if (this.#ended) return;
     this.#stream.write(chunk, (error) => {
-      if (!error) this.#wholeBytes += Buffer.byteLength(chunk);
+      if (!error) this.#wholeBytes += chunk.length;
     });
   }
 

@@ -6,7 +6,7 @@ function recordingWriter(): { writer: BufferedWriter; chunks: string[]; releases
   const chunks: string[] = [];
   let released = 0;
   const writer = new BufferedWriter(
-    (chunk) => chunks.push(chunk),
+    (chunk) => chunks.push(chunk.toString()),
     () => released++,
   );
   return { writer, chunks, releases: () => released };
@@ -50,5 +50,25 @@ describe('BufferedWriter', () => {
     const { writer } = recordingWriter();
     writer.close();
     assert.throws(() => writer.write('late\n'), /write after close/);
+    assert.throws(() => writer.writeFormatted('late', (text, out) => out.text(text)), /write after close/);
+  });
+
+  it('writes what a format puts in piece by piece, in order with plain writes', () => {
+    const { writer, chunks } = recordingWriter();
+    writer.write('a,');
+    writer.writeFormatted([1, 2], (cells, out) => {
+      out.text(String(cells[0]));
+      out.text(',');
+      out.text(`${cells[1]}\n`);
+    });
+    writer.close();
+    assert.deepEqual(chunks, ['a,1,2\n']);
+  });
+
+  it('outputs at once when formatted pieces pass 64 KiB', () => {
+    const { writer, chunks } = recordingWriter();
+    for (let i = 0; i < 1024; i++) writer.writeFormatted(i, (_, out) => out.text('y'.repeat(64)));
+    assert.equal(chunks.length, 1);
+    writer.close();
   });
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { formatCsvCell, formatCsvLine, formatCsvRecordLine } from '../../src/record/csv.ts';
+import { SeededRandom } from '../../src/seeded-random.ts';
 
 describe('formatCsvCell', () => {
   it('leaves plain text as it is', () => {
@@ -33,6 +34,17 @@ describe('formatCsvCell', () => {
     assert.equal(formatCsvCell(2.0004), '2');
     assert.equal(formatCsvCell(-0.0004), '0');
     assert.equal(formatCsvCell(-1.2345678), '-1.235');
+  });
+
+  it('writes what String() writes of the number rounded to thousandths, at every magnitude', () => {
+    const random = new SeededRandom(17);
+    const values = [0.0005, -0.0005, 0.9995, 1.0005, 999.9995, 2 ** 42 - 0.5, 2 ** 42 + 0.5, -(2 ** 42) + 0.25, 2 ** 52 + 0.5, 1e15 + 0.125];
+    for (let exponent = -4; exponent <= 16; exponent++) {
+      for (let i = 0; i < 5000; i++) values.push((random.next() - 0.5) * 2 * 10 ** exponent, Math.round(random.next() * 10 ** (exponent + 3)) / 1000 + 0.0005);
+    }
+    for (const value of values) {
+      if (!Number.isInteger(value)) assert.equal(formatCsvCell(value), String(Math.round(value * 1000) / 1000), `${value}`);
+    }
   });
 
   it('never uses exponent notation', () => {

@@ -6,7 +6,7 @@ import { action, migration, request, sample } from './fixtures.ts';
 describe('StdoutCsv', () => {
   it('writes the header line at once', () => {
     const chunks: string[] = [];
-    const stdout = new StdoutCsv((chunk) => chunks.push(chunk));
+    const stdout = new StdoutCsv((chunk) => chunks.push(chunk.toString()));
     assert.deepEqual(chunks, [
       'time_s,record,host,vm,target,action,args,counter,value,unit,duration_ms,downtime_ms,client_downtime_ms,bytes,passes,status,reason\n',
     ]);

@@ -11,6 +11,8 @@ interface SimClient {
   readonly type: ClientType;
   stopping: boolean;
   inFlight: { sentS: number; job: Job; server: SimVm } | null;
+  /** Its requests' `onDone`: one function a client rather than one a request. */
+  readonly onDone: Job['onDone'];
 }
 
 /**
@@ -39,7 +41,8 @@ export class SimLoad implements Load {
     const clients = this.running.get(type) ?? [];
     this.running.set(type, clients);
     for (let i = 0; i < count; i++) {
-      const client: SimClient = { id: `${type}-${this.nextId++}`, type, stopping: false, inFlight: null };
+      const onDone = (_job: Job, doneS: number): void => this.served(client, doneS);
+      const client: SimClient = { id: `${type}-${this.nextId++}`, type, stopping: false, inFlight: null, onDone };
       clients.push(client);
       this.send(client);
     }
@@ -84,7 +87,7 @@ export class SimLoad implements Load {
       dueGuestS: 0,
       arrivedS: sentS,
       untouchedMB: 0,
-      onDone: (_job, doneS) => this.served(client, server, doneS),
+      onDone: client.onDone,
     };
     client.inFlight = { sentS, job, server };
     this.clock.at(sentS + this.oneWayS, () => {
@@ -93,9 +96,10 @@ export class SimLoad implements Load {
     });
   }
 
-  private served(client: SimClient, server: SimVm, doneS: number): void {
+  private served(client: SimClient, doneS: number): void {
     const inFlight = client.inFlight;
     if (!inFlight) return;
+    const server = inFlight.server;
     server.host.addTrafficKB(this.network.responseKB);
     const processingMs = (doneS - inFlight.job.arrivedS) * 1000;
     this.clock.at(doneS + this.oneWayS, () => {

@@ -30,7 +30,7 @@ export class Datacenter implements MigrationEnvironment {
       const vm = new SimVm(vmName, host, config.vms, config.hosts.mhzPerCore, clock, config.network.minRtoMs / 1000, profile.guestClockStopsWhilePaused, tlb, (changed) =>
         this.vmChanged(changed),
       );
-      host.vms.add(vm);
+      host.vms.push(vm);
       this.vms.set(vmName, vm);
     }
     for (const host of this.hosts.values()) this.reallocate(host);
@@ -67,10 +67,10 @@ export class Datacenter implements MigrationEnvironment {
     source.account(now);
     target.account(now);
     vm.advance(now);
-    source.vms.delete(vm);
+    source.vms.splice(source.vms.indexOf(vm), 1);
     vm.host = target;
     vm.tlb = new TcgTlb();
-    target.vms.add(vm);
+    target.vms.push(vm);
     this.changed(source);
     this.changed(target);
   }
@@ -89,19 +89,23 @@ export class Datacenter implements MigrationEnvironment {
     }
   }
 
-  /** Hosts whose shares are to be worked out again before time moves on, in the order they changed. */
-  private readonly changedHosts = new Set<SimHost>();
+  /**
+   * Hosts whose shares are to be worked out again before time moves on, in the order they
+   * changed: a few at an instant, so an array, which empties without reallocating as a Set does.
+   */
+  private readonly changedHosts: SimHost[] = [];
 
   /** Shares a host out again once, at the end of the instant, however often it changed in it. */
   private changed(host: SimHost): void {
-    if (this.changedHosts.size === 0) this.clock.beforeTimeMoves(() => this.reallocateChanged());
-    this.changedHosts.add(host);
+    if (this.changedHosts.length === 0) this.clock.beforeTimeMoves(this.reallocateChanged);
+    if (!this.changedHosts.includes(host)) this.changedHosts.push(host);
   }
 
-  private reallocateChanged(): void {
+  /** A field rather than a method: it is handed to the clock at most instants. */
+  private readonly reallocateChanged = (): void => {
     for (const host of this.changedHosts) this.reallocate(host);
-    this.changedHosts.clear();
-  }
+    this.changedHosts.length = 0;
+  };
 
   /** Scratch arrays of reallocate, reused: it runs at every event and must not allocate. */
   private readonly demands: number[] = [];

@@ -17,20 +17,31 @@ interface HostGauges {
 /** A host's power state, as DPM moves it: standby draws a few watts and runs nothing. */
 export type PowerState = 'on' | 'entering-standby' | 'standby' | 'waking';
 
-const NO_GAUGES: HostGauges = { cpuMHz: 0, consumedMB: 0, activeMB: 0, sharedMB: 0, swapMB: 0, watts: 0 };
+const noGauges = (): HostGauges => ({ cpuMHz: 0, consumedMB: 0, activeMB: 0, sharedMB: 0, swapMB: 0, watts: 0 });
+
+function clear(gauges: HostGauges): void {
+  gauges.cpuMHz = 0;
+  gauges.consumedMB = 0;
+  gauges.activeMB = 0;
+  gauges.sharedMB = 0;
+  gauges.swapMB = 0;
+  gauges.watts = 0;
+}
 
 const KB_PER_MB = 1024;
 
 /** A simulated ESX host: its VMs, the migrations it sends and receives, and its counters. */
 export class SimHost {
-  readonly vms = new Set<SimVm>();
+  /** In the order they came: an array rather than a Set, since every event on the host goes through them all. */
+  readonly vms: SimVm[] = [];
   readonly outgoing = new Set<PreCopyMigration>();
   readonly incoming = new Set<PreCopyMigration>();
   /** CPU currently given to outgoing migration streams. */
   migrationMHz = 0;
   private state: PowerState = 'on';
-  private gauges: HostGauges = { ...NO_GAUGES };
-  private integrals: HostGauges = { ...NO_GAUGES };
+  /** Changed in place, never replaced: they change at every event on the host. */
+  private readonly gauges = noGauges();
+  private readonly integrals = noGauges();
   private trafficKB = 0;
   private lastAccountS = 0;
   private lastSampleS = 0;
@@ -71,7 +82,7 @@ export class SimHost {
   setPowerState(now: number, state: PowerState): void {
     this.account(now);
     this.state = state;
-    this.gauges = { ...this.gauges, watts: this.watts(this.gauges.cpuMHz) };
+    this.gauges.watts = this.watts(this.gauges.cpuMHz);
   }
 
   /** Linear in CPU use when on; a booting or stopping host draws its idle power. */
@@ -88,7 +99,7 @@ export class SimHost {
 
   /** Memory the VMs and the hypervisor need, before any swapping. */
   memoryDemandMB(): number {
-    const neighbours = this.vms.size > 1;
+    const neighbours = this.vms.length > 1;
     let demand = this.config.hypervisorMB;
     let shared = 0;
     for (const vm of this.vms) {
@@ -108,7 +119,7 @@ export class SimHost {
 
   /** Re-reads the gauges after a change, given the memory demand; `account` must have run first. */
   refreshGauges(demand: number): void {
-    const neighbours = this.vms.size > 1;
+    const neighbours = this.vms.length > 1;
     let cpu = this.migrationMHz;
     let active = 0;
     let shared = 0;
@@ -117,38 +128,38 @@ export class SimHost {
       active += vm.activeMB;
       shared += vm.shareableMB(neighbours);
     }
-    const cpuMHz = Math.min(cpu, this.capacityMHz);
-    this.gauges = {
-      cpuMHz,
-      consumedMB: Math.min(demand, this.config.memoryMB),
-      activeMB: active,
-      sharedMB: shared,
-      swapMB: Math.max(0, demand - this.config.memoryMB),
-      watts: this.watts(cpuMHz),
-    };
+    const gauges = this.gauges;
+    gauges.cpuMHz = Math.min(cpu, this.capacityMHz);
+    gauges.consumedMB = Math.min(demand, this.config.memoryMB);
+    gauges.activeMB = active;
+    gauges.sharedMB = shared;
+    gauges.swapMB = Math.max(0, demand - this.config.memoryMB);
+    gauges.watts = this.watts(gauges.cpuMHz);
   }
 
   /** The counters averaged since the previous sample. */
   sample(now: number): CounterReading[] {
     this.account(now);
     const interval = now - this.lastSampleS;
-    const mean = (key: keyof HostGauges): number => (interval > 0 ? this.integrals[key] / interval : this.gauges[key]);
-    const reading = (counter: { name: string; unit: string }, value: number): CounterReading => ({
-      host: this.name, counter: counter.name, instance: '', value, unit: counter.unit,
-    });
+    const means = interval > 0 ? this.integrals : this.gauges;
+    const over = interval > 0 ? interval : 1;
     const readings = [
-      reading(COUNTERS.cpuUsage, mean('cpuMHz')),
-      reading(COUNTERS.memConsumed, mean('consumedMB') * KB_PER_MB),
-      reading(COUNTERS.memActive, mean('activeMB') * KB_PER_MB),
-      reading(COUNTERS.memShared, mean('sharedMB') * KB_PER_MB),
-      reading(COUNTERS.memSwapUsed, mean('swapMB') * KB_PER_MB),
-      reading(COUNTERS.netUsage, interval > 0 ? this.trafficKB / interval : 0),
-      reading(COUNTERS.vmCount, this.vms.size),
-      reading(COUNTERS.power, mean('watts')),
+      this.reading(COUNTERS.cpuUsage, means.cpuMHz / over),
+      this.reading(COUNTERS.memConsumed, (means.consumedMB / over) * KB_PER_MB),
+      this.reading(COUNTERS.memActive, (means.activeMB / over) * KB_PER_MB),
+      this.reading(COUNTERS.memShared, (means.sharedMB / over) * KB_PER_MB),
+      this.reading(COUNTERS.memSwapUsed, (means.swapMB / over) * KB_PER_MB),
+      this.reading(COUNTERS.netUsage, interval > 0 ? this.trafficKB / interval : 0),
+      this.reading(COUNTERS.vmCount, this.vms.length),
+      this.reading(COUNTERS.power, means.watts / over),
     ];
-    this.integrals = { ...NO_GAUGES };
+    clear(this.integrals);
     this.trafficKB = 0;
     this.lastSampleS = now;
     return readings;
+  }
+
+  private reading(counter: { name: string; unit: string }, value: number): CounterReading {
+    return { host: this.name, counter: counter.name, instance: '', value, unit: counter.unit };
   }
 }

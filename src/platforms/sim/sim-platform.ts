@@ -47,7 +47,7 @@ export class SimPlatform implements Platform {
   readonly power: HostPower = {
     standby: (name) => {
       const host = this.datacenter.hosts.get(name);
-      if (host && host.powerState === 'on' && (host.vms.size > 0 || host.incoming.size > 0)) return Promise.reject(new Error(`host ${name} still has VMs`));
+      if (host && host.powerState === 'on' && (host.vms.length > 0 || host.incoming.size > 0)) return Promise.reject(new Error(`host ${name} still has VMs`));
       return this.powerTransition(host, name, { from: 'on', during: 'entering-standby', after: 'standby', seconds: this.config.hosts.power.enterStandbySeconds });
     },
     wake: (name) =>
@@ -127,8 +127,12 @@ export class SimPlatform implements Platform {
 
   async sample(): Promise<CounterReading[]> {
     const now = this.clock.now();
-    const readings = [...this.datacenter.hosts.values()].flatMap((host) => host.sample(now));
-    return this.options.meterPower === true ? readings : readings.filter((reading) => reading.counter !== COUNTERS.power.name);
+    const withPower = this.options.meterPower === true;
+    const readings: CounterReading[] = [];
+    for (const host of this.datacenter.hosts.values()) {
+      for (const reading of host.sample(now)) if (withPower || reading.counter !== COUNTERS.power.name) readings.push(reading);
+    }
+    return readings;
   }
 
   createLoad(servers: string[], onRequest: (record: RequestRecord) => void): Load {

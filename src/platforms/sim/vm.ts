@@ -185,8 +185,10 @@ export class SimVm {
    */
   private writeBuffers(megacycles: number): void {
     for (const job of this.computing) {
+      // Before looking up the phase: most jobs have nothing left to touch.
+      if (job.untouchedMB <= 0) continue;
       const phase = job.work.phases[job.phaseIndex];
-      if (job.untouchedMB <= 0 || phase === undefined || phase.kind === 'sleep' || phase.bufferWrites === 'none') continue;
+      if (phase === undefined || phase.kind === 'sleep' || phase.bufferWrites === 'none') continue;
       const writtenMB = megacycles * phase.dirtyMBPerMegacycle;
       const touched = phase.bufferWrites === 'random' ? -job.untouchedMB * Math.expm1(-writtenMB / job.work.bufferMB) : Math.min(job.untouchedMB, writtenMB);
       job.untouchedMB -= touched;
