@@ -3,7 +3,7 @@ import { BadCellError, readCsvRows, type CsvRow } from '../report/csv-reader.ts'
 import { CASE_LIMITS, DEFAULT_WARMUP_SECONDS } from './case-limits.ts';
 import { boundedCell, isBlank, numberCell } from './csv-cells.ts';
 import type { CaseSettings, CaseWorkload, MeasuredCase } from './migration-case.ts';
-import { parseResult, REQUIRED_RESULT_COLUMNS, withMeasuredProgress } from './results-file.ts';
+import { parseResult, REQUIRED_RESULT_COLUMNS, withMeasuredAccounts } from './results-file.ts';
 
 /*
  * A measured file that says what each case was, so that measurements from any harness (another
@@ -47,7 +47,7 @@ export async function readMeasuredCases(file: string): Promise<MeasuredCase[]> {
     cases.push(measuredCase);
   });
   if (cases.length === 0) throw new InputError('a header but no case under it', { file, line: 1, column: 1 });
-  const withProgress = await withMeasuredProgress(file, new Map(cases.map((c) => [c.measured.id, c.measured])));
+  const withProgress = await withMeasuredAccounts(file, new Map(cases.map((c) => [c.measured.id, c.measured])));
   return cases.map((c) => ({ ...c, measured: withProgress.get(c.measured.id) as typeof c.measured }));
 }
 

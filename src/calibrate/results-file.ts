@@ -49,14 +49,14 @@ export async function readResults(file: string, cases: readonly MigrationCase[])
   });
   const missing = cases.find((migrationCase) => !results.has(migrationCase.id));
   if (missing) throw new InputError(`${file}: no result for the grid's case ${missing.id}`);
-  return withMeasuredProgress(file, results);
+  return withMeasuredAccounts(file, results);
 }
 
 /**
- * The results with their progress from the measured-details.jsonl beside `file`, where it is a
- * measured.csv and that file has them.
+ * The results with their progress and QEMU processes from the measured-details.jsonl beside
+ * `file`, where it is a measured.csv and that file has them.
  */
-export async function withMeasuredProgress(file: string, results: Map<string, CaseResult>): Promise<Map<string, CaseResult>> {
+export async function withMeasuredAccounts(file: string, results: Map<string, CaseResult>): Promise<Map<string, CaseResult>> {
   if (path.basename(file) !== MEASURED_FILE) return results;
   const accounts = await readMeasuredAccounts(path.join(path.dirname(file), MEASURED_DETAILS_FILE), new Set(results.keys()));
   for (const [id, account] of accounts) results.set(id, { ...(results.get(id) as CaseResult), ...account });

@@ -10,7 +10,7 @@ import { checkCases } from '../calibrate/check.ts';
 import type { CaseComparison } from '../calibrate/comparison.ts';
 import { readMeasuredCases } from '../calibrate/measured-cases-file.ts';
 import type { CaseResult, CaseSettings, MeasuredCase, MigrationCase } from '../calibrate/migration-case.ts';
-import { MEASURED_DETAILS_FILE, MEASURED_FILE, readResults, ResultsFile, withMeasuredProgress } from '../calibrate/results-file.ts';
+import { MEASURED_DETAILS_FILE, MEASURED_FILE, readResults, ResultsFile, withMeasuredAccounts } from '../calibrate/results-file.ts';
 import { withSourceProcesses } from '../calibrate/source-process.ts';
 import { InputError } from '../errors.ts';
 import { openQemuCaseRunner } from '../platforms/qemu/calibration-runner.ts';
@@ -127,7 +127,7 @@ export async function calibrateCommand(flags: CalibrateFlags): Promise<number> {
     const lab = await measureOnLab(only.cases, only.settings, outDir);
     if (!lab.measured) return EXIT_INTERRUPTED;
     // QEMU's account of each case names the processes it ran between, which the predictions follow.
-    measured = await withMeasuredProgress(path.join(outDir, MEASURED_FILE), new Map(lab.measured));
+    measured = await withMeasuredAccounts(path.join(outDir, MEASURED_FILE), new Map(lab.measured));
     measuredOn = [lab.description];
     if (!fitting) {
       log(`the grid is held out whole: nothing to fit; ${path.join(outDir, MEASURED_FILE)} keeps its cases for a calibration with a grid to fit on`);

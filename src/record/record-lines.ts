@@ -9,30 +9,26 @@ import type { RequestRecord, SampleRecord } from './records.ts';
 import type { TextBytes } from './text-bytes.ts';
 
 export function writeSampleLine(sample: SampleRecord, out: TextBytes): void {
-  out.text(formatCsvCell(sample.time_s));
-  out.text(',');
-  out.text(formatCsvCell(sample.host));
-  out.text(',');
-  out.text(formatCsvCell(sample.counter));
-  out.text(',');
-  out.text(formatCsvCell(sample.value));
-  out.text(',');
-  out.text(formatCsvCell(sample.unit));
-  out.text('\n');
+  writeSampleCells(sample, out, ',', ',', '\n');
 }
 
 /** The stdout columns with a sample's fields in place: time_s, record, host, 4 empty (vm to args), counter, value, unit, 7 empty (duration_ms to reason). */
 export function writeStdoutSampleLine(sample: SampleRecord, out: TextBytes): void {
+  writeSampleCells(sample, out, ',sample,', ',,,,,', ',,,,,,,\n');
+}
+
+/** A sample's cells in their order, with what goes after its time, after its host and after its unit. */
+function writeSampleCells(sample: SampleRecord, out: TextBytes, afterTime: string, afterHost: string, afterUnit: string): void {
   out.text(formatCsvCell(sample.time_s));
-  out.text(',sample,');
+  out.text(afterTime);
   out.text(formatCsvCell(sample.host));
-  out.text(',,,,,');
+  out.text(afterHost);
   out.text(formatCsvCell(sample.counter));
   out.text(',');
   out.text(formatCsvCell(sample.value));
   out.text(',');
   out.text(formatCsvCell(sample.unit));
-  out.text(',,,,,,,\n');
+  out.text(afterUnit);
 }
 
 export function writeRequestLine(request: RequestRecord, out: TextBytes): void {
