@@ -32,6 +32,17 @@ export class TextBytes {
     this.#length = end;
   }
 
+  /** Bytes already encoded, as they are. */
+  bytes(chunk: Uint8Array): void {
+    const count = chunk.length;
+    if (this.#length + count > this.#bytes.length) this.#grow(count);
+    const bytes = this.#bytes;
+    let end = this.#length;
+    // A loop rather than set(): the chunks are a few bytes, shorter than set()'s own cost.
+    for (let i = 0; i < count; i++) bytes[end++] = chunk[i] as number;
+    this.#length = end;
+  }
+
   /** The bytes gathered; the text starts afresh, in new memory, so they stay as they are. */
   take(): Buffer {
     const taken = this.#bytes.subarray(0, this.#length);

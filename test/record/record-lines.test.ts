@@ -13,6 +13,7 @@ const samples: SampleRecord[] = [
   { time_s: 3600, host: 'host001', counter: 'mem.consumed.average', value: 31_457_280.123456, unit: 'KB' },
   { time_s: 0.25, host: 'rack "a", hôte 1', counter: 'cpu\nusage', value: -0.0004, unit: 'MHz' },
   { time_s: 7, host: 'h', counter: 'c', value: Number.NaN, unit: '' },
+  { time_s: 7, host: `rack-${'x'.repeat(100)}, "long"`, counter: 'c', value: 1.5, unit: 'KB' },
 ];
 
 const requests: RequestRecord[] = [
@@ -30,6 +31,16 @@ function written<R>(record: R, writeLine: (record: R, out: TextBytes) => void): 
 type StdoutRow = Partial<Record<(typeof STDOUT_COLUMNS)[number], CsvCell>>;
 
 describe('the lines of samples and requests', () => {
+  it('stay the same when the same names and times recur, in turns between samples.csv and stdout', () => {
+    for (let round = 0; round < 3; round++) {
+      for (const record of [...samples, ...samples.map((s) => ({ ...s, time_s: s.time_s + round }))]) {
+        assert.equal(written(record, writeSampleLine), formatCsvRecordLine(record, SAMPLE_COLUMNS));
+        assert.equal(written(record, writeStdoutSampleLine), formatCsvRecordLine<StdoutRow>({ ...record, record: 'sample' }, STDOUT_COLUMNS));
+      }
+      for (const record of requests) assert.equal(written(record, writeRequestLine), formatCsvRecordLine(record, REQUEST_COLUMNS));
+    }
+  });
+
   it('are what formatCsvRecordLine gives in the files\' column order', () => {
     for (const record of samples) assert.equal(written(record, writeSampleLine), formatCsvRecordLine(record, SAMPLE_COLUMNS));
     for (const record of requests) assert.equal(written(record, writeRequestLine), formatCsvRecordLine(record, REQUEST_COLUMNS));

@@ -11,6 +11,14 @@ describe('TextBytes', () => {
     assert.equal(taken.length, Buffer.byteLength('host1,café,日本,😀\n'));
   });
 
+  it('takes bytes already encoded between its text, growing for them', () => {
+    const bytes = new TextBytes(2);
+    bytes.text('a,');
+    bytes.bytes(Buffer.from('hôte,', 'utf8'));
+    bytes.text('b');
+    assert.equal(bytes.take().toString('utf8'), 'a,hôte,b');
+  });
+
   it('grows past its first capacity', () => {
     const bytes = new TextBytes(2);
     const text = 'x'.repeat(1000);

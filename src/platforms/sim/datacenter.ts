@@ -114,13 +114,11 @@ export class Datacenter implements MigrationEnvironment {
   private reallocate(host: SimHost): void {
     const now = this.clock.now();
     host.account(now);
-    for (const vm of host.vms) vm.advance(now);
-    for (const migration of host.outgoing) migration.advance(now);
-
     const { demands, networkRates } = this;
     demands.length = 0;
     networkRates.length = 0;
-    for (const vm of host.vms) demands.push(vm.demandMHz);
+    host.advanceVms(now, demands);
+    for (const migration of host.outgoing) migration.advance(now);
     for (const migration of host.outgoing) {
       const rate = Math.min(host.linkBytesPerSecond / host.outgoing.size, migration.target.linkBytesPerSecond / migration.target.incoming.size, this.streamCapOf(migration)) * this.profile.linkEfficiency;
       networkRates.push(rate);
@@ -128,8 +126,7 @@ export class Datacenter implements MigrationEnvironment {
     }
     const shares = waterFill(host.capacityMHz, demands);
 
-    const memoryDemand = host.memoryDemandMB();
-    const swapFactor = host.swapFactor(memoryDemand);
+    const swapFactor = host.swapFactor;
     let i = 0;
     for (const vm of host.vms) vm.setRate(now, (shares[i++] as number) * swapFactor * this.tracedShare(vm));
     let migrationMHz = 0;
@@ -143,7 +140,7 @@ export class Datacenter implements MigrationEnvironment {
       k++;
     }
     host.migrationMHz = migrationMHz;
-    host.refreshGauges(memoryDemand);
+    host.refreshGauges();
   }
 
   /** A stream's own cap: under QEMU's rate windows the cap is a budget per window (the migration keeps it), spent at the sender's speed: its unthrottled one unless limited. */

@@ -42,6 +42,8 @@ export class SimHost {
   /** Changed in place, never replaced: they change at every event on the host. */
   private readonly gauges = noGauges();
   private readonly integrals = noGauges();
+  /** What its VMs held at the last `advanceVms`: the memory they need before swapping, and of it the shared and active. */
+  private readonly memory = { demandMB: 0, sharedMB: 0, activeMB: 0 };
   private trafficKB = 0;
   private lastAccountS = 0;
   private lastSampleS = 0;
@@ -97,43 +99,51 @@ export class SimHost {
     this.trafficKB += kb;
   }
 
-  /** Memory the VMs and the hypervisor need, before any swapping. */
-  memoryDemandMB(): number {
+  /**
+   * Brings its VMs up to `now` and reads, in the same pass, what they ask of it: each one's CPU
+   * demand (pushed onto `demands`, in their order) and the memory they hold. One pass over the
+   * VMs rather than one a measure: this runs at every event on the host.
+   */
+  advanceVms(now: number, demands: number[]): void {
     const neighbours = this.vms.length > 1;
+    const overheadMB = this.vmsConfig.overheadMB;
     let demand = this.config.hypervisorMB;
     let shared = 0;
+    let active = 0;
     for (const vm of this.vms) {
-      demand += vm.touchedMB + this.vmsConfig.overheadMB;
+      vm.advance(now);
+      demands.push(vm.demandMHz);
+      demand += vm.touchedMB + overheadMB;
       shared += vm.shareableMB(neighbours);
+      active += vm.activeMB;
     }
     // Shared pages are stored once: one copy of the guest OS's common pages stays.
     const commonMB = neighbours ? this.vmsConfig.guestOsMB * this.vmsConfig.guestOsShareableFraction : 0;
-    return demand - shared + Math.min(shared, commonMB);
+    const memory = this.memory;
+    memory.demandMB = demand - shared + Math.min(shared, commonMB);
+    memory.sharedMB = shared;
+    memory.activeMB = active;
   }
 
-  /** How much slower the VMs run because part of their memory (of `demand`) is swapped out. */
-  swapFactor(demand: number): number {
+  /** How much slower the VMs run because part of their memory is swapped out, as of `advanceVms`. */
+  get swapFactor(): number {
+    const demand = this.memory.demandMB;
     const swapped = Math.max(0, demand - this.config.memoryMB);
     return swapped > 0 ? 1 / (1 + (this.config.swapSlowdown * swapped) / demand) : 1;
   }
 
-  /** Re-reads the gauges after a change, given the memory demand; `account` must have run first. */
-  refreshGauges(demand: number): void {
-    const neighbours = this.vms.length > 1;
+  /** Re-reads the gauges after the VMs' rates were set; `account` and `advanceVms` must have run first. */
+  refreshGauges(): void {
     let cpu = this.migrationMHz;
-    let active = 0;
-    let shared = 0;
-    for (const vm of this.vms) {
-      cpu += vm.rateMHz + (vm.paused ? 0 : this.vmsConfig.idleMHz);
-      active += vm.activeMB;
-      shared += vm.shareableMB(neighbours);
-    }
+    const idleMHz = this.vmsConfig.idleMHz;
+    for (const vm of this.vms) cpu += vm.rateMHz + (vm.paused ? 0 : idleMHz);
+    const { demandMB, activeMB, sharedMB } = this.memory;
     const gauges = this.gauges;
     gauges.cpuMHz = Math.min(cpu, this.capacityMHz);
-    gauges.consumedMB = Math.min(demand, this.config.memoryMB);
-    gauges.activeMB = active;
-    gauges.sharedMB = shared;
-    gauges.swapMB = Math.max(0, demand - this.config.memoryMB);
+    gauges.consumedMB = Math.min(demandMB, this.config.memoryMB);
+    gauges.activeMB = activeMB;
+    gauges.sharedMB = sharedMB;
+    gauges.swapMB = Math.max(0, demandMB - this.config.memoryMB);
     gauges.watts = this.watts(gauges.cpuMHz);
   }
 

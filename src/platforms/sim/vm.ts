@@ -119,10 +119,6 @@ export class SimVm {
     return this.paused ? 0 : this.perJobMHz * this.dirtyPerMegacycle;
   }
 
-  private get randomDirtyMBps(): number {
-    return this.paused ? 0 : this.perJobMHz * this.randomDirtyPerMegacycle;
-  }
-
   private get perJobMHz(): number {
     return this.computing.length > 0 ? this.rateMHz / this.computing.length : 0;
   }
@@ -163,19 +159,26 @@ export class SimVm {
     return this.workMHzSeconds;
   }
 
-  /** Brings the service and dirty counters up to `now` at the current rate. */
+  /**
+   * Brings the service and dirty counters up to `now` at the current rate. It runs for every VM
+   * of a host at each event there, so the getters' sums are written out (in the same order).
+   */
   advance(now: number): void {
     const dt = now - this.lastAdvanceS;
     if (dt <= 0) return;
-    const n = this.computing.length;
-    if (n > 0 && this.rateMHz > 0) {
-      this.served += (this.rateMHz / n) * dt;
-      this.workMHzSeconds += this.rateMHz * dt;
-    }
-    this.dirtiedMB += this.dirtyMBps * dt;
-    this.randomDirtiedMB += this.randomDirtyMBps * dt;
     this.lastAdvanceS = now;
-    if (this.untouchedMB > 0 && n > 0 && !this.paused) this.writeBuffers((this.rateMHz / n) * dt);
+    const n = this.computing.length;
+    const rateMHz = this.rateMHz;
+    const perJobMHz = n > 0 ? rateMHz / n : 0;
+    if (n > 0 && rateMHz > 0) {
+      this.served += perJobMHz * dt;
+      this.workMHzSeconds += rateMHz * dt;
+    }
+    // A paused guest writes nothing.
+    if (this.paused) return;
+    this.dirtiedMB += (perJobMHz * this.dirtyPerMegacycle + this.config.guestOsDirtyMBps) * dt;
+    this.randomDirtiedMB += perJobMHz * this.randomDirtyPerMegacycle * dt;
+    if (this.untouchedMB > 0 && n > 0) this.writeBuffers(perJobMHz * dt);
   }
 
   /**
