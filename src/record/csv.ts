@@ -1,4 +1,5 @@
 /** CSV formatting: RFC 4180 quoting, lines end with `\n`. */
+import type { TextBytes } from './text-bytes.ts';
 
 export type CsvCell = string | number | null | undefined;
 
@@ -38,6 +39,26 @@ function formatNumber(value: number): string {
   if (!(Math.abs(value) < EXACT_MILLIS_BELOW)) return String(millis / 1000);
   if (millis < 0) return `-${thousandths(-millis)}`;
   return thousandths(millis);
+}
+
+/**
+ * `formatCsvCell(value)` written straight into `out`: its digits without a string made for them,
+ * where they can be had exactly from whole numbers (the number cells of the rows that come by
+ * the million).
+ */
+export function writeNumberCell(value: number, out: TextBytes): void {
+  const whole = Number.isInteger(value);
+  const millis = whole ? value : Math.round(value * 1000);
+  if (!(Math.abs(millis) <= Number.MAX_SAFE_INTEGER) || (!whole && !(Math.abs(value) < EXACT_MILLIS_BELOW))) {
+    out.text(formatNumber(value));
+    return;
+  }
+  if (millis < 0) out.text('-');
+  const magnitude = Math.abs(millis);
+  if (whole) return out.digits(magnitude);
+  const rest = magnitude % 1000;
+  out.digits((magnitude - rest) / 1000);
+  out.text(DECIMALS[rest] as string);
 }
 
 /**

@@ -5,7 +5,7 @@
  * and STDOUT_COLUMNS; the tests hold them to `formatCsvRecordLine`.
  */
 import { CellBytes } from './cell-bytes.ts';
-import { formatCsvCell } from './csv.ts';
+import { writeNumberCell } from './csv.ts';
 import type { RequestRecord, SampleRecord } from './records.ts';
 import type { TextBytes } from './text-bytes.ts';
 
@@ -29,7 +29,7 @@ function writeSampleCells(sample: SampleRecord, out: TextBytes, afterTime: strin
   out.text(afterHost);
   cells.text(sample.counter, out);
   out.text(',');
-  out.text(formatCsvCell(sample.value));
+  writeNumberCell(sample.value, out);
   out.text(',');
   cells.text(sample.unit, out);
   out.text(afterUnit);
@@ -40,18 +40,18 @@ export function writeRequestLine(request: RequestRecord, out: TextBytes): void {
   out.text(',');
   cells.text(request.client_id, out);
   out.text(',');
-  out.text(formatCsvCell(request.sent_s));
+  writeNumberCell(request.sent_s, out);
   out.text(',');
-  out.text(formatCsvCell(request.received_s));
+  writeNumberCell(request.received_s, out);
   out.text(',');
-  out.text(formatCsvCell(request.latency_ms));
+  writeNumberCell(request.latency_ms, out);
   out.text(',');
   cells.text(request.server, out);
   out.text(',');
-  out.text(formatCsvCell(request.processing_ms));
+  if (request.processing_ms !== null) writeNumberCell(request.processing_ms, out);
   out.text(',');
   cells.text(request.status, out);
   out.text(',');
-  out.text(formatCsvCell(request.corrupt_words));
+  if (request.corrupt_words !== null) writeNumberCell(request.corrupt_words, out);
   out.text('\n');
 }

@@ -32,6 +32,22 @@ export class TextBytes {
     this.#length = end;
   }
 
+  /** The decimal digits of a safe whole number (0 to 2^53 - 1), as String() writes them, without making that string. */
+  digits(whole: number): void {
+    let count = 1;
+    for (let rest = whole; rest >= 10; rest = Math.floor(rest / 10)) count++;
+    if (this.#length + count > this.#bytes.length) this.#grow(count);
+    const bytes = this.#bytes;
+    let at = this.#length + count;
+    this.#length = at;
+    let rest = whole;
+    do {
+      const digit = rest % 10;
+      bytes[--at] = 0x30 + digit;
+      rest = (rest - digit) / 10;
+    } while (rest > 0);
+  }
+
   /** Bytes already encoded, as they are. */
   bytes(chunk: Uint8Array): void {
     const count = chunk.length;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatCsvCell, formatCsvLine, formatCsvRecordLine } from '../../src/record/csv.ts';
+import { formatCsvCell, formatCsvLine, formatCsvRecordLine, writeNumberCell } from '../../src/record/csv.ts';
+import { TextBytes } from '../../src/record/text-bytes.ts';
 import { SeededRandom } from '../../src/seeded-random.ts';
 
 describe('formatCsvCell', () => {
@@ -68,5 +69,28 @@ describe('formatCsvRecordLine', () => {
   it('writes the values of the given columns in their order', () => {
     const record = { host: 'h1', value: 1.23456, unit: null };
     assert.equal(formatCsvRecordLine(record, ['value', 'host', 'unit']), '1.235,h1,\n');
+  });
+});
+
+describe('writeNumberCell', () => {
+  const written = (value: number): string => {
+    const out = new TextBytes(4);
+    writeNumberCell(value, out);
+    return out.take().toString('utf8');
+  };
+
+  it('writes what formatCsvCell gives, at the edges of its exact digits and past them', () => {
+    const edges = [0, -0, 1, -1, 9, 10, 99, 100, 0.0004, -0.0004, 0.0005, -0.0005, 0.9995, -0.9996, 1.5, -1.05, 0.001, 123.456, 2 ** 42 - 0.5, 2 ** 42 + 0.5, -(2 ** 42) + 0.25,
+      Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER, 2 ** 53, 2 ** 60, 1e21, -1e21, 1e300, Number.NaN, Infinity, -Infinity, Number.MIN_VALUE, 5e-324, 1e-7];
+    for (const value of edges) assert.equal(written(value), formatCsvCell(value), `${value}`);
+  });
+
+  it('writes what formatCsvCell gives for numbers of every size', () => {
+    const random = new SeededRandom(23);
+    for (let i = 0; i < 20_000; i++) {
+      const magnitude = 10 ** random.between(-4, 16);
+      const value = (random.next() < 0.5 ? -1 : 1) * (random.next() < 0.2 ? Math.round(magnitude) : magnitude);
+      assert.equal(written(value), formatCsvCell(value), `${value}`);
+    }
   });
 });

@@ -11,6 +11,10 @@ import { request, sample } from './fixtures.ts';
 const samples: SampleRecord[] = [
   sample,
   { time_s: 3600, host: 'host001', counter: 'mem.consumed.average', value: 31_457_280.123456, unit: 'KB' },
+  // The value of the sample before, then one a hair from it: each is written as itself.
+  { time_s: 3600, host: 'host002', counter: 'mem.consumed.average', value: 31_457_280.123456, unit: 'KB' },
+  { time_s: 3600, host: 'host002', counter: 'mem.active.average', value: 31_457_280.1236, unit: 'KB' },
+  { time_s: 3600, host: 'host002', counter: 'cpu.usagemhz.average', value: -0, unit: 'MHz' },
   { time_s: 0.25, host: 'rack "a", hôte 1', counter: 'cpu\nusage', value: -0.0004, unit: 'MHz' },
   { time_s: 7, host: 'h', counter: 'c', value: Number.NaN, unit: '' },
   { time_s: 7, host: `rack-${'x'.repeat(100)}, "long"`, counter: 'c', value: 1.5, unit: 'KB' },
