@@ -304,7 +304,7 @@ test('the guest\'s data at the top of RAM goes last: under QEMU\'s rule it is wh
       hosts: { linkMbps: 1e6 },
     });
     assert.equal(run.migrations[0]?.status, 'succeeded');
-    assert.ok(Math.abs(run.migrations[0].bytes - 64 * MIB - (1024 - 64) * 256 * 9) < 0.01 * MIB, 'every page once, whatever the order');
+    assert.ok(Math.abs(run.migrations[0].bytes! - 64 * MIB - (1024 - 64) * 256 * 9) < 0.01 * MIB, 'every page once, whatever the order');
     downtimes.push(run.migrations[0].downtime_ms!);
   }
   const [spread, atTop] = downtimes as [number, number];

@@ -370,17 +370,6 @@ function idleGuestMBOf(model: SimLabModel, ramMB: number): number {
   return (model.vms.guestOsMB ?? 0) + guestNonZeroPerRamMBOf(model) * ramMB;
 }
 
-/**
- * Linux's page descriptors (its `struct page` array, 64 bytes per 4 KiB page) sit at the top
- * of RAM, where QEMU's scan ends: of the idle guest's non-zero memory that grows with RAM, that
- * much lies there.
- */
-export const PAGE_DESCRIPTORS_PER_RAM_MB = 64 / 4096;
-
-function topOfRamMBOf(model: SimLabModel, ramMB: number): number {
-  return Math.min(guestNonZeroPerRamMBOf(model), PAGE_DESCRIPTORS_PER_RAM_MB) * ramMB;
-}
-
 export function guestNonZeroPerRamMBOf(model: SimLabModel): number {
   return model.guestNonZeroPerRamMB ?? LAB_GUEST_NONZERO_PER_RAM_MB;
 }
@@ -418,7 +407,6 @@ async function predictCase(model: SimLabModel, settings: CaseSettings, migration
     vms: {
       ...model.vms,
       guestOsMB: idleGuestMBOf(model, migrationCase.ramMB),
-      guestOsTopOfRamMB: topOfRamMBOf(model, migrationCase.ramMB),
       memoryMB: ramKiBOf(migrationCase) / 1024,
       tcgTlbEntries: sourceTlbEntriesOf(migrationCase, model.migration.bootTlbEntries ?? TLB_DEFAULT_ENTRIES),
     },
