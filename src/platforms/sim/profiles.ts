@@ -228,7 +228,7 @@ export const PROFILE_SOURCES: Record<ProfileName, string> = {
   'vsphere-4.1': 'chosen so that the seed\'s section 3.2 runs land in its Table 1 ranges',
   qemu: 'QEMU 7.2\'s defaults',
   'qemu-lab':
-    `fitted by vm-monitoring calibrate against the qemu lab on ${qemuLab.fittedAt}, its sync costs (the TCG TLB's walk too), the target's start and the 9-byte zero page measured or read from QEMU's source ` +
+    `fitted by vm-monitoring calibrate against the qemu lab on ${qemuLab.fittedAt}, its sync costs (the TCG TLB's walk too), the target's start, a zero page's and a first copy's time (at 100 Gbit/s) and the 9-byte zero page measured or read from QEMU's source ` +
     `(src/platforms/sim/calibration-runner.ts) (src/platforms/sim/${QEMU_LAB_PROFILE})`,
 };
 
