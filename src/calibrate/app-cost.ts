@@ -34,14 +34,19 @@ export function withinTolerance(sim: number | null, lab: number | null): boolean
   return Math.abs(sim - lab) <= APP_COST_TOLERANCE * Math.abs(lab);
 }
 
-/** The setup's length from a migration's details: the qemu platform's `setup_time_ms`, the sim's first `active` progress record. */
+/**
+ * The setup's length from a migration's details: the qemu platform's `setup_time_ms`; the sim's
+ * from its `setup` progress record (where QEMU's setup-time starts, after connecting) to its first
+ * `active` one, as calibrate reads it (from the migration's start where it has no `setup` record).
+ */
 function setupMsOf(migration: MigrationRecord): number | null {
   const details = migration.details ?? {};
   const qemu = details.qemu as { setup_time_ms?: unknown } | undefined;
   if (typeof qemu?.setup_time_ms === 'number') return qemu.setup_time_ms;
   const progress = (details.sim as { progress?: { status: string; at_s: number }[] } | undefined)?.progress;
   const active = progress?.find((pass) => pass.status === 'active');
-  return active === undefined ? null : active.at_s * 1000;
+  const setup = progress?.find((pass) => pass.status === 'setup');
+  return active === undefined ? null : (active.at_s - (setup?.at_s ?? 0)) * 1000;
 }
 
 export async function appCostOf(migrations: readonly MigrationRecord[], eachRequest: (add: (request: RequestRecord) => void) => Promise<void> | void): Promise<AppCost> {

@@ -14,7 +14,7 @@ test('the fit recovers the parameters that made synthetic measurements', async (
     convergenceTimeoutSeconds: 20,
   });
   const settings = settingsOf(grid);
-  const truth: ParameterValues = { setupSeconds: 0.3, switchoverSeconds: 0.015, stopAndCopyMBps: 400, guestOsMB: 25, zeroPageSeconds: 2e-6 };
+  const truth: ParameterValues = { setupSeconds: 0.3, switchoverSeconds: 0.015, stopAndCopyMBps: 400, guestOsMB: 25 };
   const predictorFor = (values: ParameterValues) => simCaseRunner(simLabModelOf(values), settings);
   const truthRunner = predictorFor(truth);
   const signal = new AbortController().signal;

@@ -6,7 +6,7 @@ import { compareCase } from '../../src/calibrate/comparison.ts';
 import { simCaseRunner, simLabModelOf, SAVED_LAB_CONSTANTS } from '../../src/platforms/sim/calibration-runner.ts';
 import type { ParameterValues } from '../../src/calibrate/fit.ts';
 
-const VALUES: ParameterValues = { setupSeconds: 0.001, switchoverSeconds: 0.004, stopAndCopyMBps: 2000, guestOsMB: 50, zeroPageSeconds: 1e-7 };
+const VALUES: ParameterValues = { setupSeconds: 0.001, switchoverSeconds: 0.004, stopAndCopyMBps: 2000, guestOsMB: 50 };
 const signal = new AbortController().signal;
 
 describe('repeated cases and their spread', () => {

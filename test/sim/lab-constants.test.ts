@@ -15,6 +15,8 @@ import {
   LAB_GUEST_OS_DIRTY_MBPS,
   LAB_TLB_ENTRY_SYNC_SECONDS,
   LAB_BOOT_TLB_ENTRIES,
+  LAB_FIRST_COPY_PAGE_SECONDS,
+  LAB_ZERO_PAGE_SECONDS,
   costSpreadOf,
   switchoverStallOf,
   labConstantsOf,
@@ -122,4 +124,33 @@ test('the cost spread and the switchover stall come from the 10th-90th percentil
   assert.equal(costSpreadOf(cases.slice(0, 3), measured), null, 'too few repetitions to say');
   assert.equal(switchoverStallOf(cases.slice(0, 3), measured), null, 'too few repetitions to say');
   assert.equal(costSpreadOf(cases.map(({ repetition: _, ...c }) => c), measured), null, 'nothing repeated');
+});
+
+test('a zero page\'s time and a first copy\'s are the unthrottled cases\' total time per zero and per normal page (least squares, with a fixed part)', () => {
+  const unthrottled = readFileSync('samples/calibrate/unthrottled-2026-12-02/measured-details.jsonl', 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { id: string; qemu: { total_time_ms: number; progress: (Progress & { duplicate_pages: number })[] } });
+  assert.equal(unthrottled.length, 12);
+  // Normal equations of total = fixed + perNormal x normal pages + perZero x zero pages.
+  const rows = unthrottled.map(({ qemu }) => {
+    const last = qemu.progress.at(-1) as Progress & { duplicate_pages: number };
+    return { x: [1, last.normal_pages, last.duplicate_pages], y: qemu.total_time_ms / 1000 };
+  });
+  const a = [0, 1, 2].map((i) => [0, 1, 2].map((j) => rows.reduce((sum, r) => sum + r.x[i]! * r.x[j]!, 0)));
+  const b = [0, 1, 2].map((i) => rows.reduce((sum, r) => sum + r.x[i]! * r.y, 0));
+  // Gaussian elimination, 3 x 3.
+  for (let k = 0; k < 3; k++) {
+    for (let i = k + 1; i < 3; i++) {
+      const f = a[i]![k]! / a[k]![k]!;
+      for (let j = k; j < 3; j++) a[i]![j]! -= f * a[k]![j]!;
+      b[i]! -= f * b[k]!;
+    }
+  }
+  const x = [0, 0, 0];
+  for (let i = 2; i >= 0; i--) x[i] = (b[i]! - [0, 1, 2].slice(i + 1).reduce((sum, j) => sum + a[i]![j]! * x[j]!, 0)) / a[i]![i]!;
+  const [fixed, perNormal, perZero] = x as [number, number, number];
+  assert.ok(Math.abs(perNormal / LAB_FIRST_COPY_PAGE_SECONDS - 1) < 0.005, `per normal page ${perNormal}`);
+  assert.ok(Math.abs(perZero / LAB_ZERO_PAGE_SECONDS - 1) < 0.005, `per zero page ${perZero}`);
+  assert.ok(fixed > 0.05 && fixed < 0.07, `fixed ${fixed} s`);
 });

@@ -245,3 +245,71 @@ test('a zero page the guest writes before the first pass reaches it goes as data
   const extraMB = (written.bytes - untouched.bytes) / MIB;
   assert.ok(extraMB > 0.35 * touchedMB && extraMB < 0.65 * touchedMB, `${extraMB.toFixed(1)} MB more in the first pass, ${touchedMB.toFixed(1)} MB touched during it`);
 });
+
+/** Each pass's duration and bytes (from its progress record to the next one's). */
+function passesOf(migration: { details?: Record<string, unknown> | null }): { seconds: number; bytes: number }[] {
+  const progress = (migration.details?.sim as { progress: PassProgress[] }).progress.filter((p) => p.status !== 'setup');
+  return progress.slice(1).map((p, i) => ({ seconds: p.at_s - progress[i]!.at_s, bytes: p.transferred - progress[i]!.transferred }));
+}
+
+/** Seconds a 4 KiB page of the pass took. */
+const perPage = (pass: { seconds: number; bytes: number }): number => pass.seconds / (pass.bytes / 4096);
+
+test('a data page the target does not hold yet costs firstCopySecondsPerPage more; a resend of a page it holds does not', async () => {
+  const runs = [];
+  for (const firstCopySecondsPerPage of [0, 1e-5]) {
+    // A guest rewriting a 64 MB buffer it filled long before: the first pass copies it (and the OS's 64 MB) first, the next ones resend its pages.
+    const run = await runOnSim('h1:vm1 h2:\n0 add-client memory2 1\n20 migrate vm1 h2\n60 end\n', {
+      migration: { ...bareMigration, maxBandwidthMBps: 40, maxStreamMBps: 40, resync: 'end-of-pass', maxPasses: 3, firstCopySecondsPerPage },
+      vms: { memoryMB: 512, guestOsMB: 64, guestOsDirtyMBps: 0 },
+      workloads: { memory2: { dirtyMBps: 4, bufferMB: 64 } },
+    });
+    assert.equal(run.migrations[0]?.status, 'succeeded');
+    runs.push(passesOf(run.migrations[0]));
+  }
+  const [plain, costly] = runs as [{ seconds: number; bytes: number }[], { seconds: number; bytes: number }[]];
+  // The first pass: 128 MB of first copies, 32,768 pages at 10 µs more each.
+  const firstPassMore = costly[0]!.seconds - plain[0]!.seconds;
+  assert.ok(Math.abs(firstPassMore - 128 * 256 * 1e-5) < 0.02, `first pass ${plain[0]!.seconds} s against ${costly[0]!.seconds} s`);
+  // The second: the buffer's pages dirtied meanwhile, all held by the target, at the stream's rate alone.
+  assert.ok(costly[1]!.bytes > 4 * MIB, `${costly[1]!.bytes} bytes resent`);
+  assert.ok(Math.abs(perPage(costly[1]!) - perPage(plain[1]!)) < 1e-7, `second pass ${perPage(plain[1]!)} s a page against ${perPage(costly[1]!)}`);
+});
+
+test('a zero page sent to a page never written does not make the target hold it: written after, it goes as a first copy', async () => {
+  const secondPasses = [];
+  for (const firstCopySecondsPerPage of [0, 1e-5]) {
+    // The guest writes a fresh buffer in page order as the first pass goes: what it writes behind the scan went as zero pages, and goes as data next.
+    const run = await runOnSim('h1:vm1 h2:\n0 add-client memory2 1\n0.1 migrate vm1 h2\n60 end\n', {
+      migration: { ...bareMigration, maxBandwidthMBps: 40, maxStreamMBps: 40, resync: 'end-of-pass', maxPasses: 3, firstCopySecondsPerPage },
+      vms: { memoryMB: 512, guestOsMB: 64, guestOsDirtyMBps: 0 },
+      workloads: { memory2: { dirtyMBps: 4, bufferMB: 256 } },
+    });
+    assert.equal(run.migrations[0]?.status, 'succeeded');
+    secondPasses.push(passesOf(run.migrations[0])[1]!);
+  }
+  const [plain, costly] = secondPasses as [{ seconds: number; bytes: number }, { seconds: number; bytes: number }];
+  assert.ok(costly.bytes > 4 * MIB, `${costly.bytes} bytes`);
+  const more = perPage(costly) - perPage(plain);
+  assert.ok(Math.abs(more - 1e-5) < 1e-6, `second pass ${perPage(plain)} s a page against ${perPage(costly)}`);
+});
+
+test('the guest\'s data at the top of RAM goes last: under QEMU\'s rule it is what is left when the VM stops', async () => {
+  const downtimes = [];
+  for (const guestOsTopOfRamMB of [0, 16]) {
+    const run = await runOnSim('h1:vm1 h2:\n0 migrate vm1 h2\n', {
+      profile: 'qemu',
+      migration: { ...bareMigration, maxBandwidthMBps: null, stopAndCopyMBps: 1000, syncSecondsPerPage: 0, zeroPageSeconds: 3e-7, firstCopySecondsPerPage: 1e-5, downtimeLimitSeconds: 0.3 },
+      vms: { memoryMB: 1024, guestOsMB: 64, guestOsDirtyMBps: 0, guestOsTopOfRamMB },
+      hosts: { linkMbps: 1e6 },
+    });
+    assert.equal(run.migrations[0]?.status, 'succeeded');
+    assert.ok(Math.abs(run.migrations[0].bytes! - 64 * MIB - (1024 - 64) * 256 * 9) < 0.01 * MIB, 'every page once, whatever the order');
+    downtimes.push(run.migrations[0].downtime_ms!);
+  }
+  const [spread, atTop] = downtimes as [number, number];
+  // 16 MB of first copies at the end of the scan, 4,096 pages at 10 µs and their bytes at 1000 MiB/s: most of it left at the stop.
+  const topMs = (16 * 256 * 1e-5 + 16 / 1000) * 1000;
+  assert.ok(atTop > 0.75 * topMs && atTop < topMs + 5, `downtime ${atTop} ms with the data at the top (${topMs} ms for all of it)`);
+  assert.ok(spread < atTop / 2, `downtime ${spread} ms with it spread`);
+});

@@ -23,24 +23,26 @@ export interface SimLabModel {
 /**
  * The sim's parameters a calibration against the qemu lab fits, with the bounds it searches:
  * the fixed costs from the migrate command to the first page (connect, thread start) and of
- * the switchover (device state), the speed of QEMU's unthrottled sender (its final copy, and
- * each window's burst), the idle guest's non-zero memory, and the sender time a zero page takes
- * (QEMU reads every page to find it zero; no counter shows that time apart). What the source
+ * the switchover (device state), the speed of QEMU's unthrottled sender for pages the target
+ * already holds (resends: the final copy's, and each window's burst's), and the idle guest's
+ * non-zero memory. What the source
  * fixes is not fitted: QEMU's resync rule and rate windows (the `qemu` profile), a zero page's
  * 9 bytes, a stream at its full cap (the lab's windows measure cap + 0.1 %); what the
  * measurements show directly is measured (`labConstantsOf`): each sync path's cost per page
- * and the idle guest's dirtying.
+ * and the idle guest's dirtying; and, from the unthrottled set, a zero page's time and a first
+ * copy's (LAB_ZERO_PAGE_SECONDS, LAB_FIRST_COPY_PAGE_SECONDS).
  */
 export const FITTED_PARAMETERS: readonly ParameterSpec[] = [
   { name: 'setupSeconds', min: 0.0001, max: 2, scale: 'log' },
   { name: 'switchoverSeconds', min: 0.00001, max: 0.5, scale: 'log' },
   { name: 'stopAndCopyMBps', min: 50, max: 20_000, scale: 'log' },
   { name: 'guestOsMB', min: 1, max: 200, scale: 'log' },
-  { name: 'zeroPageSeconds', min: 1e-8, max: 1e-5, scale: 'log' },
 ];
 
 /** A zero page on the wire: an 8-byte page header and the fill byte (save_zero_page_to_file, ram.c:1257-1270). */
 const ZERO_PAGE_BYTES = 9;
+/** A data page on the wire, its header apart (save_normal_page, ram.c:1342-1357). */
+const PAGE_BYTES_OF_DATA = 4096;
 
 /**
  * The idle guest's non-zero memory that grows with its RAM (the kernel's page descriptors,
@@ -79,6 +81,10 @@ export interface LabConstants {
   tlbEntrySyncSeconds: number;
   bootTlbEntries: number;
   targetStartSeconds: number;
+  /** Sender time per zero page (LAB_ZERO_PAGE_SECONDS). */
+  zeroPageSeconds: number;
+  /** A data page's first copy to the target, all told (LAB_FIRST_COPY_PAGE_SECONDS). */
+  firstCopyPageSeconds: number;
 }
 
 /**
@@ -141,6 +147,27 @@ export const LAB_BOOT_TLB_ENTRIES = 1237;
  */
 export const LAB_TARGET_START_SECONDS = 0.078;
 
+/**
+ * What the lab's sender takes per zero page (reading 4 KiB to find it zero, its record, the
+ * target's check that its page reads zero), measured on samples/calibrate/unthrottled-2026-12-02
+ * (a set held out of the fit whole: these two constants are the only things taken from it):
+ * at 100 Gbit/s nothing waits for a rate window, so total time is a fixed part plus a time per
+ * normal and per zero page; the least squares over its 12 cases, of total-time against QEMU's
+ * final `normal_pages` and `duplicate_pages`, give 0.372 µs per zero page, 11.99 µs per normal
+ * page (nearly all first copies) and 61 ms apart from either (not modelled, README "Known gaps").
+ * No throttled case measures it: there zero pages only fill a rate window's wait.
+ */
+export const LAB_ZERO_PAGE_SECONDS = 3.72e-7;
+
+/**
+ * What the lab's migration takes per data page the target does not hold yet, all told (its
+ * 4 KiB at the sender's speed and the target's page fault into never-written anonymous memory):
+ * 11.99 µs, measured with LAB_ZERO_PAGE_SECONDS above. The profile's `firstCopySecondsPerPage`
+ * is that less the page's bytes at the fitted sender speed (`stopAndCopyMBps`), which resends,
+ * into pages the target holds, go at.
+ */
+export const LAB_FIRST_COPY_PAGE_SECONDS = 1.199e-5;
+
 export const SAVED_LAB_CONSTANTS: LabConstants = {
   syncSecondsPerPage: LAB_SYNC_SECONDS_PER_PAGE,
   syncSecondsPerPagePerDirtyMBps: LAB_SYNC_SECONDS_PER_PAGE_PER_DIRTY_MBPS,
@@ -152,6 +179,8 @@ export const SAVED_LAB_CONSTANTS: LabConstants = {
   tlbEntrySyncSeconds: LAB_TLB_ENTRY_SYNC_SECONDS,
   bootTlbEntries: LAB_BOOT_TLB_ENTRIES,
   targetStartSeconds: LAB_TARGET_START_SECONDS,
+  zeroPageSeconds: LAB_ZERO_PAGE_SECONDS,
+  firstCopyPageSeconds: LAB_FIRST_COPY_PAGE_SECONDS,
 };
 
 /**
@@ -313,7 +342,8 @@ export function simLabModelOf(values: ParameterValues, constants: LabConstants =
       setupSeconds: { min: value('setupSeconds'), max: value('setupSeconds') },
       switchoverSeconds: value('switchoverSeconds'),
       zeroPageBytes: ZERO_PAGE_BYTES,
-      zeroPageSeconds: value('zeroPageSeconds'),
+      zeroPageSeconds: constants.zeroPageSeconds,
+      firstCopySecondsPerPage: Math.max(0, constants.firstCopyPageSeconds - PAGE_BYTES_OF_DATA / (value('stopAndCopyMBps') * BYTES_PER_MB)),
       linkEfficiency: 1,
       maxStreamMBps: null,
       stopAndCopyMBps: value('stopAndCopyMBps'),

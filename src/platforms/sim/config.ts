@@ -50,6 +50,11 @@ const vmsSchema = z
      */
     guestOsReusableMB: z.number().nonnegative().default(0),
     /**
+     * Of `guestOsMB`, the data at the top of RAM, which a migration's scan reaches last (Linux's
+     * page descriptors, its `struct page` array, 64 bytes per 4 KiB page, live there).
+     */
+    guestOsTopOfRamMB: z.number().nonnegative().default(0),
+    /**
      * Entries of each VM's TCG TLB at the start (src/platforms/sim/tcg-tlb.ts): null for a
      * freshly booted guest's (the profile's `bootTlbEntries`); calibrate sets it from what the
      * measured guest freed on its QEMU process before the case.

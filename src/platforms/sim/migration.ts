@@ -18,6 +18,10 @@ const SLACK_BYTES = PAGE_BYTES;
 /** QEMU 7.2 syncs a RAM block's dirty bitmap by whole 64-bit words when its size is a multiple of 64 pages (cpu_physical_memory_sync_dirty_bitmap). */
 const WORD_BYTES_OF_RAM = 64 * PAGE_BYTES;
 
+function scaled(pages: Pages, share: number): Pages {
+  return { dataMB: pages.dataMB * share, zeroMB: pages.zeroMB * share, newMB: pages.newMB * share };
+}
+
 export function isWordAligned(memoryMB: number): boolean {
   const bytes = Math.round(memoryMB * BYTES_PER_MB);
   return bytes % WORD_BYTES_OF_RAM === 0;
@@ -56,10 +60,14 @@ export interface PassProgress {
   remaining: number;
 }
 
-/** The pages a pass has to send, in MB: those holding data, and zero pages (a tiny record each). */
+/**
+ * The pages a pass has to send, in MB: those holding data, and zero pages (a tiny record each);
+ * `newMB` of the data pages are ones the target does not hold yet (their first copy as data).
+ */
 interface Pages {
   dataMB: number;
   zeroMB: number;
+  newMB: number;
 }
 
 /**
@@ -81,9 +89,19 @@ export class PreCopyMigration {
   rateBps = 0;
   private stage: Stage = 'setup';
   private passes = 0;
-  private passPages: Pages = { dataMB: 0, zeroMB: 0 };
+  private passPages: Pages = { dataMB: 0, zeroMB: 0, newMB: 0 };
+  /**
+   * The guest's memory the target holds as data: a data page once sent is held (a resend
+   * writes into a page already there); a zero page sent to a page never written is not.
+   */
+  private heldMB = 0;
   private passBytes = 0;
   private passLeft = 0;
+  /**
+   * Pages of the pass the scan reaches only after `passPages`, sent as they are once those are
+   * (the guest's data at the top of RAM, while the first pass has not reached it); null: none.
+   */
+  private passTail: Pages | null = null;
   private passStartS = 0;
   /** The memory the pending pages are spread over: all of it in the first pass, the dirtied part later. */
   private pendingSpreadMB = 0;
@@ -170,6 +188,7 @@ export class PreCopyMigration {
     if (this.transferring) this.findNewlyTouched();
     if (dt <= 0 || !this.transferring || !this.sending) return;
     const sent = Math.min(this.passLeft, this.sendingBps() * dt, this.budgetLeft());
+    if (this.passBytes > 0) this.heldMB += this.passPages.newMB * (sent / this.passBytes);
     this.passLeft -= sent;
     this.windowSentBytes += sent;
     this.bytesSent += sent;
@@ -207,7 +226,9 @@ export class PreCopyMigration {
     this.pendingSpreadMB = vm.memoryMB;
     this.pendingDataInMB = vm.memoryMB;
     this.touchedSeenMB = vm.touchedMB;
-    this.beginPass({ dataMB: vm.touchedMB, zeroMB: vm.memoryMB - vm.touchedMB });
+    const topMB = Math.min(vm.topOfRamMB, vm.touchedMB);
+    this.passTail = topMB > 0 ? { dataMB: topMB, zeroMB: 0, newMB: topMB } : null;
+    this.beginPass({ dataMB: vm.touchedMB - topMB, zeroMB: vm.memoryMB - vm.touchedMB, newMB: vm.touchedMB - topMB });
     this.env.transferStarted(this);
     this.env.vmChanged(vm);
     if (this.windowed) this.loop();
@@ -218,16 +239,35 @@ export class PreCopyMigration {
     const now = this.env.clock.now();
     this.passes++;
     this.passPages = pages;
-    this.passBytes = pages.dataMB * BYTES_PER_MB + pages.zeroMB * PAGES_PER_MB * this.profile.zeroPageBytes;
+    this.passBytes = this.bytesOf(pages);
     this.passLeft = this.passBytes;
     this.passStartS = now;
     this.lastAdvanceS = now;
     this.recordProgress('active', now);
   }
 
+  private bytesOf(pages: Pages): number {
+    return pages.dataMB * BYTES_PER_MB + pages.zeroMB * PAGES_PER_MB * this.profile.zeroPageBytes;
+  }
+
+  /** The pass's pages after the segment being sent, in MB, a zero page at 4 KiB. */
+  private tailPendingBytes(): number {
+    return this.passTail ? (this.passTail.dataMB + this.passTail.zeroMB) * BYTES_PER_MB : 0;
+  }
+
+  /** The segment being sent is done: the pages the scan reaches next follow, in the same pass. */
+  private nextSegment(): boolean {
+    if (this.passLeft >= SLACK_BYTES || !this.passTail) return false;
+    this.passPages = this.passTail;
+    this.passTail = null;
+    this.passBytes = this.bytesOf(this.passPages);
+    this.passLeft = this.passBytes;
+    return true;
+  }
+
   private recordProgress(status: PassProgress['status'], now: number): void {
     const { dataMB, zeroMB } = this.passPages;
-    const remaining = this.passBytes > 0 ? (dataMB + zeroMB) * BYTES_PER_MB * (this.passLeft / this.passBytes) : 0;
+    const remaining = (this.passBytes > 0 ? (dataMB + zeroMB) * BYTES_PER_MB * (this.passLeft / this.passBytes) : 0) + this.tailPendingBytes();
     const progress: PassProgress = { at_s: now - this.startedS, status, pass: this.passes, transferred: Math.round(this.bytesSent), remaining: Math.round(remaining) };
     this.progress.push(progress);
     this.onProgress?.({ ...progress });
@@ -248,6 +288,8 @@ export class PreCopyMigration {
     const now = this.env.clock.now();
     this.advance(now);
     this.timer = null;
+    if (this.passLeft < SLACK_BYTES) this.passLeft = 0;
+    if (this.nextSegment()) return this.scheduleEndOfPass(now);
     this.passLeft = 0;
     this.sending = false;
     if (this.stage === 'stop-and-copy') {
@@ -267,7 +309,7 @@ export class PreCopyMigration {
       this.pausedAtS = now;
       this.vm.pause();
     }
-    this.beginPass({ dataMB: dirtyMB, zeroMB: 0 });
+    this.beginPass({ dataMB: dirtyMB, zeroMB: 0, newMB: Math.min(dirtyMB, this.unheldOutsidePendingMB(0)) });
     this.afterSync(this.syncSeconds(dirtyMB, this.cleanPageWritesMBps(dirtyMB)), () => this.send());
   }
 
@@ -302,10 +344,13 @@ export class PreCopyMigration {
   }
 
   private burstEnd(): void {
-    this.advance(this.env.clock.now());
+    const now = this.env.clock.now();
+    this.advance(now);
     this.timer = null;
-    this.sending = false;
     if (this.passLeft < SLACK_BYTES) this.passLeft = 0;
+    // The scan goes on into the pages after those sent, within the burst (no check between).
+    if (this.nextSegment() && now < this.burstStartS + MAX_ITERATE_SECONDS && this.budgetLeft() >= SLACK_BYTES) return this.scheduleBurstEnd(now);
+    this.sending = false;
     this.rateLimit();
   }
 
@@ -347,11 +392,26 @@ export class PreCopyMigration {
     const leftover = this.passBytes > 0 ? this.passLeft / this.passBytes : 0;
     const rewritten = randomShare * Math.min(1, dirtiedMB / Math.max(this.pendingSpreadMB, dirtiedMB, 1e-9));
     const kept = leftover * (1 - rewritten);
-    this.pendingDataInMB = Math.min(this.vm.touchedMB, Math.max(kept > 0 ? this.pendingDataInMB : 0, regionMB, dirtiedMB));
-    const dataMB = Math.min(this.passPages.dataMB * kept + dirtiedMB, this.pendingDataInMB);
-    this.beginPass({ dataMB, zeroMB: this.passPages.zeroMB * kept });
+    // The pages the scan has not reached stay after the rest (the cursor stays where it is), less those rewritten.
+    const tail = this.passTail ? scaled(this.passTail, 1 - rewritten) : null;
+    const tailMB = tail ? tail.dataMB : 0;
+    this.pendingDataInMB = Math.min(this.vm.touchedMB, Math.max(kept > 0 || tail ? this.pendingDataInMB : 0, regionMB, dirtiedMB));
+    const dataMB = Math.max(0, Math.min(this.passPages.dataMB * kept + dirtiedMB, this.pendingDataInMB - tailMB));
+    const keptNewMB = this.passPages.newMB * kept;
+    const newMB = Math.min(dataMB, keptNewMB + Math.min(dirtiedMB, this.unheldOutsidePendingMB(keptNewMB + (tail ? tail.newMB : 0))));
+    this.passTail = tail;
+    this.beginPass({ dataMB, zeroMB: this.passPages.zeroMB * kept, newMB });
     this.pendingSpreadMB = Math.max(regionMB, dirtiedMB);
     this.afterSync(this.syncSeconds(dirtiedMB, this.cleanPageWritesMBps(dirtiedMB)), next);
+  }
+
+  /**
+   * The guest's written memory the target does not hold and that is not among the `pendingNewMB`
+   * still to go: what the guest wrote where the scan found a zero page (or had not written yet).
+   * Pages a sync adds are taken from it first: the rest of what the guest rewrote the target holds.
+   */
+  private unheldOutsidePendingMB(pendingNewMB: number): number {
+    return Math.max(0, this.vm.touchedMB - this.heldMB - pendingNewMB);
   }
 
   /**
@@ -416,30 +476,34 @@ export class PreCopyMigration {
     const touched = this.vm.touchedMB;
     const grownMB = touched - this.touchedSeenMB;
     this.touchedSeenMB = touched;
-    const { dataMB, zeroMB } = this.passPages;
+    const { dataMB, zeroMB, newMB } = this.passPages;
     if (grownMB <= 0 || zeroMB <= 0 || this.passBytes <= 0 || this.passLeft <= 0) return;
     const left = this.passLeft / this.passBytes;
     const writtenMB = Math.min(grownMB, zeroMB);
-    this.passPages = { dataMB: dataMB + writtenMB, zeroMB: zeroMB - writtenMB };
-    this.passBytes = this.passPages.dataMB * BYTES_PER_MB + this.passPages.zeroMB * PAGES_PER_MB * this.profile.zeroPageBytes;
+    this.passPages = { dataMB: dataMB + writtenMB, zeroMB: zeroMB - writtenMB, newMB: newMB + writtenMB };
+    this.passBytes = this.bytesOf(this.passPages);
     this.passLeft = this.passBytes * left;
   }
 
   /**
    * The pass's bytes per second at the stream's rate: each zero page also holds the sender
-   * for `zeroPageSeconds` (checking it is zero and writing its record), spread evenly over the pass.
+   * for `zeroPageSeconds` (checking it is zero and writing its record), and each data page the
+   * target does not hold yet for `firstCopySecondsPerPage` (the target faulting its page in),
+   * spread evenly over the pass.
    */
   private sendingBps(): number {
-    const zeroSeconds = this.passPages.zeroMB * PAGES_PER_MB * this.profile.zeroPageSeconds * this.costFactor;
-    if (zeroSeconds <= 0 || this.passBytes <= 0) return this.rateBps;
-    return this.passBytes / (this.passBytes / this.rateBps + zeroSeconds);
+    const { zeroMB, newMB } = this.passPages;
+    const pageSeconds = (zeroMB * this.profile.zeroPageSeconds + newMB * this.profile.firstCopySecondsPerPage) * PAGES_PER_MB * this.costFactor;
+    if (pageSeconds <= 0 || this.passBytes <= 0) return this.rateBps;
+    return this.passBytes / (this.passBytes / this.rateBps + pageSeconds);
   }
 
   /** QEMU's `remaining`: every pending page at 4 KiB, a zero page too. */
   private pendingBytes(): number {
-    if (this.passLeft < SLACK_BYTES || this.passBytes <= 0) return 0;
+    const tail = this.tailPendingBytes();
+    if (this.passLeft < SLACK_BYTES || this.passBytes <= 0) return tail;
     const { dataMB, zeroMB } = this.passPages;
-    return (dataMB + zeroMB) * BYTES_PER_MB * (this.passLeft / this.passBytes);
+    return (dataMB + zeroMB) * BYTES_PER_MB * (this.passLeft / this.passBytes) + tail;
   }
 
   /** What the current rate window still lets out: everything outside live bursts under a cap. */

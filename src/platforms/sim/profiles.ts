@@ -98,6 +98,13 @@ export const migrationProfileSchema = z
     zeroPageBytes: z.number().nonnegative(),
     /** Sender time a zero page takes (reading it to find it zero, writing its record), whatever the rate. */
     zeroPageSeconds: z.number().nonnegative(),
+    /**
+     * Time a data page takes more when the target does not hold it yet (its first copy as data),
+     * on top of its bytes at the stream's rate: QEMU's target RAM is anonymous memory, so the
+     * first write into a page faults it in (allocated and zeroed), where a resend writes into a
+     * page already mapped, and a zero page sent to a page never written is only read.
+     */
+    firstCopySecondsPerPage: z.number().nonnegative(),
     /** Switch over after this many passes even if not converged (vMotion 4.1); null for no cap (QEMU). */
     maxPasses: z.number().int().positive().nullable(),
     /** A migration still in pre-copy after this long is cancelled as not converging. */
@@ -148,6 +155,7 @@ const BUILT_IN = {
     linkEfficiency: 0.9,
     zeroPageBytes: 16,
     zeroPageSeconds: 0,
+    firstCopySecondsPerPage: 0,
     maxPasses: 12,
     convergenceTimeoutSeconds: 600,
     cpuMHzPerMBps: 30,
@@ -178,6 +186,7 @@ const BUILT_IN = {
     linkEfficiency: 0.95,
     zeroPageBytes: 9,
     zeroPageSeconds: 0,
+    firstCopySecondsPerPage: 0,
     maxPasses: null,
     convergenceTimeoutSeconds: 120,
     cpuMHzPerMBps: 0,
@@ -219,7 +228,7 @@ export const PROFILE_SOURCES: Record<ProfileName, string> = {
   'vsphere-4.1': 'chosen so that the seed\'s section 3.2 runs land in its Table 1 ranges',
   qemu: 'QEMU 7.2\'s defaults',
   'qemu-lab':
-    `fitted by vm-monitoring calibrate against the qemu lab on ${qemuLab.fittedAt}, its sync costs (the TCG TLB's walk too), the target's start and the 9-byte zero page measured or read from QEMU's source ` +
+    `fitted by vm-monitoring calibrate against the qemu lab on ${qemuLab.fittedAt}, its sync costs (the TCG TLB's walk too), the target's start, a zero page's and a first copy's time (at 100 Gbit/s) and the 9-byte zero page measured or read from QEMU's source ` +
     `(src/platforms/sim/calibration-runner.ts) (src/platforms/sim/${QEMU_LAB_PROFILE})`,
 };
 

@@ -100,6 +100,11 @@ export class SimVm {
     return this.config.memoryMB;
   }
 
+  /** The guest's data at the top of RAM, which a migration's scan reaches last. */
+  get topOfRamMB(): number {
+    return Math.min(this.config.guestOsTopOfRamMB, this.config.guestOsMB, this.config.memoryMB);
+  }
+
   get demandMHz(): number {
     return !this.paused && !this.stalled && this.computing.length > 0 ? this.mhzPerVcpu : 0;
   }
