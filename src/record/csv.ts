@@ -41,6 +41,11 @@ function formatNumber(value: number): string {
   return thousandths(millis);
 }
 
+/** `formatCsvCell(text)` written into `out`: most cells are plain and go in one pass. */
+export function writeTextCell(text: string, out: TextBytes): void {
+  if (!out.plainCell(text)) out.text(quoteIfNeeded(text));
+}
+
 /**
  * `formatCsvCell(value)` written straight into `out`: its digits without a string made for them,
  * where they can be had exactly from whole numbers (the number cells of the rows that come by

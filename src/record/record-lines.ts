@@ -4,13 +4,13 @@
  * by `formatCsvRecordLine`'s lookup of each column. They follow SAMPLE_COLUMNS, REQUEST_COLUMNS
  * and STDOUT_COLUMNS; the tests hold them to `formatCsvRecordLine`.
  */
-import { CellBytes } from './cell-bytes.ts';
-import { writeNumberCell } from './csv.ts';
+import { writeNumberCell, writeTextCell } from './csv.ts';
 import type { RequestRecord, SampleRecord } from './records.ts';
+import { RepeatedNumberCell } from './repeated-number-cell.ts';
 import type { TextBytes } from './text-bytes.ts';
 
 /** One for all writers: a sample's time is written to samples.csv and to stdout in turn. */
-const cells = new CellBytes();
+const sampleTimes = new RepeatedNumberCell();
 
 export function writeSampleLine(sample: SampleRecord, out: TextBytes): void {
   writeSampleCells(sample, out, ',', ',', '\n');
@@ -23,22 +23,22 @@ export function writeStdoutSampleLine(sample: SampleRecord, out: TextBytes): voi
 
 /** A sample's cells in their order, with what goes after its time, after its host and after its unit. */
 function writeSampleCells(sample: SampleRecord, out: TextBytes, afterTime: string, afterHost: string, afterUnit: string): void {
-  cells.repeatedNumber(sample.time_s, out);
+  sampleTimes.write(sample.time_s, out);
   out.text(afterTime);
-  cells.text(sample.host, out);
+  writeTextCell(sample.host, out);
   out.text(afterHost);
-  cells.text(sample.counter, out);
+  writeTextCell(sample.counter, out);
   out.text(',');
   writeNumberCell(sample.value, out);
   out.text(',');
-  cells.text(sample.unit, out);
+  writeTextCell(sample.unit, out);
   out.text(afterUnit);
 }
 
 export function writeRequestLine(request: RequestRecord, out: TextBytes): void {
-  cells.text(request.client_type, out);
+  writeTextCell(request.client_type, out);
   out.text(',');
-  cells.text(request.client_id, out);
+  writeTextCell(request.client_id, out);
   out.text(',');
   writeNumberCell(request.sent_s, out);
   out.text(',');
@@ -46,11 +46,11 @@ export function writeRequestLine(request: RequestRecord, out: TextBytes): void {
   out.text(',');
   writeNumberCell(request.latency_ms, out);
   out.text(',');
-  cells.text(request.server, out);
+  writeTextCell(request.server, out);
   out.text(',');
   if (request.processing_ms !== null) writeNumberCell(request.processing_ms, out);
   out.text(',');
-  cells.text(request.status, out);
+  writeTextCell(request.status, out);
   out.text(',');
   if (request.corrupt_words !== null) writeNumberCell(request.corrupt_words, out);
   out.text('\n');

@@ -32,6 +32,25 @@ export class TextBytes {
     this.#length = end;
   }
 
+  /**
+   * Text that is a plain CSV cell, ASCII with no quote, comma or line break, written as it is in
+   * one pass; for any other text nothing is written and false returned (it needs quoting or
+   * encoding).
+   */
+  plainCell(text: string): boolean {
+    const count = text.length;
+    if (this.#length + count > this.#bytes.length) this.#grow(count);
+    const bytes = this.#bytes;
+    let end = this.#length;
+    for (let i = 0; i < count; i++) {
+      const unit = text.charCodeAt(i);
+      if (unit >= 0x80 || unit === 0x22 || unit === 0x2c || unit === 0x0a || unit === 0x0d) return false;
+      bytes[end++] = unit;
+    }
+    this.#length = end;
+    return true;
+  }
+
   /** The decimal digits of a safe whole number (0 to 2^53 - 1), as String() writes them, without making that string. */
   digits(whole: number): void {
     let count = 1;

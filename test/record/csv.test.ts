@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatCsvCell, formatCsvLine, formatCsvRecordLine, writeNumberCell } from '../../src/record/csv.ts';
+import { formatCsvCell, formatCsvLine, formatCsvRecordLine, writeNumberCell, writeTextCell } from '../../src/record/csv.ts';
 import { TextBytes } from '../../src/record/text-bytes.ts';
 import { SeededRandom } from '../../src/seeded-random.ts';
 
@@ -92,5 +92,14 @@ describe('writeNumberCell', () => {
       const value = (random.next() < 0.5 ? -1 : 1) * (random.next() < 0.2 ? Math.round(magnitude) : magnitude);
       assert.equal(written(value), formatCsvCell(value), `${value}`);
     }
+  });
+});
+
+describe('writeTextCell', () => {
+  it('writes what formatCsvCell gives: plain text as it is, text needing quotes or UTF-8 as formatCsvCell makes it', () => {
+    const out = new TextBytes(4);
+    const texts = ['host001', '', 'a,b', 'say "hi"', 'two\nlines', 'cr\rlf', 'hôte', 'end,', '"', 'x'.repeat(200)];
+    for (const text of texts) writeTextCell(text, out);
+    assert.equal(out.take().toString('utf8'), texts.map((text) => formatCsvCell(text)).join(''));
   });
 });

@@ -51,6 +51,8 @@ export class SimVm {
   private workMHzSeconds = 0;
   private lastAdvanceS = 0;
   private readonly computing: Job[] = [];
+  /** Of `computing`, in its order, the jobs whose phase writes their buffer: the ones `writeBuffers` looks at. */
+  private readonly writing: Job[] = [];
   private dirtyPerMegacycle = 0;
   /** Of `dirtyPerMegacycle`, what phases writing random pages write. */
   private randomDirtyPerMegacycle = 0;
@@ -192,7 +194,7 @@ export class SimVm {
    * them.
    */
   private writeBuffers(megacycles: number): void {
-    for (const job of this.computing) {
+    for (const job of this.writing) {
       // Before looking up the phase: most jobs have nothing left to touch.
       if (job.untouchedMB <= 0) continue;
       const phase = job.work.phases[job.phaseIndex];
@@ -334,6 +336,7 @@ export class SimVm {
       job.finishServed = phase.kind === 'compute' ? this.served + phase.megacycles : Infinity;
       if (phase.kind === 'busy') this.endAfter(job, phase.wallSeconds, now);
       this.computing.push(job);
+      if (phase.bufferWrites !== 'none') this.writing.push(job);
       this.dirtyPerMegacycle += phase.dirtyMBPerMegacycle;
       if (phase.fills) this.filling++;
       if (phase.bufferWrites === 'sweep') {
@@ -355,6 +358,7 @@ export class SimVm {
     const phase = job.work.phases[job.phaseIndex];
     if (phase !== undefined && phase.kind !== 'sleep') {
       this.computing.splice(this.computing.indexOf(job), 1);
+      if (phase.bufferWrites !== 'none') this.writing.splice(this.writing.indexOf(job), 1);
       this.dirtyPerMegacycle -= phase.dirtyMBPerMegacycle;
       if (phase.fills) this.filling--;
       if (phase.bufferWrites === 'sweep') {
