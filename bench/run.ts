@@ -1,14 +1,17 @@
 /**
- * `npm run bench`: runs every sample script, then a datacenter-scale scenario, on the
- * simulated datacenter in this one process, then the speed scenarios beside SimGrid's, then times `vm-monitoring report` (a child process)
+ * `npm run bench`: runs every sample script on the simulated datacenter in this process, then
+ * the two datacenter-scale scenarios, each in a child process of its own, then the speed scenarios beside SimGrid's, then times `vm-monitoring report` (a child process)
  * on a sim run of a million requests, sets the sim's accuracy on the saved QEMU measurements
  * beside SimGrid's, and prints what it measured. Progress goes to stderr, the report to stdout. The machine may be
  * shared and noisy: figures are printed against their targets, never asserted.
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CLOUD, DATACENTER, datacenterConfig, datacenterScript, type DatacenterSpec } from './datacenter.ts';
+import { fileURLToPath } from 'node:url';
+import { CLOUD, DATACENTER, type DatacenterSpec } from './datacenter.ts';
+import type { DatacenterRunResult } from './datacenter-run.ts';
 import { benchAccuracy } from './accuracy.ts';
 import { benchQemu } from './qemu.ts';
 import { benchReport } from './report.ts';
@@ -17,6 +20,8 @@ import { runOnSim, type SimRunResult } from './run-on-sim.ts';
 
 const SAMPLES_DIR = 'samples';
 const SAMPLES_3_3_CONFIG = 'samples/3.3/sim.yaml';
+const DATACENTER_RUN = fileURLToPath(new URL('./datacenter-run.ts', import.meta.url));
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SAMPLES_TARGET_S = 10;
 
 const MiB = 1024 * 1024;
@@ -60,30 +65,17 @@ async function benchSamples(workDir: string): Promise<void> {
   console.log(`  total wall time: ${fmt(wallTotal, 2)} s (target: under ${SAMPLES_TARGET_S} s; ${fmt((100 * wallTotal) / SAMPLES_TARGET_S, 0)}% of it)`);
 }
 
-/** Peak RSS sampled every 100 ms while `work` runs. */
-async function withPeakRss<T>(work: () => Promise<T>): Promise<{ result: T; peakRss: number }> {
-  let peakRss = process.memoryUsage().rss;
-  const timer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100).unref();
-  try {
-    const result = await work();
-    return { result, peakRss: Math.max(peakRss, process.memoryUsage().rss) };
-  } finally {
-    clearInterval(timer);
-  }
+/** The scenario in a child process of its own (bench/datacenter-run.ts), as a user's run has one. */
+function runDatacenterChild(workDir: string, spec: DatacenterSpec): DatacenterRunResult {
+  const child = spawnSync(process.execPath, ['--import', 'tsx', DATACENTER_RUN, spec.name, workDir], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: MiB });
+  if (child.status !== 0) throw new Error(`${spec.name}: ${DATACENTER_RUN} exited with ${child.status ?? child.signal}`);
+  return JSON.parse(child.stdout) as DatacenterRunResult;
 }
 
 async function benchDatacenter(workDir: string, spec: DatacenterSpec): Promise<void> {
-  const scriptPath = path.join(workDir, `${spec.name}.txt`);
-  const configPath = path.join(workDir, `${spec.name}.json`);
-  writeFileSync(scriptPath, datacenterScript(spec));
-  writeFileSync(configPath, datacenterConfig(spec));
-  const outDir = path.join(workDir, `${spec.name}-run`);
   const vms = spec.hosts * spec.vmsPerHost;
-
-  progress(`${spec.name}: ${spec.hosts} hosts, ${vms} VMs, ${spec.migrations} migrations, ${spec.intervalSeconds} s sampling...`);
-  const { result, peakRss } = await withPeakRss(() => runOnSim(scriptPath, { configPath, outDir, intervalSeconds: spec.intervalSeconds }));
-  const maxRss = process.resourceUsage().maxRSS * 1024;
-  rmSync(outDir, { recursive: true, force: true });
+  progress(`${spec.name}: ${spec.hosts} hosts, ${vms} VMs, ${spec.migrations} migrations, ${spec.intervalSeconds} s sampling, in a process of its own...`);
+  const { result, peakRss, maxRss } = runDatacenterChild(workDir, spec);
 
   const clients = Object.entries(spec.clients).map(([type, n]) => `${count(n)} ${type}`).join(', ');
   const rows = result.rows;
@@ -99,7 +91,7 @@ async function benchDatacenter(workDir: string, spec: DatacenterSpec): Promise<v
   console.log(`  requests handled: ${count(rows.requests)} (${count(Math.round(rows.requests / result.wallSeconds))} per wall s)`);
   console.log(`  rows written: ${count(totalRows(result))} (samples ${count(rows.samples)}, requests ${count(rows.requests)}, migrations ${count(rows.migrations)}, actions ${count(rows.actions)})`);
   console.log(`  run directory: ${fmt(result.bytes / MiB)} MiB written (deleted after)`);
-  console.log(`  peak RSS: ${fmt(peakRss / MiB, 0)} MiB sampled every 100 ms, ${fmt(maxRss / MiB, 0)} MiB maxRSS of the process so far (target: under ${fmt(spec.targetBytes / MiB, 0)} MiB)`);
+  console.log(`  peak RSS: ${fmt(peakRss / MiB, 0)} MiB sampled every 100 ms, ${fmt(maxRss / MiB, 0)} MiB maxRSS of its process (target: under ${fmt(spec.targetBytes / MiB, 0)} MiB)`);
 }
 
 const workDir = mkdtempSync(path.join(tmpdir(), 'vm-monitoring-bench-'));
