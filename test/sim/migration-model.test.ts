@@ -255,19 +255,26 @@ function passesOf(migration: { details?: Record<string, unknown> | null }): { se
 /** Seconds a 4 KiB page of the pass took. */
 const perPage = (pass: { seconds: number; bytes: number }): number => pass.seconds / (pass.bytes / 4096);
 
-test('a data page the target does not hold yet costs firstCopySecondsPerPage more; a resend of a page it holds does not', async () => {
-  const runs = [];
+type Pass = { seconds: number; bytes: number };
+
+/** The passes of one migration of a guest running memory2 over `bufferMB`, without and with a first copy costing 10 µs more a page. */
+async function passesWithoutAndWithFirstCopyCost(script: string, bufferMB: number): Promise<[Pass[], Pass[]]> {
+  const runs: Pass[][] = [];
   for (const firstCopySecondsPerPage of [0, 1e-5]) {
-    // A guest rewriting a 64 MB buffer it filled long before: the first pass copies it (and the OS's 64 MB) first, the next ones resend its pages.
-    const run = await runOnSim('h1:vm1 h2:\n0 add-client memory2 1\n20 migrate vm1 h2\n60 end\n', {
+    const run = await runOnSim(script, {
       migration: { ...bareMigration, maxBandwidthMBps: 40, maxStreamMBps: 40, resync: 'end-of-pass', maxPasses: 3, firstCopySecondsPerPage },
       vms: { memoryMB: 512, guestOsMB: 64, guestOsDirtyMBps: 0 },
-      workloads: { memory2: { dirtyMBps: 4, bufferMB: 64 } },
+      workloads: { memory2: { dirtyMBps: 4, bufferMB } },
     });
     assert.equal(run.migrations[0]?.status, 'succeeded');
     runs.push(passesOf(run.migrations[0]));
   }
-  const [plain, costly] = runs as [{ seconds: number; bytes: number }[], { seconds: number; bytes: number }[]];
+  return runs as [Pass[], Pass[]];
+}
+
+test('a data page the target does not hold yet costs firstCopySecondsPerPage more; a resend of a page it holds does not', async () => {
+  // A guest rewriting a 64 MB buffer it filled long before: the first pass copies it (and the OS's 64 MB) first, the next ones resend its pages.
+  const [plain, costly] = await passesWithoutAndWithFirstCopyCost('h1:vm1 h2:\n0 add-client memory2 1\n20 migrate vm1 h2\n60 end\n', 64);
   // The first pass: 128 MB of first copies, 32,768 pages at 10 µs more each.
   const firstPassMore = costly[0]!.seconds - plain[0]!.seconds;
   assert.ok(Math.abs(firstPassMore - 128 * 256 * 1e-5) < 0.02, `first pass ${plain[0]!.seconds} s against ${costly[0]!.seconds} s`);
@@ -277,18 +284,9 @@ test('a data page the target does not hold yet costs firstCopySecondsPerPage mor
 });
 
 test('a zero page sent to a page never written does not make the target hold it: written after, it goes as a first copy', async () => {
-  const secondPasses = [];
-  for (const firstCopySecondsPerPage of [0, 1e-5]) {
-    // The guest writes a fresh buffer in page order as the first pass goes: what it writes behind the scan went as zero pages, and goes as data next.
-    const run = await runOnSim('h1:vm1 h2:\n0 add-client memory2 1\n0.1 migrate vm1 h2\n60 end\n', {
-      migration: { ...bareMigration, maxBandwidthMBps: 40, maxStreamMBps: 40, resync: 'end-of-pass', maxPasses: 3, firstCopySecondsPerPage },
-      vms: { memoryMB: 512, guestOsMB: 64, guestOsDirtyMBps: 0 },
-      workloads: { memory2: { dirtyMBps: 4, bufferMB: 256 } },
-    });
-    assert.equal(run.migrations[0]?.status, 'succeeded');
-    secondPasses.push(passesOf(run.migrations[0])[1]!);
-  }
-  const [plain, costly] = secondPasses as [{ seconds: number; bytes: number }, { seconds: number; bytes: number }];
+  // The guest writes a fresh buffer in page order as the first pass goes: what it writes behind the scan went as zero pages, and goes as data next.
+  const [plainPasses, costlyPasses] = await passesWithoutAndWithFirstCopyCost('h1:vm1 h2:\n0 add-client memory2 1\n0.1 migrate vm1 h2\n60 end\n', 256);
+  const [plain, costly] = [plainPasses[1]!, costlyPasses[1]!];
   assert.ok(costly.bytes > 4 * MIB, `${costly.bytes} bytes`);
   const more = perPage(costly) - perPage(plain);
   assert.ok(Math.abs(more - 1e-5) < 1e-6, `second pass ${perPage(plain)} s a page against ${perPage(costly)}`);
