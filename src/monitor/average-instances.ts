@@ -18,7 +18,7 @@ export function averageInstances(readings: readonly CounterReading[], timeS: num
       ofHost = [];
       samplesOfHost.set(reading.host, ofHost);
     }
-    const index = ofHost.find((i) => (samples[i] as SampleRecord).counter === reading.counter);
+    const index = sampleOfCounter(samples, ofHost, reading.counter);
     if (index === undefined) {
       ofHost.push(samples.length);
       samples.push({ time_s: timeS, host: reading.host, counter: reading.counter, value: reading.value, unit: reading.unit });
@@ -33,4 +33,10 @@ export function averageInstances(readings: readonly CounterReading[], timeS: num
     if (count > 1) sample.value /= count;
   });
   return samples;
+}
+
+/** Of a host's samples, the one of `counter`: a loop, not find(), which would make a function for each of millions of readings. */
+function sampleOfCounter(samples: readonly SampleRecord[], ofHost: readonly number[], counter: string): number | undefined {
+  for (const i of ofHost) if ((samples[i] as SampleRecord).counter === counter) return i;
+  return undefined;
 }

@@ -227,7 +227,7 @@ export class SimVm {
     for (const job of this.computing) least = Math.min(least, job.finishServed);
     if (least === Infinity) return;
     const at = now + (Math.max(0, least - this.served) * n) / rateMHz;
-    this.completionTimer = this.clock.at(at, () => this.onComputeEnd());
+    this.completionTimer = this.clock.at(at, this.computeEnds);
   }
 
   /** The guest's clock: the host's, less the time the VM stood paused where its clock stops then. */
@@ -373,6 +373,9 @@ export class SimVm {
     }
     this.startPhase(job, job.phaseIndex + 1, now);
   }
+
+  /** `onComputeEnd` as the clock calls it: one function a VM rather than one at each rate change. */
+  private readonly computeEnds = (): void => this.onComputeEnd();
 
   private onComputeEnd(): void {
     const now = this.clock.now();
