@@ -107,7 +107,10 @@ export class Datacenter implements MigrationEnvironment {
     this.changedHosts.length = 0;
   };
 
-  /** Scratch arrays of reallocate, reused: it runs at every event and must not allocate. */
+  /**
+   * Scratch arrays of reallocate, reused: it runs at every event and must not allocate. Written
+   * by index and cut to length only when that changes (emptied, an array lets its storage go).
+   */
   private readonly demands: number[] = [];
   private readonly networkRates: number[] = [];
 
@@ -115,15 +118,17 @@ export class Datacenter implements MigrationEnvironment {
     const now = this.clock.now();
     host.account(now);
     const { demands, networkRates } = this;
-    demands.length = 0;
-    networkRates.length = 0;
     host.advanceVms(now, demands);
     for (const migration of host.outgoing) migration.advance(now);
+    let streams = 0;
     for (const migration of host.outgoing) {
       const rate = Math.min(host.linkBytesPerSecond / host.outgoing.size, migration.target.linkBytesPerSecond / migration.target.incoming.size, this.streamCapOf(migration)) * this.profile.linkEfficiency;
-      networkRates.push(rate);
-      demands.push((rate / (1024 * 1024)) * this.profile.cpuMHzPerMBps);
+      networkRates[streams] = rate;
+      demands[host.vms.length + streams] = (rate / (1024 * 1024)) * this.profile.cpuMHzPerMBps;
+      streams++;
     }
+    setLength(demands, host.vms.length + streams);
+    setLength(networkRates, streams);
     const shares = waterFill(host.capacityMHz, demands);
 
     const swapFactor = host.swapFactor;
@@ -155,4 +160,8 @@ export class Datacenter implements MigrationEnvironment {
     if (!vm.tracing) return 1;
     return vm.fillsFreshMemory ? 1 - (this.profile.fillSlowdown ?? this.profile.tracingSlowdown) : 1 - this.profile.tracingSlowdown;
   }
+}
+
+function setLength(array: number[], length: number): void {
+  if (array.length !== length) array.length = length;
 }

@@ -101,8 +101,8 @@ export class SimHost {
 
   /**
    * Brings its VMs up to `now` and reads, in the same pass, what they ask of it: each one's CPU
-   * demand (pushed onto `demands`, in their order) and the memory they hold. One pass over the
-   * VMs rather than one a measure: this runs at every event on the host.
+   * demand (written at its index of `demands`, whose length the caller sets) and the memory they
+   * hold. One pass over the VMs rather than one a measure: this runs at every event on the host.
    */
   advanceVms(now: number, demands: number[]): void {
     const neighbours = this.vms.length > 1;
@@ -110,9 +110,10 @@ export class SimHost {
     let demand = this.config.hypervisorMB;
     let shared = 0;
     let active = 0;
+    let i = 0;
     for (const vm of this.vms) {
       vm.advance(now);
-      demands.push(vm.demandMHz);
+      demands[i++] = vm.demandMHz;
       demand += vm.touchedMB + overheadMB;
       shared += vm.shareableMB(neighbours);
       active += vm.activeMB;
