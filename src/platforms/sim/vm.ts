@@ -197,8 +197,9 @@ export class SimVm {
     for (const job of this.writing) {
       // Before looking up the phase: most jobs have nothing left to touch.
       if (job.untouchedMB <= 0) continue;
+      // A writing job's phase writes its buffer; the check is for the type of the phase.
       const phase = job.work.phases[job.phaseIndex];
-      if (phase === undefined || phase.kind === 'sleep' || phase.bufferWrites === 'none') continue;
+      if (phase === undefined || phase.kind === 'sleep') continue;
       const writtenMB = megacycles * phase.dirtyMBPerMegacycle;
       const touched = phase.bufferWrites === 'random' ? -job.untouchedMB * Math.expm1(-writtenMB / job.work.bufferMB) : Math.min(job.untouchedMB, writtenMB);
       job.untouchedMB -= touched;
